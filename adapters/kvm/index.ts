@@ -1,0 +1,417 @@
+// The `kvm` adapter: a real KVM/arm64 reached through the s2c-helper (adapters/kvm/helper/).
+//
+// Target specs:
+//   qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<kernel>   boot QEMU TCG with a provisioned kernel (6.1 | 6.12)
+//   native                                             run the helper here (arm64 host with /dev/kvm)
+//   ssh:<user@host>                                    copy the helper with scp, run it with ssh
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { errnoName, type Errno } from '../../arch/errno.ts';
+import { KVM_MODES, type KvmMode } from '../../arch/host.ts';
+import {
+  HostMismatch,
+  TargetDied,
+  TargetUnusable,
+  type Capability,
+  type HostConfig,
+  type HostHandle,
+  type MemoryRegion,
+  type Result,
+  type RunOutcome,
+  type RunRequest,
+  type Target,
+  type TargetInfo,
+  type VmHandle,
+} from '../../core/target.ts';
+import { ProtocolError, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
+import { writeHelperInitramfs } from './initramfs.ts';
+import { HELPER_PATH, KERNEL_NAMES, cacheDir, findKernel, type KernelName } from './paths.ts';
+import { HelperProcess } from './process.ts';
+import { bootQemu } from './qemu.ts';
+
+export { notProvisioned } from './paths.ts';
+
+// KVM_CAP numbers as the uapi header defines them (include/uapi/linux/kvm.h).
+const CAP_ARM_MTE = 205;
+const CAP_ARM_NISV_TO_USER = 177;
+
+/** Extra time a request may take beyond its own budget before the target counts as wedged. */
+const SLACK_MS = 30_000;
+
+export type KvmSpec =
+  | { readonly kind: 'qemu'; readonly cpu: string; readonly mode: KvmMode | undefined; readonly mte: boolean; readonly kernel: KernelName }
+  | { readonly kind: 'native' }
+  | { readonly kind: 'ssh'; readonly dest: string };
+
+export function parseKvmSpec(spec: string): KvmSpec {
+  if (spec === 'native') return { kind: 'native' };
+  if (spec.startsWith('ssh:')) {
+    const dest = spec.slice(4);
+    if (!/^[A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*$/.test(dest))
+      throw new TargetUnusable(`bad ssh target '${spec}': expected ssh:<user@host>`);
+    return { kind: 'ssh', dest };
+  }
+  const m = /^qemu:([a-z0-9][a-z0-9-]*)((?:,[a-z]+)*)@([0-9.]+)$/.exec(spec);
+  if (!m || m[1] === undefined || m[3] === undefined)
+    throw new TargetUnusable(`bad target '${spec}': expected qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<6.1|6.12>, native or ssh:<user@host>`);
+  const kernel = KERNEL_NAMES.find((k) => k === m[3]);
+  if (!kernel) throw new TargetUnusable(`unknown kernel '${m[3]}' in '${spec}' (known: ${KERNEL_NAMES.join(', ')})`);
+  let mode: KvmMode | undefined;
+  let mte = false;
+  for (const opt of (m[2] ?? '').split(',').filter((s) => s !== '')) {
+    const asMode = KVM_MODES.find((k) => k === opt);
+    if (asMode) {
+      if (mode) throw new TargetUnusable(`two KVM modes in '${spec}'`);
+      mode = asMode;
+    } else if (opt === 'mte') mte = true;
+    else throw new TargetUnusable(`unknown option '${opt}' in '${spec}'`);
+  }
+  if (mte && m[1] !== 'max') throw new TargetUnusable(`'${spec}': mte needs the max CPU`);
+  return { kind: 'qemu', cpu: m[1], mode, mte, kernel };
+}
+
+export interface KvmTargetOptions {
+  /** where console output (kernel log, QEMU stderr) goes; default under the cache dir */
+  readonly consoleLog?: string;
+  readonly bootTimeoutMs?: number;
+}
+
+/** What the helper's probe returned. */
+export interface Probe {
+  readonly api: number;
+  readonly ipaLimit: number;
+  readonly release: string;
+  readonly machine: string;
+  readonly midr: bigint | undefined;
+  readonly mode: KvmMode | undefined;
+  readonly parange: number | undefined;
+  readonly caps: Readonly<Record<number, number>>;
+  readonly kmsg: readonly string[];
+}
+
+function parseProbe(w: Wire): Probe {
+  const caps: Record<number, number> = {};
+  const c = w['caps'];
+  if (typeof c === 'object' && c !== null)
+    for (const [k, v] of Object.entries(c)) if (typeof v === 'number') caps[Number(k)] = v;
+  const mode = KVM_MODES.find((m) => m === w['mode']);
+  const kmsg = Array.isArray(w['kmsg']) ? w['kmsg'].filter((x): x is string => typeof x === 'string') : [];
+  return {
+    api: wNum(w, 'api'),
+    ipaLimit: wNum(w, 'ipaLimit'),
+    release: wStr(w, 'release'),
+    machine: wStr(w, 'machine'),
+    midr: typeof w['midr'] === 'string' ? wHex(w, 'midr') : undefined,
+    mode,
+    parange: wOptNum(w, 'parange'),
+    caps,
+    kmsg,
+  };
+}
+
+function errnoOf(n: number): Errno | null {
+  if (n === 0) return null;
+  const e = errnoName(n);
+  if (!e) throw new ProtocolError(`errno ${n} has no name in arch/errno.ts`);
+  return e;
+}
+
+function helperError(w: Wire, what: string): void {
+  const e = w['error'];
+  if (typeof e === 'string') throw new Error(`${what}: helper: ${e}`);
+}
+
+function sameHost(a: HostConfig, b: HostConfig): boolean {
+  return a.parange === b.parange && a.granule === b.granule && a.lpa2 === b.lpa2 && a.kernelPaBits === b.kernelPaBits && a.vaBits === b.vaBits && a.mode === b.mode;
+}
+
+let logCounter = 0;
+
+export class KvmTarget implements Target {
+  readonly spec: KvmSpec;
+  readonly consoleLog: string;
+  private proc: HelperProcess | undefined;
+  private info: TargetInfo | undefined;
+  private config: HostConfig | undefined;
+  private vmCounter = 0;
+  private probeResult: Probe | undefined;
+
+  constructor(
+    readonly specString: string,
+    private readonly opts: KvmTargetOptions = {},
+  ) {
+    this.spec = parseKvmSpec(specString);
+    this.consoleLog =
+      opts.consoleLog ??
+      join(cacheDir(), 'logs', `${specString.replace(/[^A-Za-z0-9.,@-]+/g, '_')}-${process.pid}-${++logCounter}.log`);
+  }
+
+  /** The last probe (after open()). */
+  get probe(): Probe | undefined {
+    return this.probeResult;
+  }
+
+  private get channel(): HelperChannel {
+    if (!this.proc) throw new TargetDied(`${this.specString}: not open`);
+    return this.proc.channel;
+  }
+
+  async open(): Promise<TargetInfo> {
+    if (this.info && this.proc?.alive) return this.info;
+    mkdirSync(join(this.consoleLog, '..'), { recursive: true });
+    if (!existsSync(HELPER_PATH)) throw new TargetUnusable(`helper not built (${HELPER_PATH}): run \`npm run provision\``);
+    let bootMs: number | undefined;
+    let kernelPaBits: 48 | 52 | undefined;
+    let vaBits: number | undefined;
+    let granule4 = true;
+    const s = this.spec;
+    if (s.kind === 'qemu') {
+      const k = findKernel(s.kernel);
+      if (typeof k === 'string') throw new TargetUnusable(k);
+      const pa = k.config.get('CONFIG_ARM64_PA_BITS');
+      kernelPaBits = pa === '52' ? 52 : pa === '48' ? 48 : s.kernel === '6.12' ? 52 : 48;
+      granule4 = k.config.get('CONFIG_ARM64_4K_PAGES') === 'y';
+      const va = Number(k.config.get('CONFIG_ARM64_VA_BITS'));
+      vaBits = Number.isInteger(va) && va > 0 ? va : undefined;
+      const initrd = writeHelperInitramfs(HELPER_PATH, cacheDir());
+      const booted = await bootQemu({
+        cpu: s.cpu,
+        mode: s.mode,
+        mte: s.mte,
+        kernel: s.kernel,
+        initrd,
+        consoleLog: this.consoleLog,
+        ...(this.opts.bootTimeoutMs !== undefined ? { bootTimeoutMs: this.opts.bootTimeoutMs } : {}),
+      });
+      this.proc = booted.proc;
+      bootMs = booted.bootMs;
+    } else if (s.kind === 'native') {
+      if (process.arch !== 'arm64' || process.platform !== 'linux')
+        throw new TargetUnusable(`native: this is ${process.platform}/${process.arch}, not an arm64 Linux host`);
+      if (!existsSync('/dev/kvm')) throw new TargetUnusable('native: /dev/kvm does not exist on this host');
+      this.proc = await this.startProcess(HELPER_PATH, [], 'helper (native)');
+    } else {
+      const remote = await this.sshInstall(s.dest);
+      this.proc = await this.startProcess('ssh', [...sshOpts(), '--', s.dest, remote], `helper (ssh ${s.dest})`);
+    }
+
+    const probe = parseProbe(await this.call({ op: 'probe' }, SLACK_MS));
+    this.probeResult = probe;
+    if (probe.parange === undefined) throw new TargetUnusable(`${this.specString}: the probe could not read ID_AA64MMFR0_EL1`);
+    const mode = probe.mode ?? (s.kind === 'qemu' ? s.mode : undefined);
+    if (!mode) throw new TargetUnusable(`${this.specString}: cannot tell the KVM mode (no init line in the kernel log)`);
+    if (s.kind === 'qemu' && s.mode && s.mode !== mode) {
+      await this.close();
+      throw new TargetUnusable(`${this.specString}: asked for ${s.mode} but KVM initialised in ${mode} mode (CPU ${s.cpu} cannot do it?)`);
+    }
+    if (kernelPaBits === undefined) kernelPaBits = probe.ipaLimit > 48 ? 52 : 48;
+    // native/ssh: no kernel config at hand; a 52-bit IPA limit implies a 52-bit kernel.
+    vaBits ??= kernelPaBits === 52 ? 52 : 48;
+    const config: HostConfig = {
+      parange: probe.parange,
+      granule: granule4 ? 4 : 16,
+      lpa2: kernelPaBits === 52 && probe.parange === 6,
+      kernelPaBits,
+      vaBits,
+      mode,
+    };
+    this.config = config;
+    const cannot: Partial<Record<Capability, string>> = {
+      aarch32: 'the kvm helper does not implement AArch32 guest states yet',
+      'host-any': 'a real KVM host has one fixed HostConfig',
+    };
+    if (!probe.caps[CAP_ARM_MTE]) cannot.mte = 'KVM_CAP_ARM_MTE is 0 on this target (use qemu:max,mte@...)';
+    if (!probe.caps[CAP_ARM_NISV_TO_USER]) cannot.nisv = 'KVM_CAP_ARM_NISV_TO_USER is 0 on this target';
+    const info: TargetInfo = {
+      kind: s.kind,
+      spec: this.specString,
+      kernelRelease: probe.release,
+      ...(s.kind === 'qemu' ? { cpu: s.cpu } : {}),
+      mode,
+      ipaLimit: probe.ipaLimit,
+      parange: probe.parange,
+      ...(bootMs !== undefined ? { bootMs } : {}),
+      caps: probe.caps,
+      host: config,
+      cannot,
+    };
+    this.info = info;
+    return info;
+  }
+
+  /** Reboot (QEMU) or restart the helper, e.g. after TargetDied. */
+  async restart(): Promise<void> {
+    await this.close();
+    await this.open();
+  }
+
+  async close(): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    this.info = undefined;
+    if (p) await p.stop();
+  }
+
+  async host(config: HostConfig): Promise<HostHandle> {
+    if (!this.config || !this.proc?.alive) throw new TargetDied(`${this.specString}: not open (or died): call open()/restart()`);
+    if (!sameHost(config, this.config))
+      throw new HostMismatch(`${this.specString} has host ${JSON.stringify(this.config)}, asked for ${JSON.stringify(config)}`);
+    const channel = this.channel;
+    const fixed = this.config;
+    return {
+      config: fixed,
+      checkExtension: async (cap: number): Promise<number> => {
+        const w = await channel.request({ op: 'check_extension', cap }, SLACK_MS);
+        helperError(w, 'check_extension');
+        if (typeof w['errno'] === 'number') throw new Error(`KVM_CHECK_EXTENSION(${cap}) failed: errno ${w['errno']}`);
+        return wNum(w, 'value');
+      },
+      createVm: async (type: bigint): Promise<Result<VmHandle>> => {
+        const name = `v${++this.vmCounter}`;
+        const w = await channel.request({ op: 'create_vm', vm: name, type: hex(type) }, SLACK_MS);
+        helperError(w, 'create_vm');
+        if (typeof w['errno'] === 'number') return { errno: errnoOf(w['errno']) ?? 'EINVAL' };
+        return new KvmVm(channel, name);
+      },
+    };
+  }
+
+  /** n generated access cases run entirely inside the helper: the baseline for adapter overhead. */
+  async batch(n: number, seed: bigint): Promise<{ n: number; ns: number; counts: Readonly<Record<string, number>> }> {
+    const w = await this.call({ op: 'batch', family: 'access', n, seed: hex(seed) }, SLACK_MS + n * 100);
+    helperError(w, 'batch');
+    const counts: Record<string, number> = {};
+    const c = w['counts'];
+    if (typeof c === 'object' && c !== null) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') counts[k] = v;
+    return { n: wNum(w, 'n'), ns: wNum(w, 'ns'), counts };
+  }
+
+  /** A raw request to the helper (tests, benchmarks). */
+  call(req: Request, timeoutMs = SLACK_MS): Promise<Wire> {
+    return this.channel.request(req, timeoutMs);
+  }
+
+  private async startProcess(file: string, args: string[], what: string): Promise<HelperProcess> {
+    const p = new HelperProcess({ file, args, consoleLog: this.consoleLog, what, readyTimeoutMs: this.opts.bootTimeoutMs ?? 30_000 });
+    try {
+      const ready = await p.waitReady();
+      if (ready['kvm'] !== true) {
+        await p.stop();
+        throw new TargetUnusable(`${what}: ${typeof ready['error'] === 'string' ? ready['error'] : 'no /dev/kvm'}`);
+      }
+    } catch (e) {
+      p.kill();
+      await p.exited;
+      if (e instanceof TargetUnusable) throw e;
+      throw new TargetUnusable(`${what}: ${e instanceof Error ? e.message : String(e)} (log: ${this.consoleLog})`);
+    }
+    return p;
+  }
+
+  /** Checks the host, copies the helper (named by its sha256) and returns its remote path. */
+  private async sshInstall(dest: string): Promise<string> {
+    const probe = await execa('ssh', [...sshOpts(), '--', dest, 'uname', '-m'], { reject: false, timeout: 30_000 });
+    if (probe.exitCode !== 0)
+      throw new TargetUnusable(`ssh:${dest}: unreachable (ssh exit ${String(probe.exitCode)}): ${String(probe.stderr).trim().slice(0, 300)}`);
+    if (String(probe.stdout).trim() !== 'aarch64') throw new TargetUnusable(`ssh:${dest}: host is ${String(probe.stdout).trim()}, not aarch64`);
+    const sha = createHash('sha256').update(readFileSync(HELPER_PATH)).digest('hex').slice(0, 16);
+    const remote = `/tmp/s2c-helper-${sha}`;
+    const cp = await execa('scp', ['-p', '-q', ...sshOpts(), '--', HELPER_PATH, `${dest}:${remote}`], { reject: false, timeout: 60_000 });
+    if (cp.exitCode !== 0) throw new TargetUnusable(`ssh:${dest}: scp failed: ${String(cp.stderr).trim().slice(0, 300)}`);
+    return remote;
+  }
+}
+
+function sshOpts(): string[] {
+  return ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'];
+}
+
+class KvmVm implements VmHandle {
+  private destroyed = false;
+
+  constructor(
+    private readonly channel: HelperChannel,
+    private readonly name: string,
+  ) {}
+
+  async setMemoryRegion(r: MemoryRegion): Promise<{ readonly errno: Errno | null }> {
+    if (this.destroyed) return { errno: 'EBADF' };
+    const w = await this.channel.request(
+      {
+        op: 'set_memslot',
+        vm: this.name,
+        slot: r.slot,
+        flags: r.flags,
+        gpa: hex(r.guestPhysAddr),
+        size: hex(r.memorySize),
+        uaddr: r.userspaceAddr === 'auto' ? 'auto' : hex(r.userspaceAddr),
+      },
+      SLACK_MS,
+    );
+    helperError(w, 'set_memslot');
+    return { errno: errnoOf(wNum(w, 'errno')) };
+  }
+
+  async enableCap(cap: number, args: readonly bigint[]): Promise<{ readonly errno: Errno | null }> {
+    if (this.destroyed) return { errno: 'EBADF' };
+    const w = await this.channel.request({ op: 'enable_cap', vm: this.name, cap, args: args.map(hex) }, SLACK_MS);
+    helperError(w, 'enable_cap');
+    return { errno: errnoOf(wNum(w, 'errno')) };
+  }
+
+  async run(req: RunRequest): Promise<RunOutcome> {
+    if (this.destroyed) return { kind: 'run-errno', errno: 'EBADF' };
+    const budgetMs = req.budgetMs ?? 2000;
+    const a = req.access;
+    const w = await this.channel.request(
+      {
+        op: 'run',
+        vm: this.name,
+        state: req.state,
+        nisvToUser: req.nisvToUser,
+        access: { kind: a.kind, size: a.size, ipa: hex(a.ipa), data: hex(a.data), syndromeValid: a.syndromeValid },
+        budgetMs,
+      },
+      budgetMs + SLACK_MS,
+    );
+    helperError(w, 'run');
+    return parseOutcome(w);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const w = await this.channel.request({ op: 'destroy_vm', vm: this.name }, SLACK_MS);
+    helperError(w, 'destroy_vm');
+  }
+}
+
+export function parseOutcome(w: Wire): RunOutcome {
+  const o = wStr(w, 'outcome');
+  switch (o) {
+    case 'completed':
+      return typeof w['value'] === 'string' ? { kind: 'completed', value: wHex(w, 'value') } : { kind: 'completed' };
+    case 'mmio':
+      return { kind: 'mmio', physAddr: wHex(w, 'physAddr'), len: wNum(w, 'len'), isWrite: wBool(w, 'isWrite'), data: wHex(w, 'data') };
+    case 'nisv':
+      return { kind: 'nisv', esrIss: wHex(w, 'esrIss'), faultIpa: wHex(w, 'faultIpa') };
+    case 'run_errno': {
+      const e = errnoOf(wNum(w, 'errno'));
+      if (!e) throw new ProtocolError('run_errno with errno 0');
+      return { kind: 'run-errno', errno: e };
+    }
+    case 'exception':
+      return { kind: 'exception', vector: wNum(w, 'vector'), esr: wHex(w, 'esr'), far: wHex(w, 'far') };
+    case 'hang':
+      return { kind: 'hang' };
+    default:
+      throw new ProtocolError(`unknown outcome '${o}'`);
+  }
+}
+
+export function kvmTarget(spec: string, opts: { consoleLog?: string } = {}): KvmTarget {
+  return new KvmTarget(spec, opts);
+}

@@ -1,0 +1,88 @@
+// A gzip'd newc cpio archive whose /init is the static helper, written directly (no cpio binary).
+// newc: "070701", 13 fields of 8 hex digits, the NUL-terminated name, padding to 4 bytes, the data,
+// padding to 4 bytes; the archive ends with an entry named "TRAILER!!!".
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+export interface CpioEntry {
+  readonly name: string;
+  /** full st_mode: type bits | permissions */
+  readonly mode: number;
+  readonly data?: Uint8Array;
+  readonly rdevMajor?: number;
+  readonly rdevMinor?: number;
+}
+
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFCHR = 0o020000;
+
+function hex8(n: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`cpio field out of range: ${n}`);
+  return n.toString(16).padStart(8, '0');
+}
+
+function pad4(n: number): number {
+  return (4 - (n % 4)) % 4;
+}
+
+/** The uncompressed newc archive. */
+export function newcArchive(entries: readonly CpioEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  let ino = 1;
+  const all: CpioEntry[] = [...entries, { name: 'TRAILER!!!', mode: 0 }];
+  for (const e of all) {
+    const data = e.data ?? new Uint8Array(0);
+    const name = Buffer.from(e.name + '\0', 'utf8');
+    const isTrailer = e.name === 'TRAILER!!!';
+    const header =
+      '070701' +
+      hex8(isTrailer ? 0 : ino++) +
+      hex8(e.mode) +
+      hex8(0) + // uid
+      hex8(0) + // gid
+      hex8(isTrailer ? 1 : (e.mode & 0o170000) === S_IFDIR ? 2 : 1) +
+      hex8(0) + // mtime: fixed, so the archive is reproducible
+      hex8(data.length) +
+      hex8(0) + // devmajor
+      hex8(0) + // devminor
+      hex8(e.rdevMajor ?? 0) +
+      hex8(e.rdevMinor ?? 0) +
+      hex8(name.length) +
+      hex8(0); // check
+    parts.push(Buffer.from(header, 'ascii'), name, Buffer.alloc(pad4(110 + name.length)));
+    if (data.length > 0) parts.push(Buffer.from(data), Buffer.alloc(pad4(data.length)));
+  }
+  return Buffer.concat(parts);
+}
+
+/** The entries of the helper initramfs: /init plus the mount points and /dev/console. */
+export function helperEntries(helper: Uint8Array): CpioEntry[] {
+  return [
+    { name: 'dev', mode: S_IFDIR | 0o755 },
+    { name: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 },
+    { name: 'proc', mode: S_IFDIR | 0o755 },
+    { name: 'sys', mode: S_IFDIR | 0o755 },
+    { name: 'init', mode: S_IFREG | 0o755, data: helper },
+  ];
+}
+
+/**
+ * Writes (once per helper build) `<dir>/initramfs-<sha>.cpio.gz` and returns its path.
+ * The name carries the helper's sha256, so a rebuilt helper gets a new initramfs.
+ */
+export function writeHelperInitramfs(helperPath: string, dir: string): string {
+  const helper = readFileSync(helperPath);
+  const sha = createHash('sha256').update(helper).digest('hex').slice(0, 16);
+  const out = join(dir, `initramfs-${sha}.cpio.gz`);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const gz = gzipSync(newcArchive(helperEntries(helper)), { level: 6 });
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, gz);
+  renameSync(tmp, out);
+  return out;
+}

@@ -1,0 +1,167 @@
+// The kvm adapter against real KVM inside QEMU (TCG). Needs `npm run provision` (kernels + helper);
+// without it the QEMU tests skip with the reason. The pure parts (spec parsing, cpio, channel)
+// always run.
+
+import { gunzipSync } from 'node:zlib';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TargetDied, isErrno, type HostHandle, type RunOutcome, type VmHandle } from '../../core/target.ts';
+import { HELPER_PREFIX, HelperChannel } from './channel.ts';
+import { helperEntries, newcArchive, writeHelperInitramfs } from './initramfs.ts';
+import { KvmTarget, notProvisioned, parseKvmSpec } from './index.ts';
+
+describe('kvm adapter: pure parts', () => {
+  it('parses target specs', () => {
+    expect(parseKvmSpec('qemu:cortex-a57@6.1')).toEqual({ kind: 'qemu', cpu: 'cortex-a57', mode: undefined, mte: false, kernel: '6.1' });
+    expect(parseKvmSpec('qemu:max,nvhe,mte@6.12')).toEqual({ kind: 'qemu', cpu: 'max', mode: 'nvhe', mte: true, kernel: '6.12' });
+    expect(parseKvmSpec('native')).toEqual({ kind: 'native' });
+    expect(parseKvmSpec('ssh:me@arm-box.lan')).toEqual({ kind: 'ssh', dest: 'me@arm-box.lan' });
+    for (const bad of ['qemu:max@5.10', 'qemu:cortex-a57,mte@6.1', 'qemu:max,vhe,nvhe@6.12', 'ssh:host', 'ssh:a@b;rm', 'qemu:Max@6.1'])
+      expect(() => parseKvmSpec(bad), bad).toThrow(/./);
+  });
+
+  it('writes a newc archive the kernel can read', () => {
+    const a = newcArchive(helperEntries(new Uint8Array([1, 2, 3])));
+    const text = a.toString('latin1');
+    expect(text.startsWith('070701')).toBe(true);
+    expect(a.length % 4).toBe(0);
+    expect(text).toContain('dev/console\0');
+    expect(text).toContain('TRAILER!!!\0');
+    // /init: mode 0100755, size 3
+    const at = text.indexOf('init\0');
+    const hdr = text.slice(at - 110, at);
+    expect(hdr.slice(14, 22)).toBe((0o100755).toString(16).padStart(8, '0'));
+    expect(parseInt(hdr.slice(54, 62), 16)).toBe(3);
+    const dir = mkdtempSync(join(tmpdir(), 's2c-'));
+    const fake = join(dir, 'helper');
+    writeFileSync(fake, 'x');
+    expect(gunzipSync(readFileSync(writeHelperInitramfs(fake, dir))).equals(newcArchive(helperEntries(Buffer.from('x'))))).toBe(true);
+  });
+
+  it('matches pipelined responses by id and fails pending calls on death', async () => {
+    const sent: string[] = [];
+    const consoleLines: string[] = [];
+    const ch = new HelperChannel({ write: (s) => sent.push(s), onConsole: (l) => consoleLines.push(l), onFatal: () => undefined });
+    const a = ch.request({ op: 'ping' }, 1000);
+    const b = ch.request({ op: 'ping' }, 1000);
+    const ids = sent.map((s) => (JSON.parse(s) as { id: number }).id);
+    ch.feed(`[  1.0] kernel says hi\n${HELPER_PREFIX}{"id":${ids[1]},"ok":2}\n${HELPER_PREFIX}{"id":${ids[0]},`);
+    ch.feed(`"ok":1}\n`);
+    expect(await a).toMatchObject({ ok: 1 });
+    expect(await b).toMatchObject({ ok: 2 });
+    expect(consoleLines).toEqual(['[  1.0] kernel says hi']);
+    const c = ch.request({ op: 'ping' }, 1000);
+    ch.fail(new TargetDied('qemu ended'));
+    await expect(c).rejects.toBeInstanceOf(TargetDied);
+  });
+});
+
+const why = notProvisioned();
+
+interface Case {
+  readonly spec: string;
+  readonly ipaLimit: number;
+  readonly parange: number;
+}
+
+const CASES: readonly Case[] = [
+  { spec: 'qemu:cortex-a57@6.1', ipaLimit: 44, parange: 4 },
+  { spec: 'qemu:max@6.12', ipaLimit: 52, parange: 6 },
+];
+
+const load = (ipa: bigint, syndromeValid = true) =>
+  ({ state: 'el1h', nisvToUser: false, access: { kind: 'load', size: 8, ipa, data: 0n, syndromeValid }, budgetMs: 2000 }) as const;
+
+for (const c of CASES) {
+  describe.skipIf(why !== undefined)(`kvm adapter on ${c.spec}${why ? ` (skipped: ${why})` : ''}`, () => {
+    let t: KvmTarget;
+    let host: HostHandle;
+
+    beforeAll(async () => {
+      t = new KvmTarget(c.spec);
+      const info = await t.open();
+      host = await t.host(info.host === 'any' ? (() => { throw new Error('fixed host expected'); })() : info.host);
+    }, 120_000);
+
+    afterAll(async () => {
+      await t?.close();
+    }, 30_000);
+
+    async function vm(type: bigint): Promise<VmHandle> {
+      const r = await host.createVm(type);
+      if (isErrno(r)) throw new Error(`createVm(${type}) failed: ${r.errno}`);
+      return r;
+    }
+
+    it('probes', async () => {
+      const info = await t.open();
+      expect(info.ipaLimit).toBe(c.ipaLimit);
+      expect(info.parange).toBe(c.parange);
+      expect(info.host).toMatchObject({ parange: c.parange, granule: 4 });
+      expect(await host.checkExtension(165)).toBe(c.ipaLimit);
+    });
+
+    it('creates VMs by IPA size', async () => {
+      const expectOk = async (type: bigint, ok: boolean) => {
+        const r = await host.createVm(type);
+        if (ok) {
+          expect(isErrno(r), `type ${type}`).toBe(false);
+          if (!isErrno(r)) await r.destroy();
+        } else expect(r, `type ${type}`).toEqual({ errno: 'EINVAL' });
+      };
+      await expectOk(0n, true);
+      await expectOk(44n, true);
+      await expectOk(45n, c.ipaLimit >= 45);
+      await expectOk(0x100n, false);
+      await expectOk(31n, false);
+    });
+
+    it('sets memslots at and beyond 2^IPA', async () => {
+      const v = await vm(44n);
+      const top = 1n << 44n;
+      const slot = (slotNo: number, gpa: bigint, size: bigint) =>
+        v.setMemoryRegion({ slot: slotNo, flags: 0, guestPhysAddr: gpa, memorySize: size, userspaceAddr: 'auto' });
+      expect(await slot(0, top - 0x10000n, 0x10000n)).toEqual({ errno: null }); // ends exactly at 2^44
+      expect(await slot(1, top, 0x1000n)).toEqual({ errno: 'EFAULT' }); // starts at 2^44
+      expect(await slot(0, top - 0x10000n, 0n)).toEqual({ errno: null }); // delete
+      expect(await slot(2, top - 0x1000n, 0x2000n)).toEqual({ errno: 'EFAULT' }); // straddles 2^44
+      expect(await slot(3, 0x100000n, 0x1000n)).toEqual({ errno: null });
+      expect(await slot(3, 0x100000n, 0n)).toEqual({ errno: null }); // delete
+      await v.destroy();
+      expect(await v.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: 0n, userspaceAddr: 0n })).toEqual({ errno: 'EBADF' });
+    });
+
+    it('runs accesses: in-range MMIO, between IPA size and limit, backed', async () => {
+      const v = await vm(40n);
+      expect(await v.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x10000n, userspaceAddr: 'auto' })).toEqual({ errno: null });
+      // in range, no memslot: an MMIO exit for the access itself
+      expect(await v.run(load(0x200000n))).toEqual({ kind: 'mmio', physAddr: 0x200000n, len: 8, isWrite: false, data: 0n });
+      expect(
+        await v.run({ state: 'el1h', nisvToUser: false, access: { kind: 'store', size: 2, ipa: 0x200010n, data: 0xbeefn, syndromeValid: true }, budgetMs: 2000 }),
+      ).toEqual({ kind: 'mmio', physAddr: 0x200010n, len: 2, isWrite: true, data: 0xbeefn });
+      // no valid syndrome, NISV not enabled: KVM_RUN fails with ENOSYS
+      expect(await v.run(load(0x200000n, false))).toEqual({ kind: 'run-errno', errno: 'ENOSYS' });
+      // backed: completes with the memory's value (fresh anonymous memory reads 0)
+      expect(await v.run(load(0x100008n))).toEqual({ kind: 'completed', value: 0n });
+      // between the VM's IPA size (40) and the limit: the guest takes an external abort
+      const between = 1n << 41n;
+      const o: RunOutcome = await v.run(load(between));
+      expect(o.kind).toBe('exception');
+      if (o.kind === 'exception') {
+        expect(o.vector).toBe(0x200);
+        expect(o.far).toBe(between);
+        expect(o.esr & 0xffff_ffffn).toBe(0x9600_0010n); // EC=0x25 DABT_CUR, IL, DFSC=0x10 SEA
+      }
+      await v.destroy();
+    });
+
+    it('pipelines requests', async () => {
+      const v = await vm(0n);
+      const all = await Promise.all(Array.from({ length: 20 }, (_, i) => v.run(load(0x200000n + BigInt(i) * 8n))));
+      all.forEach((o, i) => expect(o).toMatchObject({ kind: 'mmio', physAddr: 0x200000n + BigInt(i) * 8n }));
+      await v.destroy();
+    });
+  });
+}

@@ -1,0 +1,97 @@
+// A helper behind a child process (QEMU, the helper itself, or ssh), driven through execa: its
+// stdout feeds the channel, its exit fails every pending call with TargetDied.
+
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import { TargetDied } from '../../core/target.ts';
+import { HelperChannel, type Wire } from './channel.ts';
+
+export interface HelperProcessOptions {
+  readonly file: string;
+  readonly args: readonly string[];
+  /** console log path: non-helper output and stderr are appended here */
+  readonly consoleLog: string;
+  /** what to call the process in messages */
+  readonly what: string;
+  readonly readyTimeoutMs: number;
+}
+
+export class HelperProcess {
+  readonly channel: HelperChannel;
+  readonly started = Date.now();
+  private readonly proc: ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; buffer: false; reject: false }>;
+  private readonly log: WriteStream;
+  private exitedFlag = false;
+  /** resolves when the process has exited (never rejects) */
+  readonly exited: Promise<void>;
+
+  constructor(private readonly opts: HelperProcessOptions) {
+    this.log = createWriteStream(opts.consoleLog, { flags: 'a' });
+    this.channel = new HelperChannel({
+      write: (s) => {
+        this.proc.stdin.write(s);
+      },
+      onConsole: (line) => this.log.write(line + '\n'),
+      onFatal: (e) => {
+        this.log.write(`[s2c] ${e.message}: killing ${opts.what}\n`);
+        this.kill();
+      },
+    });
+    this.proc = execa(opts.file, [...opts.args], {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      cleanup: true,
+    });
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stdout.on('data', (d: string) => this.channel.feed(d));
+    this.proc.stderr.setEncoding('utf8');
+    this.proc.stderr.on('data', (d: string) => this.log.write(d));
+    this.proc.stdin.on('error', () => {
+      /* EPIPE after an exit: the exit handler reports it */
+    });
+    this.exited = this.proc.then((r) => {
+      this.exitedFlag = true;
+      const how = r.signal ? `signal ${r.signal}` : `exit code ${String(r.exitCode)}`;
+      const msg = `${opts.what} ended (${how}); console log: ${opts.consoleLog}`;
+      this.log.write(`[s2c] ${msg}\n`);
+      this.channel.fail(new TargetDied(msg));
+    });
+  }
+
+  get alive(): boolean {
+    return !this.exitedFlag;
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  waitReady(): Promise<Wire> {
+    return this.channel.waitReady(this.opts.readyTimeoutMs, this.opts.what);
+  }
+
+  kill(): void {
+    if (!this.exitedFlag) this.proc.kill('SIGKILL');
+  }
+
+  /** Ask the helper to power off; kill if it has not ended within graceMs. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.exitedFlag) {
+      await this.closeLog();
+      return;
+    }
+    this.channel.request({ op: 'shutdown' }, 0).catch(() => undefined);
+    this.proc.stdin.end();
+    const t = setTimeout(() => this.kill(), graceMs);
+    await this.exited;
+    clearTimeout(t);
+    await this.closeLog();
+  }
+
+  private closeLog(): Promise<void> {
+    return new Promise((resolve) => this.log.end(resolve));
+  }
+}

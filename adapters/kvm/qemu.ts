@@ -1,0 +1,106 @@
+// Boots qemu-system-aarch64 (TCG) with a Debian arm64 kernel and the helper as /init, and hands back
+// the channel to the helper.
+//
+// Channel: a virtio console (hvc0) when the kernel has CONFIG_VIRTIO_CONSOLE=y and
+// CONFIG_VIRTIO_PCI=y built in, otherwise the PL011 serial console (ttyAMA0) shared with kernel
+// messages, where helper lines carry a unique prefix and the helper puts the tty in raw mode.
+// S2CONFORM_CHANNEL=pl011|virtio overrides the choice.
+
+import { closeSync, openSync } from 'node:fs';
+import type { KvmMode } from '../../arch/host.ts';
+import { TargetUnusable } from '../../core/target.ts';
+import { findKernel, type KernelInfo, type KernelName } from './paths.ts';
+import { HelperProcess } from './process.ts';
+
+export interface QemuOptions {
+  readonly cpu: string;
+  /** undefined: the kernel's default for the CPU */
+  readonly mode: KvmMode | undefined;
+  readonly mte: boolean;
+  readonly kernel: KernelName;
+  readonly initrd: string;
+  readonly consoleLog: string;
+  readonly memMb?: number;
+  readonly bootTimeoutMs?: number;
+  readonly qemuBinary?: string;
+}
+
+export type ChannelKind = 'virtio' | 'pl011';
+
+export function chooseChannel(k: KernelInfo): ChannelKind {
+  const env = process.env['S2CONFORM_CHANNEL'];
+  if (env === 'pl011' || env === 'virtio') return env;
+  return k.config.get('CONFIG_VIRTIO_CONSOLE') === 'y' && k.config.get('CONFIG_VIRTIO_PCI') === 'y' ? 'virtio' : 'pl011';
+}
+
+export interface QemuCommand {
+  readonly file: string;
+  readonly args: string[];
+  readonly channel: ChannelKind;
+  readonly kernel: KernelInfo;
+}
+
+export function qemuCommand(o: QemuOptions): QemuCommand {
+  const k = findKernel(o.kernel);
+  if (typeof k === 'string') throw new TargetUnusable(k);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(o.cpu)) throw new TargetUnusable(`bad cpu model name '${o.cpu}'`);
+  if (o.mte && o.cpu !== 'max') throw new TargetUnusable('mte needs -cpu max');
+  const channel = chooseChannel(k);
+  const machine = `virt,virtualization=on,gic-version=3${o.mte ? ',mte=on' : ''}`;
+  const cpu = o.cpu === 'max' ? 'max,pauth-impdef=on' : o.cpu;
+  const append = ['console=ttyAMA0', 'panic=-1', `s2c.tty=${channel === 'virtio' ? 'hvc0' : 'ttyAMA0'}`];
+  if (o.mode === 'nvhe' || o.mode === 'protected') append.push(`kvm-arm.mode=${o.mode}`);
+  const args = [
+    '-M', machine,
+    '-cpu', cpu,
+    '-smp', '1',
+    '-m', String(o.memMb ?? 1024),
+    '-nographic',
+    '-nic', 'none',
+    '-no-reboot',
+    '-monitor', 'none',
+    '-kernel', k.vmlinuz,
+    '-initrd', o.initrd,
+    '-append', append.join(' '),
+  ];
+  if (channel === 'virtio') {
+    args.push(
+      '-chardev', `file,id=con,path=${o.consoleLog},append=on`,
+      '-serial', 'chardev:con',
+      '-chardev', 'stdio,id=s2c,signal=off',
+      '-device', 'virtio-serial-pci',
+      '-device', 'virtconsole,chardev=s2c',
+    );
+  } else {
+    args.push('-chardev', 'stdio,id=con,signal=off', '-serial', 'chardev:con');
+  }
+  return { file: o.qemuBinary ?? 'qemu-system-aarch64', args, channel, kernel: k };
+}
+
+export interface BootedQemu {
+  readonly proc: HelperProcess;
+  readonly bootMs: number;
+  readonly command: QemuCommand;
+}
+
+export async function bootQemu(o: QemuOptions): Promise<BootedQemu> {
+  const command = qemuCommand(o);
+  // Start a fresh log (QEMU's file chardev appends to it in virtio mode).
+  closeSync(openSync(o.consoleLog, 'w'));
+  const t0 = performance.now();
+  const proc = new HelperProcess({
+    file: command.file,
+    args: command.args,
+    consoleLog: o.consoleLog,
+    what: `qemu (${o.cpu}@${o.kernel})`,
+    readyTimeoutMs: o.bootTimeoutMs ?? 120_000,
+  });
+  try {
+    await proc.waitReady();
+  } catch (e) {
+    proc.kill();
+    await proc.exited;
+    throw new TargetUnusable(`${e instanceof Error ? e.message : String(e)} (console log: ${o.consoleLog})`);
+  }
+  return { proc, bootMs: Math.round(performance.now() - t0), command };
+}

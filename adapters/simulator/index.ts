@@ -1,0 +1,117 @@
+// The simulator target: a mechanistic model of a host running KVM/arm64,
+// reachable through the same ioctl-shaped interface as a real kernel.
+
+import type { Errno } from '../../arch/errno.ts';
+import type {
+  HostConfig,
+  HostHandle,
+  MemoryRegion,
+  Result,
+  RunOutcome,
+  RunRequest,
+  Target,
+  TargetInfo,
+  VmHandle,
+} from '../../core/target.ts';
+import { kvmInitIpaRange, kvmSetIpaLimit } from './kvm.ts';
+import { MAINLINE_KNOBS, type SimKnobs } from './knobs.ts';
+import { SimVm } from './vm.ts';
+
+const KVM_CAP_ARM_VM_IPA_SIZE = 165;
+const KVM_CAP_ARM_NISV_TO_USER = 177;
+const KVM_CAP_NR_MEMSLOTS = 10;
+
+export interface SimOptions {
+  readonly knobs?: Partial<SimKnobs>;
+  readonly strict?: boolean;
+  /** name shown in reports (e.g. a mutant's) */
+  readonly label?: string;
+}
+
+const HARNESS_SLOT = 500;
+const HARNESS_CODE_SIZE = 0x10000n;
+
+class SimVmHandle implements VmHandle {
+  private nextUaddr = 0x10_0000_0000n;
+  private harness = false;
+  constructor(private readonly vm: SimVm) {}
+
+  async setMemoryRegion(r: MemoryRegion): Promise<{ errno: Errno | null }> {
+    let uaddr: bigint;
+    if (r.userspaceAddr === 'auto') {
+      uaddr = this.nextUaddr;
+      this.nextUaddr += r.memorySize + (1n << 16n);
+    } else uaddr = r.userspaceAddr;
+    const e = this.vm.setMemoryRegion(r, uaddr);
+    return { errno: e === 0 ? null : e };
+  }
+
+  async enableCap(cap: number): Promise<{ errno: Errno | null }> {
+    if (cap === KVM_CAP_ARM_NISV_TO_USER) {
+      this.vm.enableNisvToUser();
+      return { errno: null };
+    }
+    return { errno: 'EINVAL' };
+  }
+
+  async run(req: RunRequest): Promise<RunOutcome> {
+    // the harness code slot, made on first use as the real helper does
+    if (!this.harness) {
+      this.harness = true;
+      const e = this.vm.setMemoryRegion(
+        { slot: HARNESS_SLOT, flags: 0, guestPhysAddr: 0n, memorySize: HARNESS_CODE_SIZE, userspaceAddr: 'auto' },
+        0x7f00_0000_0000n,
+      );
+      if (e !== 0) return { kind: 'run-errno', errno: e };
+    }
+    return this.vm.run(req);
+  }
+
+  async destroy(): Promise<void> {}
+}
+
+class SimHostHandle implements HostHandle {
+  private readonly limit: number;
+  constructor(
+    readonly config: HostConfig,
+    private readonly knobs: SimKnobs,
+    private readonly strict: boolean,
+  ) {
+    this.limit = kvmSetIpaLimit(config, knobs);
+  }
+
+  async checkExtension(cap: number): Promise<number> {
+    if (cap === KVM_CAP_ARM_VM_IPA_SIZE) return this.limit;
+    if (cap === KVM_CAP_ARM_NISV_TO_USER) return 1;
+    if (cap === KVM_CAP_NR_MEMSLOTS) return this.knobs.userMemSlots;
+    return 0;
+  }
+
+  async createVm(type: bigint): Promise<Result<VmHandle>> {
+    const cfg = kvmInitIpaRange(this.config, type, this.limit, this.knobs);
+    if (typeof cfg === 'string') return { errno: cfg };
+    const vm = new SimVm({
+      host: this.config,
+      knobs: this.knobs,
+      ipaLimit: this.limit,
+      physShift: cfg.physShift,
+      vtcr: cfg.vtcr,
+      strict: this.strict,
+    });
+    return new SimVmHandle(vm);
+  }
+}
+
+export function simulatorTarget(opts: SimOptions = {}): Target {
+  const knobs: SimKnobs = { ...MAINLINE_KNOBS, ...opts.knobs };
+  const strict = opts.strict ?? false;
+  return {
+    async open(): Promise<TargetInfo> {
+      return { kind: 'sim', spec: opts.label ?? 'sim', host: 'any' };
+    },
+    async host(config: HostConfig): Promise<HostHandle> {
+      return new SimHostHandle(config, knobs, strict);
+    },
+    async close(): Promise<void> {},
+  };
+}

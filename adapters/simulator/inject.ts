@@ -1,0 +1,87 @@
+// Exception injection (arch/arm64/kvm/inject_fault.c, hyp/exception.c):
+// what the hypervisor writes into ESR_EL1/FAR_EL1 and where the guest vectors.
+
+import type { GuestState } from '../../core/target.ts';
+
+const ESR_ELx_IL = 1n << 25n;
+const ESR_ELx_EC_SHIFT = 26n;
+const ESR_ELx_EC_IABT_LOW = 0x20n;
+const ESR_ELx_EC_IABT_CUR = 0x21n;
+const ESR_ELx_EC_DABT_LOW = 0x24n;
+const ESR_ELx_FSC_EXTABT = 0x10n;
+const ESR_ELx_WNR = 1n << 6n;
+
+const CURRENT_EL_SP_EL0_VECTOR = 0x0;
+const CURRENT_EL_SP_ELx_VECTOR = 0x200;
+const LOWER_EL_AArch64_VECTOR = 0x400;
+
+/** AArch32 vector offsets (from the exception base) */
+const A32_PABT_OFFSET = 0x0c;
+const A32_DABT_OFFSET = 0x10;
+
+/** DFSR/IFSR (AArch32) encodings */
+const DFSR_LPAE = 1n << 9n;
+const DFSR_WNR = 1n << 11n;
+const DFSR_FSC_EXTABT_LPAE = 0x10n;
+const DFSR_FSC_EXTABT_NOLPAE = 0x8n;
+
+export interface Injected {
+  readonly vector: number;
+  readonly esr: bigint;
+  readonly far: bigint;
+}
+
+/** What the trapped access looked like to the hypervisor. */
+export interface TrapInfo {
+  readonly state: GuestState;
+  readonly isIabt: boolean;
+  readonly isWrite: boolean;
+  /** ESR_EL2.IL of the trap */
+  readonly il32: boolean;
+}
+
+/**
+ * inject_abt64() / inject_abt32(): an external abort at `addr`.
+ * `strict`: also report WnR, as a hardware external abort on a store would.
+ */
+export function injectAbort(t: TrapInfo, addr: bigint, strict: boolean): Injected {
+  if (t.state === 'a32-lpae' || t.state === 'a32-short') return injectAbt32(t, addr, strict);
+  let esr = 0n;
+  if (t.il32) esr |= ESR_ELx_IL;
+  // an EL0 fault is reported as coming from a lower EL
+  if (t.state === 'el0') esr |= ESR_ELx_EC_IABT_LOW << ESR_ELx_EC_SHIFT;
+  else esr |= ESR_ELx_EC_IABT_CUR << ESR_ELx_EC_SHIFT;
+  if (!t.isIabt) esr |= ESR_ELx_EC_DABT_LOW << ESR_ELx_EC_SHIFT;
+  esr |= ESR_ELx_FSC_EXTABT;
+  if (strict && !t.isIabt && t.isWrite) esr |= ESR_ELx_WNR;
+  return { vector: vectorFor(t.state), esr, far: addr };
+}
+
+/** kvm_inject_size_fault(): the abort above, turned into an address size fault at level 0. */
+export function injectSizeFault(t: TrapInfo, addr: bigint, strict: boolean): Injected {
+  const a = injectAbort(t, addr, strict);
+  // a short-descriptor AArch32 guest cannot be told about an address size fault
+  if (t.state === 'a32-short') return a;
+  if (t.state === 'a32-lpae') return { ...a, esr: a.esr & ~0x3fn };
+  return { ...a, esr: a.esr & ~0x3fn };
+}
+
+function vectorFor(state: GuestState): number {
+  switch (state) {
+    case 'el1t':
+      return CURRENT_EL_SP_EL0_VECTOR;
+    case 'el1h':
+      return CURRENT_EL_SP_ELx_VECTOR;
+    case 'el0':
+      return LOWER_EL_AArch64_VECTOR;
+    default:
+      return CURRENT_EL_SP_ELx_VECTOR;
+  }
+}
+
+function injectAbt32(t: TrapInfo, addr: bigint, strict: boolean): Injected {
+  const lpae = t.state === 'a32-lpae';
+  let fsr = lpae ? DFSR_LPAE | DFSR_FSC_EXTABT_LPAE : DFSR_FSC_EXTABT_NOLPAE;
+  if (strict && !t.isIabt && t.isWrite) fsr |= DFSR_WNR;
+  return { vector: t.isIabt ? A32_PABT_OFFSET : A32_DABT_OFFSET, esr: fsr, far: addr & 0xffff_ffffn };
+}

@@ -1,0 +1,231 @@
+// A simulated VM: its slot table, its stage-2 tables and VTCR_EL2, and one
+// vCPU running a single access. The hardware side (stage-1 with the MMU off,
+// the stage-2 walk, the syndrome) and the hypervisor side (the abort handler)
+// are kept apart, as on a real machine.
+
+import type { Errno } from '../../arch/errno.ts';
+import type { GuestState, HostConfig, MemoryRegion, RunOutcome, RunRequest } from '../../core/target.ts';
+import { parangeToPhysShift } from './cpu.ts';
+import { injectAbort, injectSizeFault, type Injected, type TrapInfo } from './inject.ts';
+import type { SimKnobs } from './knobs.ts';
+import { Memslots, type MemSlot } from './memslots.ts';
+import { rootIndexBits, startLevel, Stage2Tables, walk, walkConfigValid } from './stage2.ts';
+
+/** How often a vCPU re-enters the guest after a fault before we call it stuck. */
+const MAX_ENTRIES = 8;
+
+const ESR_EL2_ISV = 1n << 24n;
+const ESR_EL2_WNR = 1n << 6n;
+const ESR_EL2_CM = 1n << 8n;
+const ESR_EL2_S1PTW = 1n << 7n;
+const ESR_FSC = 0x3fn;
+const FSC_TRANS = 0x04n;
+const FSC_PERM = 0x0cn;
+const FSC_ADDRSZ = 0x00n;
+
+/** The exception syndrome the hardware gives EL2 for a stage-2 fault. */
+interface Stage2Trap {
+  readonly esr: bigint;
+  /** HPFAR_EL2-derived IPA, page [MAX:12] */
+  readonly faultIpa: bigint;
+  /** FAR_EL2: the VA; with the MMU off, the address the guest named */
+  readonly hfar: bigint;
+  readonly isIabt: boolean;
+}
+
+type HandlerResult =
+  | { readonly kind: 'resume' }
+  | { readonly kind: 'inject'; readonly exc: Injected }
+  | { readonly kind: 'exit'; readonly outcome: RunOutcome };
+
+export interface SimVmOptions {
+  readonly host: HostConfig;
+  readonly knobs: SimKnobs;
+  readonly ipaLimit: number;
+  readonly physShift: number;
+  readonly vtcr: bigint;
+  /** architecture's syndrome bits on injected aborts instead of KVM's (--strict) */
+  readonly strict: boolean;
+}
+
+export class SimVm {
+  readonly slots = new Memslots();
+  private tables: Stage2Tables;
+  private nisvToUser = false;
+  private nextHostPa = 0x8000_0000n;
+  private readonly pageShift: number;
+
+  constructor(readonly o: SimVmOptions) {
+    this.pageShift = o.host.granule === 4 ? 12 : o.host.granule === 16 ? 14 : 16;
+    this.tables = this.freshTables();
+  }
+
+  private freshTables(): Stage2Tables {
+    const bits = walkConfigValid(this.o.vtcr, this.o.host.parange) ? rootIndexBits(this.o.vtcr) : 1;
+    return new Stage2Tables(this.pageShift, 1 << Math.max(bits, 1));
+  }
+
+  setMemoryRegion(r: MemoryRegion, uaddr: bigint): 0 | Errno {
+    const taskSize = 1n << BigInt(this.o.host.vaBits >= 52 ? 52 : 48);
+    return this.slots.set(
+      r,
+      uaddr,
+      { pageShift: this.pageShift, taskSize, physSize: 1n << BigInt(this.o.physShift), knobs: this.o.knobs },
+      // kvm_arch_flush_shadow_memslot(): unmap the whole stage 2 (coarse but exact in effect)
+      () => {
+        this.tables = this.freshTables();
+      },
+    );
+  }
+
+  enableNisvToUser(): void {
+    this.nisvToUser = true;
+  }
+
+  /**
+   * KVM_RUN until the access completes, exits to userspace, or the vCPU is
+   * stuck. The vCPU first fetches the harness code at IPA 0 (as the real
+   * helper's guest does), then makes the access.
+   */
+  run(req: RunRequest): RunOutcome {
+    if (req.nisvToUser) this.nisvToUser = true;
+    const fetch: RunRequest = {
+      state: req.state,
+      nisvToUser: req.nisvToUser,
+      access: { kind: 'ifetch', size: 4, ipa: 0n, data: 0n, syndromeValid: true },
+    };
+    const code = this.execute(fetch);
+    if (code.kind !== 'completed') return code.kind === 'hang' ? code : { kind: 'run-errno', errno: 'EFAULT' };
+    return this.execute(req);
+  }
+
+  private execute(req: RunRequest): RunOutcome {
+    for (let entry = 0; entry < MAX_ENTRIES; entry++) {
+      const hw = this.guestAccess(req);
+      if (hw.kind === 'done') return hw.outcome;
+      const h = this.handleGuestAbort(hw.trap, req);
+      if (h.kind === 'exit') return h.outcome;
+      if (h.kind === 'inject') return { kind: 'exception', ...h.exc };
+      // resume: the guest retries the same instruction
+    }
+    return { kind: 'hang' };
+  }
+
+  // --- the hardware ------------------------------------------------------------
+
+  private guestAccess(req: RunRequest): { kind: 'done'; outcome: RunOutcome } | { kind: 'trap'; trap: Stage2Trap } {
+    const a = req.access;
+    const isIabt = a.kind === 'ifetch';
+    const isWrite = a.kind === 'store';
+    const paBits = parangeToPhysShift(this.o.host.parange, this.o.host.kernelPaBits);
+    // stage 1 with the MMU off: an output address beyond the PA size is an
+    // address size fault at level 0, taken to EL1 without KVM seeing it
+    if (a.ipa >> BigInt(paBits) !== 0n) {
+      return { kind: 'done', outcome: { kind: 'exception', ...stage1AddressSizeFault(req.state, isIabt, isWrite, a.ipa) } };
+    }
+    const w = walk(this.tables, this.o.vtcr, this.o.host.parange, a.ipa, isWrite);
+    if (w.ok) return { kind: 'done', outcome: { kind: 'completed' } };
+    const fsc = w.fault === 'translation' ? FSC_TRANS : w.fault === 'permission' ? FSC_PERM : FSC_ADDRSZ;
+    let esr = ((isIabt ? 0x20n : 0x24n) << 26n) | (1n << 25n) | (fsc + BigInt(Math.max(w.level, 0)));
+    if (!isIabt) {
+      if (isWrite) esr |= ESR_EL2_WNR;
+      if (a.syndromeValid) {
+        const sas = BigInt([1, 2, 4, 8].indexOf(a.size));
+        // ISV, SAS, SRT = x1, SF for 64-bit registers
+        esr |= ESR_EL2_ISV | (sas << 22n) | (1n << 16n) | (a.size === 8 ? 1n << 15n : 0n);
+      }
+    }
+    const pageMask = (1n << 12n) - 1n;
+    return { kind: 'trap', trap: { esr, faultIpa: a.ipa & ~pageMask, hfar: a.ipa, isIabt } };
+  }
+
+  // --- the hypervisor: kvm_handle_guest_abort() ------------------------------
+
+  private handleGuestAbort(t: Stage2Trap, req: RunRequest): HandlerResult {
+    const fsc = t.esr & ESR_FSC;
+    const isTranslation = (fsc & ~3n) === FSC_TRANS;
+    const isPermission = (fsc & ~3n) === FSC_PERM;
+    const trapInfo: TrapInfo = {
+      state: req.state,
+      isIabt: t.isIabt,
+      isWrite: (t.esr & ESR_EL2_WNR) !== 0n && !t.isIabt,
+      il32: (t.esr & (1n << 25n)) !== 0n,
+    };
+    let faultIpa = t.faultIpa;
+
+    const check = this.o.knobs.outOfRangeCheck;
+    const gate = check === 'split-wrong-class' ? isPermission : isTranslation;
+    if (gate && check !== 'none') {
+      if (check === 'asf-beyond-ipa') {
+        if (faultIpa >= 1n << BigInt(this.o.physShift)) {
+          return { kind: 'inject', exc: injectSizeFault(trapInfo, faultIpa | (t.hfar & 0xfffn), this.o.strict) };
+        }
+      } else {
+        // Beyond sanitised PARange (which is the IPA limit)
+        if (faultIpa >= 1n << BigInt(this.o.ipaLimit)) {
+          return { kind: 'inject', exc: injectSizeFault(trapInfo, faultIpa | (t.hfar & 0xfffn), this.o.strict) };
+        }
+        // Falls between the IPA range and the PARange?
+        if (faultIpa >= 1n << BigInt(64 - Number(this.o.vtcr & 0x3fn))) {
+          faultIpa |= t.hfar & 0xfffn;
+          return { kind: 'inject', exc: injectAbort(trapInfo, faultIpa, this.o.strict) };
+        }
+      }
+    }
+
+    if (!isTranslation && !isPermission) return { kind: 'exit', outcome: { kind: 'run-errno', errno: 'EFAULT' } };
+
+    const gfn = faultIpa >> BigInt(this.pageShift);
+    const slot = this.slots.find(gfn);
+    const writable = slot !== undefined && (slot.flags & 2) === 0;
+    const writeFault = trapInfo.isWrite;
+    if (!slot || (writeFault && !writable)) {
+      // the guest fetched instructions from somewhere it shouldn't: a prefetch abort
+      if (t.isIabt) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, this.o.strict) };
+      if ((t.esr & ESR_EL2_S1PTW) !== 0n) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, this.o.strict) };
+      if (!slot && (t.esr & ESR_EL2_CM) !== 0n) return { kind: 'resume' };
+      // The IPA is reported as [MAX:12]: complete it with the low 12 bits of the VA
+      return { kind: 'exit', outcome: this.ioMemAbort(t, faultIpa | (t.hfar & 0xfffn), req) };
+    }
+    this.userMemAbort(slot, faultIpa, writable);
+    return { kind: 'resume' };
+  }
+
+  /** io_mem_abort() */
+  private ioMemAbort(t: Stage2Trap, ipa: bigint, req: RunRequest): RunOutcome {
+    if ((t.esr & ESR_EL2_ISV) === 0n) {
+      if (this.nisvToUser) {
+        return { kind: 'nisv', esrIss: t.esr & (ESR_EL2_CM | ESR_EL2_WNR | ESR_FSC), faultIpa: ipa };
+      }
+      return { kind: 'run-errno', errno: 'ENOSYS' };
+    }
+    const isWrite = (t.esr & ESR_EL2_WNR) !== 0n;
+    const len = 1 << Number((t.esr >> 22n) & 3n);
+    const mask = len === 8 ? (1n << 64n) - 1n : (1n << BigInt(8 * len)) - 1n;
+    return { kind: 'mmio', physAddr: ipa, len, isWrite, data: isWrite ? req.access.data & mask : 0n };
+  }
+
+  /** user_mem_abort(): back the faulting page and map it. */
+  private userMemAbort(slot: MemSlot, faultIpa: bigint, writable: boolean): void {
+    const pa = this.nextHostPa;
+    this.nextHostPa += 1n << BigInt(this.pageShift);
+    void slot;
+    this.tables.map(
+      faultIpa,
+      pa,
+      startLevel(this.o.vtcr),
+      rootIndexBits(this.o.vtcr),
+      writable,
+    );
+  }
+}
+
+/** What the hardware reports to EL1 for a stage-1 address size fault at level 0. */
+function stage1AddressSizeFault(state: GuestState, isIabt: boolean, isWrite: boolean, va: bigint): Injected {
+  const lower = state === 'el0';
+  const ec = isIabt ? (lower ? 0x20n : 0x21n) : lower ? 0x24n : 0x25n;
+  let esr = (ec << 26n) | (1n << 25n) | FSC_ADDRSZ;
+  if (!isIabt && isWrite) esr |= ESR_EL2_WNR;
+  const vector = state === 'el1t' ? 0x0 : state === 'el1h' ? 0x200 : 0x400;
+  return { vector, esr, far: va };
+}

@@ -1,0 +1,108 @@
+// s2conform command line. Contract (issue 2):
+//   s2conform run [--target sim] [--profile auto|<name>] [--family f1,f2] [--runs N] [--seed S] [--path P] [--report DIR]
+// exit 0 all conform, 1 at least one deviation, 2 usage or infrastructure error, 4 nothing could run.
+
+import { parseArgs } from 'node:util';
+import { FAMILIES, type Family } from '../core/property.ts';
+import { profileNames } from '../oracles/profiles.ts';
+import { UsageError } from '../adapters/index.ts';
+import { runCommand, type RunArgs } from './run.ts';
+
+export const VERSION = '0.1.0';
+
+const HELP = `s2conform ${VERSION}: conformance of KVM/arm64 stage-2 and IPA semantics, by properties
+
+Usage:
+  s2conform run [options]      run the properties against a target and write a report
+  s2conform --help             this text
+
+Options of run:
+  --target T     sim (default: the embedded simulator),
+                 qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<kernel>  (a real KVM in QEMU; needs npm run provision),
+                 native (this arm64 host's /dev/kvm), ssh:<user@host> (an arm64 machine over ssh)
+  --profile P    auto (default: mainline on sim, the kernel's version on real targets) or one of:
+                 ${profileNames().join(', ')}
+  --family F     comma-separated families: ${FAMILIES.join(', ')} (default: all)
+  --property ID  only this property (family/name, as in the report), e.g. for a replay
+  --runs N       cases per property (default 100)
+  --seed S       fast-check seed (default: random; printed and stored in the report)
+  --path P       replay path of a counterexample (with --property and --seed)
+  --strict       injected aborts carry the syndrome bits the architecture gives a
+                 hardware abort (WnR on stores), not the ones KVM means to inject
+  --report DIR   where summary.json goes (default reports/<timestamp>-<target>/)
+  --quiet        only the final line
+
+Exit status: 0 all conform, 1 at least one deviation, 2 usage or infrastructure error, 4 nothing could run.
+`;
+
+function fail(msg: string): never {
+  throw new UsageError(msg);
+}
+
+function parseRunArgs(argv: string[]): RunArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      target: { type: 'string', default: 'sim' },
+      profile: { type: 'string', default: 'auto' },
+      family: { type: 'string' },
+      property: { type: 'string' },
+      runs: { type: 'string', default: '100' },
+      seed: { type: 'string' },
+      path: { type: 'string' },
+      strict: { type: 'boolean', default: false },
+      report: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length > 0) fail(`unexpected argument '${positionals[0]}'`);
+  const families = values.family === undefined ? [...FAMILIES] : values.family.split(',').map((f) => f.trim());
+  for (const f of families) if (!FAMILIES.includes(f as Family)) fail(`unknown family '${f}' (known: ${FAMILIES.join(', ')})`);
+  if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
+  if (values.seed !== undefined && !/^-?[0-9]+$/.test(values.seed)) fail(`--seed takes an integer, not '${values.seed}'`);
+  if (values.path !== undefined && !/^[0-9]+(:[0-9]+)*$/.test(values.path)) fail(`--path takes a fast-check path like 12:0:3, not '${values.path}'`);
+  if (values.path !== undefined && values.property === undefined) fail('--path replays one property: give --property too');
+  if (values.path !== undefined && values.seed === undefined) fail('--path needs the --seed it was found with');
+  if (values.profile !== 'auto' && !profileNames().includes(values.profile)) {
+    fail(`unknown profile '${values.profile}' (known: auto, ${profileNames().join(', ')})`);
+  }
+  return {
+    target: values.target,
+    profile: values.profile,
+    families: families as Family[],
+    property: values.property,
+    runs: Number(values.runs),
+    seed: values.seed === undefined ? (Date.now() ^ (process.pid << 16)) | 0 : Number(values.seed),
+    path: values.path,
+    strict: values.strict,
+    report: values.report,
+    quiet: values.quiet,
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(HELP);
+      return cmd === undefined ? 2 : 0;
+    }
+    if (cmd === 'run') {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(HELP);
+        return 0;
+      }
+      return await runCommand(parseRunArgs(rest), VERSION);
+    }
+    fail(`unknown command '${cmd}' (try --help)`);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const line = (msg.split('\n')[0] ?? '').replace(/\. To specify a positional argument.*$/, '');
+    process.stderr.write(`s2conform: ${usage ? '' : 'error: '}${line}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,125 @@
+// `s2conform run`: open the target, choose the profile, run the selected
+// properties, write summary.json after each, print one line per property.
+
+import { join } from 'node:path';
+import { targetFromSpec, UsageError } from '../adapters/index.ts';
+import { toJson } from '../core/json.ts';
+import { propertyId, type AnyProperty, type Family } from '../core/property.ts';
+import type { PropertyResult, Summary } from '../core/result.ts';
+import { totals } from '../core/result.ts';
+import { runProperty } from '../core/runner.ts';
+import { TargetUnusable, type Target, type TargetInfo } from '../core/target.ts';
+import { getProfile, profileForRelease, type Profile } from '../oracles/profiles.ts';
+import { propertiesOf } from '../properties/index.ts';
+import { writeSummary } from '../reports/summary.ts';
+import { formatResult } from './format.ts';
+
+export interface RunArgs {
+  readonly target: string;
+  readonly profile: string;
+  readonly families: Family[];
+  readonly property: string | undefined;
+  readonly runs: number;
+  readonly seed: number;
+  readonly path: string | undefined;
+  readonly strict: boolean;
+  readonly report: string | undefined;
+  readonly quiet: boolean;
+}
+
+function defaultReportDir(target: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return join('reports', `${stamp}-${target.replace(/[^A-Za-z0-9.-]+/g, '_')}`);
+}
+
+function chooseProfile(name: string, info: TargetInfo): Profile {
+  if (name !== 'auto') {
+    const p = getProfile(name);
+    if (!p) throw new UsageError(`unknown profile '${name}'`);
+    return p;
+  }
+  if (info.kind === 'sim') return getProfile('mainline') as Profile;
+  const p = info.kernelRelease ? profileForRelease(info.kernelRelease) : undefined;
+  if (!p) throw new UsageError(`--profile auto: no profile for kernel '${info.kernelRelease ?? '?'}'`);
+  return p;
+}
+
+function replayCommand(a: RunArgs, profile: Profile, runs: number) {
+  return (p: AnyProperty, seed: number, path: string): string =>
+    [
+      'npx s2conform run',
+      `--target ${a.target}`,
+      `--profile ${profile.name}`,
+      `--property ${propertyId(p)}`,
+      `--seed ${seed}`,
+      `--path ${path}`,
+      `--runs ${runs}`,
+      ...(a.strict ? ['--strict'] : []),
+    ].join(' ');
+}
+
+export async function runCommand(a: RunArgs, version: string): Promise<number> {
+  const t0 = performance.now();
+  let props = propertiesOf(a.families);
+  if (a.property !== undefined) {
+    props = props.filter((p) => propertyId(p) === a.property);
+    if (props.length === 0) throw new UsageError(`no property '${a.property}' in families ${a.families.join(',')}`);
+  }
+  const dir = a.report ?? defaultReportDir(a.target);
+  const say = (s: string) => {
+    if (!a.quiet) process.stdout.write(`${s}\n`);
+  };
+
+  let target: Target;
+  let info: TargetInfo;
+  try {
+    target = await targetFromSpec(a.target, { artefactDir: dir, strict: a.strict });
+    info = await target.open();
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`s2conform: target ${a.target} cannot be used: ${why}\n`);
+    return e instanceof TargetUnusable ? 4 : 2;
+  }
+  const profile = chooseProfile(a.profile, info);
+  say(`s2conform ${version}: target ${info.spec}, profile ${profile.name}, seed ${a.seed}, ${a.runs} runs per property`);
+
+  const results: PropertyResult[] = [];
+  const summary = (complete: boolean): Summary => ({
+    tool: 's2conform',
+    version,
+    target: toJson(info),
+    profile: profile.name,
+    strict: a.strict,
+    seed: a.seed,
+    properties: results,
+    totals: totals(results),
+    durationMs: Math.round(performance.now() - t0),
+    complete,
+  });
+  writeSummary(dir, summary(false));
+  try {
+    for (const p of props) {
+      const r = await runProperty(p, { target, info, profile }, {
+        runs: a.runs,
+        seed: a.seed,
+        path: a.path,
+        strict: a.strict,
+        replayCommand: replayCommand(a, profile, a.runs),
+      });
+      results.push(r);
+      writeSummary(dir, summary(false)); // on disk before the next property starts
+      say(formatResult(r));
+    }
+  } finally {
+    await target.close();
+  }
+  const file = writeSummary(dir, summary(true));
+  const t = totals(results);
+  const line = `${t.pass} passed, ${t.fail} failed, ${t.skip} skipped, ${t.error} errors; report: ${file}`;
+  process.stdout.write(`${line}\n`);
+  if (t.fail > 0) return 1;
+  if (t.error > 0) return 2;
+  if (t.pass === 0) return 4;
+  return 0;
+}

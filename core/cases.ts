@@ -1,0 +1,82 @@
+// Cases and outcomes, family by family: what a generator makes, what the
+// oracle expects and what an adapter observes. Expectation and observation of
+// a family share one type, so one comparison yields the verdict.
+
+import type { Errno } from '../arch/errno.ts';
+import type { GuestState, HostConfig, MemoryRegion, RunOutcome, Access } from './target.ts';
+
+// --- vm-create -------------------------------------------------------------
+
+export interface IpaLimitCase {
+  readonly host: HostConfig;
+}
+export interface IpaLimitOutcome {
+  /** KVM_CHECK_EXTENSION(KVM_CAP_ARM_VM_IPA_SIZE) */
+  readonly ipaLimit: number;
+}
+
+export interface VmCreateCase {
+  readonly host: HostConfig;
+  /** KVM_CREATE_VM type word */
+  readonly type: bigint;
+}
+
+/** firstAccess: a load from a backed page just above the harness area. */
+export type VmCreateOutcome =
+  | { readonly result: 'created'; readonly ipaBits: number; readonly firstAccess: 'completed' | 'hang' }
+  | { readonly result: 'errno'; readonly errno: Errno };
+
+// --- memslot ---------------------------------------------------------------
+
+export interface MemslotCase {
+  readonly host: HostConfig;
+  /** a type word the VM is created with (always valid for the host) */
+  readonly vmType: bigint;
+  readonly ops: readonly MemoryRegion[];
+}
+
+export type SlotResult = 'ok' | Errno;
+
+export interface MemslotOutcome {
+  /** KVM_CREATE_VM with vmType (generators make it succeed) */
+  readonly vm: SlotResult;
+  readonly results: readonly SlotResult[];
+}
+
+// --- encoding --------------------------------------------------------------
+
+export interface EncodingRoundTripCase {
+  readonly host: HostConfig;
+  readonly ipaBits: number;
+}
+
+// --- abort -----------------------------------------------------------------
+
+export interface AccessCase {
+  readonly host: HostConfig;
+  /** the VM's IPA size; the type word is KVM_VM_TYPE_ARM_IPA_SIZE(ipaBits) */
+  readonly ipaBits: number;
+  /** backed memslots (userspaceAddr 'auto'); flags may carry KVM_MEM_READONLY */
+  readonly slots: readonly MemoryRegion[];
+  readonly state: GuestState;
+  readonly access: Access;
+  readonly nisvToUser: boolean;
+}
+
+export interface AccessOutcome {
+  /** KVM_CREATE_VM for the requested size */
+  readonly vm: 'ok' | Errno;
+  readonly outcome?: RunOutcome;
+}
+
+/**
+ * The harness every target runs accesses with (the real helper and the
+ * simulator alike): a code slot at IPA 0 whose first page holds the vectors
+ * and the access stubs (the only page the guest touches before the access),
+ * and unbacked report addresses up to HARNESS_END. Cases stay above it.
+ */
+export const HARNESS_SLOT = 500;
+export const HARNESS_CODE_SIZE = 0x10000n;
+export const HARNESS_END = 0x20000n;
+/** The page vm-create's first access loads from (inside every IPA size). */
+export const FIRST_ACCESS_IPA = 0x100000n;

@@ -1,0 +1,59 @@
+// A property, written once, run by both `npm test` and `s2conform run`
+// against whichever target is selected.
+
+import type fc from 'fast-check';
+import type { Capability, Target, TargetInfo, HostConfig } from './target.ts';
+import type { Profile } from '../oracles/profiles.ts';
+
+export type Family = 'vm-create' | 'memslot' | 'encoding' | 'abort';
+export const FAMILIES: readonly Family[] = ['vm-create', 'memslot', 'encoding', 'abort'];
+
+/** What generators may depend on: the target's fixed host, if it has one. */
+export interface GenContext {
+  readonly info: TargetInfo;
+}
+
+/** What the oracle is asked with, besides the case. */
+export interface OracleContext<P> {
+  readonly profile: P;
+  readonly strict: boolean;
+}
+
+/** Oracle expectation vs target observation, compared exactly. */
+export interface ConformanceProperty<C, O, P> {
+  readonly kind: 'conformance';
+  readonly family: Family;
+  readonly name: string;
+  readonly description: string;
+  readonly needs?: readonly Capability[];
+  arbitrary(g: GenContext): fc.Arbitrary<C>;
+  expect(c: C, o: OracleContext<P>): O;
+  observe(c: C, t: Target): Promise<O>;
+  /** the host a case runs on (so a fixed-host target can check it) */
+  hostOf(c: C): HostConfig;
+}
+
+/**
+ * A requirement checked against a design (seed 002): no target involved.
+ * `violated: true` states that the design is expected to break the
+ * requirement; the counterexample is then an expected finding.
+ */
+export interface DesignProperty<C> {
+  readonly kind: 'design';
+  readonly family: Family;
+  readonly name: string;
+  readonly description: string;
+  readonly violated: boolean;
+  arbitrary(): fc.Arbitrary<C>;
+  /** null when the requirement holds for the case, else why not */
+  check(c: C): string | null;
+}
+
+// properties of different case types live in one list (methods are bivariant)
+export type AnyConformance = ConformanceProperty<unknown, unknown, Profile>;
+export type AnyDesign = DesignProperty<unknown>;
+export type AnyProperty = AnyConformance | AnyDesign;
+
+export function propertyId(p: { family: Family; name: string }): string {
+  return `${p.family}/${p.name}`;
+}

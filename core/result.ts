@@ -1,0 +1,48 @@
+// What a run produces: the summary.json contract (issue 2), one entry per property.
+
+import type { FieldDiff } from './compare.ts';
+import type { Family } from './property.ts';
+import type { Json } from './json.ts';
+
+export type Verdict = 'pass' | 'fail' | 'skip' | 'error';
+
+export interface PropertyResult {
+  readonly family: Family;
+  readonly name: string;
+  readonly verdict: Verdict;
+  readonly runs: number;
+  readonly seed: number;
+  readonly path?: string;
+  readonly counterexample?: Json;
+  readonly expected?: Json;
+  readonly actual?: Json;
+  readonly reason?: string;
+  /** field-by-field difference of expected and actual (ESR fields decoded) */
+  readonly diff?: readonly FieldDiff[];
+  /** 'expected': a counterexample the suite predicts (a rejected design, a known deviation) */
+  readonly finding?: 'expected' | 'known-deviation';
+  /** the upstream reference of a known deviation */
+  readonly reference?: string;
+  readonly replay?: string;
+  readonly durationMs: number;
+}
+
+export interface Summary {
+  readonly tool: 's2conform';
+  readonly version: string;
+  readonly target: Json;
+  readonly profile: string;
+  readonly strict: boolean;
+  readonly seed: number;
+  readonly properties: PropertyResult[];
+  readonly totals: { pass: number; fail: number; skip: number; error: number };
+  readonly durationMs: number;
+  /** false while the run is still going (the file is rewritten after every property) */
+  readonly complete: boolean;
+}
+
+export function totals(rs: readonly PropertyResult[]): Summary['totals'] {
+  const t = { pass: 0, fail: 0, skip: 0, error: 0 };
+  for (const r of rs) t[r.verdict]++;
+  return t;
+}

@@ -1,0 +1,137 @@
+// Runs properties with fast-check against one target and one profile.
+// A rule failure is a `fail` with a shrunk, replayable counterexample; a
+// target that breaks under a case is an `error`, never a pass or a fail.
+
+import fc from 'fast-check';
+import { diffOutcomes, sameOutcome } from './compare.ts';
+import { toJson } from './json.ts';
+import type { AnyConformance, AnyDesign, AnyProperty } from './property.ts';
+import { propertyId } from './property.ts';
+import type { PropertyResult } from './result.ts';
+import { TargetDied, type Target, type TargetInfo } from './target.ts';
+import type { Profile } from '../oracles/profiles.ts';
+
+export interface RunOptions {
+  readonly runs: number;
+  readonly seed: number;
+  /** replay path (fast-check's counterexamplePath); only with a single property */
+  readonly path?: string;
+  readonly strict: boolean;
+  /** how to write the command that replays a property (the CLI knows its flags) */
+  readonly replayCommand?: (p: AnyProperty, seed: number, path: string) => string;
+}
+
+export interface RunContext {
+  readonly target: Target;
+  readonly info: TargetInfo;
+  readonly profile: Profile;
+}
+
+export async function runProperty(p: AnyProperty, ctx: RunContext, o: RunOptions): Promise<PropertyResult> {
+  const t0 = performance.now();
+  const r = p.kind === 'design' ? runDesign(p, o) : await runConformance(p, ctx, o);
+  return { ...r, durationMs: Math.round(performance.now() - t0) };
+}
+
+type Outcome = Omit<PropertyResult, 'durationMs'>;
+
+function base(p: AnyProperty, o: RunOptions): Pick<PropertyResult, 'family' | 'name' | 'seed'> {
+  return { family: p.family, name: p.name, seed: o.seed };
+}
+
+function params(o: RunOptions): fc.Parameters<unknown> {
+  return o.path === undefined ? { numRuns: o.runs, seed: o.seed } : { numRuns: o.runs, seed: o.seed, path: o.path };
+}
+
+/** Observe once; if the target died, bring it back and try the case once more. */
+async function observeWithRetry(p: AnyConformance, c: unknown, t: Target): Promise<unknown> {
+  try {
+    return await p.observe(c, t);
+  } catch (e) {
+    if (!(e instanceof TargetDied) || !t.restart) throw e;
+    await t.restart();
+    return await p.observe(c, t);
+  }
+}
+
+async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions): Promise<Outcome> {
+  const cannot = p.needs?.map((n) => ctx.info.cannot?.[n]).find((why) => why !== undefined);
+  if (cannot !== undefined) return { ...base(p, o), verdict: 'skip', runs: 0, reason: cannot };
+
+  let last: { expected: unknown; actual: unknown } | undefined;
+  let broken: Error | undefined;
+  let executed = 0;
+  const prop = fc.asyncProperty(p.arbitrary({ info: ctx.info }), async (c) => {
+    if (broken) return true; // the target is gone: the verdict is already `error`
+    const expected = p.expect(c, { profile: ctx.profile, strict: o.strict });
+    let actual: unknown;
+    try {
+      actual = await observeWithRetry(p, c, ctx.target);
+    } catch (e) {
+      broken = e instanceof Error ? e : new Error(String(e));
+      return true;
+    }
+    executed++;
+    if (sameOutcome(expected, actual)) return true;
+    last = { expected, actual };
+    return false;
+  });
+  const d = await fc.check(prop, params(o));
+  if (broken) {
+    return { ...base(p, o), verdict: 'error', runs: executed, reason: `${broken.name}: ${broken.message}` };
+  }
+  if (!d.failed) return { ...base(p, o), verdict: 'pass', runs: d.numRuns };
+  if (!last || !d.counterexample) {
+    const err = d.errorInstance instanceof Error ? d.errorInstance.message : 'property failed without a comparison';
+    return { ...base(p, o), verdict: 'error', runs: d.numRuns, reason: err };
+  }
+  const path = d.counterexamplePath ?? '';
+  return {
+    ...base(p, o),
+    verdict: 'fail',
+    runs: d.numRuns,
+    path,
+    counterexample: toJson((d.counterexample as readonly unknown[])[0]),
+    expected: toJson(last.expected),
+    actual: toJson(last.actual),
+    diff: diffOutcomes(last.expected, last.actual),
+    ...(o.replayCommand ? { replay: o.replayCommand(p, o.seed, path) } : {}),
+  };
+}
+
+function runDesign(p: AnyDesign, o: RunOptions): Outcome {
+  let why: string | null = null;
+  const d = fc.check(
+    fc.property(p.arbitrary(), (c) => {
+      const w = p.check(c);
+      if (w !== null) why = w;
+      return w === null;
+    }),
+    params(o),
+  );
+  const path = d.counterexamplePath ?? '';
+  const found = d.failed && d.counterexample
+    ? { path, counterexample: toJson((d.counterexample as readonly unknown[])[0]), reason: why ?? 'requirement violated' }
+    : undefined;
+  if (p.violated) {
+    if (found) return { ...base(p, o), verdict: 'pass', runs: d.numRuns, finding: 'expected', ...found };
+    return {
+      ...base(p, o),
+      verdict: 'fail',
+      runs: d.numRuns,
+      reason: `the thread shows this design breaking the requirement, but ${d.numRuns} runs found no counterexample`,
+    };
+  }
+  if (found) {
+    return {
+      ...base(p, o),
+      verdict: 'fail',
+      runs: d.numRuns,
+      ...found,
+      ...(o.replayCommand ? { replay: o.replayCommand(p, o.seed, path) } : {}),
+    };
+  }
+  return { ...base(p, o), verdict: 'pass', runs: d.numRuns };
+}
+
+export { propertyId };

@@ -1,0 +1,149 @@
+// The one interface every target implements: a KVM seen through its ioctls.
+// Properties never talk to a target directly; adapters/observe/ turns a case
+// into calls on this interface and the results into an observation.
+//
+// Calls may be issued without awaiting the previous one (pipelining): a VM
+// handle is usable as soon as createVm() returns it, and a call on a VM whose
+// creation failed resolves to { errno: 'EBADF' }.
+
+import type { Granule, KvmMode } from '../arch/host.ts';
+import type { Errno } from '../arch/errno.ts';
+
+/** The host as the rules see it: what KVM_CAP_ARM_VM_IPA_SIZE is computed from. */
+export interface HostConfig {
+  /** ID_AA64MMFR0_EL1.PARange, raw 4-bit field (0..6 defined; 7+ reserved). */
+  readonly parange: number;
+  readonly granule: Granule;
+  /** FEAT_LPA2 present and enabled by the kernel (4K/16K only). */
+  readonly lpa2: boolean;
+  /** The kernel's CONFIG_ARM64_PA_BITS (PHYS_MASK_SHIFT): 48 or 52. */
+  readonly kernelPaBits: 48 | 52;
+  /** The kernel's CONFIG_ARM64_VA_BITS (sets the stage-1 levels v4.20 clamped against). */
+  readonly vaBits: number;
+  readonly mode: KvmMode;
+}
+
+/** What a target reports about itself (the `target` object of summary.json). */
+export interface TargetInfo {
+  readonly kind: 'sim' | 'qemu' | 'native' | 'ssh';
+  /** The --target string it was opened with. */
+  readonly spec: string;
+  readonly kernelRelease?: string;
+  readonly cpu?: string;
+  readonly mode?: KvmMode;
+  /** KVM_CAP_ARM_VM_IPA_SIZE as observed (absent on the simulator: it varies per case). */
+  readonly ipaLimit?: number;
+  /** ID_AA64MMFR0_EL1.PARange the guest sees, raw field. */
+  readonly parange?: number;
+  /** Boot time in ms for targets that boot (QEMU). */
+  readonly bootMs?: number;
+  /** Capabilities the target offers, by KVM_CAP_* number → KVM_CHECK_EXTENSION value. */
+  readonly caps?: Readonly<Record<number, number>>;
+  /**
+   * The host is fixed (real targets) or any HostConfig can be simulated.
+   * A fixed host makes generators pin the host to this value.
+   */
+  readonly host: HostConfig | 'any';
+  /** Things the target cannot do, each a reason a property is skipped. */
+  readonly cannot?: Readonly<Partial<Record<Capability, string>>>;
+}
+
+/** Optional abilities a property may need; a target lacking one makes it skip. */
+export type Capability = 'aarch32' | 'nisv' | 'hang' | 'host-any' | 'mte';
+
+/** One KVM_SET_USER_MEMORY_REGION call. `userspaceAddr: 'auto'` = target allocates backing memory. */
+export interface MemoryRegion {
+  readonly slot: number;
+  readonly flags: number;
+  readonly guestPhysAddr: bigint;
+  readonly memorySize: bigint;
+  readonly userspaceAddr: bigint | 'auto';
+}
+
+/** Guest execution state for an access. */
+export type GuestState = 'el1h' | 'el1t' | 'el0' | 'a32-lpae' | 'a32-short';
+
+export interface Access {
+  readonly kind: 'load' | 'store' | 'ifetch';
+  /** bytes: 1, 2, 4, 8 (ifetch: 4). */
+  readonly size: 1 | 2 | 4 | 8;
+  readonly ipa: bigint;
+  /** value stored (store only) */
+  readonly data: bigint;
+  /** false: an access whose abort carries no valid syndrome (ESR_EL2.ISV = 0). */
+  readonly syndromeValid: boolean;
+}
+
+/** What one KVM_RUN sequence for an access ended in. */
+export type RunOutcome =
+  | { readonly kind: 'completed'; readonly value?: bigint }
+  | {
+      readonly kind: 'mmio';
+      readonly physAddr: bigint;
+      readonly len: number;
+      readonly isWrite: boolean;
+      readonly data: bigint;
+    }
+  | { readonly kind: 'nisv'; readonly esrIss: bigint; readonly faultIpa: bigint }
+  | { readonly kind: 'run-errno'; readonly errno: Errno }
+  | {
+      readonly kind: 'exception';
+      /** offset from VBAR_EL1 (AArch32: from the vector base). */
+      readonly vector: number;
+      /** ESR_EL1 (AArch32: DFSR/IFSR as read back). */
+      readonly esr: bigint;
+      /** FAR_EL1 (AArch32: DFAR/IFAR). */
+      readonly far: bigint;
+    }
+  | { readonly kind: 'hang' };
+
+export interface RunRequest {
+  readonly state: GuestState;
+  readonly access: Access;
+  /** KVM_CAP_ARM_NISV_TO_USER enabled for this VM */
+  readonly nisvToUser: boolean;
+  /** ms before a KVM_RUN that has not returned is called a hang */
+  readonly budgetMs?: number;
+}
+
+export type Result<T> = T | { readonly errno: Errno };
+
+export interface VmHandle {
+  setMemoryRegion(region: MemoryRegion): Promise<{ readonly errno: Errno | null }>;
+  enableCap(cap: number, args: readonly bigint[]): Promise<{ readonly errno: Errno | null }>;
+  run(req: RunRequest): Promise<RunOutcome>;
+  destroy(): Promise<void>;
+}
+
+export interface HostHandle {
+  readonly config: HostConfig;
+  checkExtension(cap: number): Promise<number>;
+  createVm(type: bigint): Promise<Result<VmHandle>>;
+}
+
+export interface Target {
+  /** Probe (and boot, for QEMU). Throws TargetUnusable with a reason when it cannot be used. */
+  open(): Promise<TargetInfo>;
+  /** A handle on the host; a fixed-host target throws HostMismatch when asked for another host. */
+  host(config: HostConfig): Promise<HostHandle>;
+  /** Bring a dead target back (reboot QEMU, restart the helper); absent when it cannot die. */
+  restart?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class TargetUnusable extends Error {
+  override readonly name = 'TargetUnusable';
+}
+
+export class HostMismatch extends Error {
+  override readonly name = 'HostMismatch';
+}
+
+/** The target died under a case (helper crash, QEMU exit): the case is an error, not a verdict. */
+export class TargetDied extends Error {
+  override readonly name = 'TargetDied';
+}
+
+export function isErrno<T>(r: Result<T>): r is { readonly errno: Errno } {
+  return typeof r === 'object' && r !== null && 'errno' in r;
+}

@@ -1,0 +1,152 @@
+// Profiles are data: a kernel version is the fold of every rule change up to
+// it on one timeline; a proposal from a seed is a base version plus overrides.
+// A rule function reads only the variant its profile selects.
+
+export interface Rules {
+  /** KVM_CAP_ARM_VM_IPA_SIZE from the host (oracles/ipaLimit.ts). */
+  readonly ipaLimit: 'clamp-v4.20' | 'unclamped' | 'cap48-4k16k' | 'lpa2';
+  /** KVM_CREATE_VM type 0 when the limit is below 40 bits (oracles/vmCreate.ts). */
+  readonly defaultIpa: 'accept-misprogrammed' | 'cap-to-limit' | 'reject';
+  /** Protected mode forces phys_shift to the limit. */
+  readonly protectedForcesLimit: boolean;
+  /** arm64 memslot bound against 2^IPA (oracles/memslot.ts). */
+  readonly memslotBound: 'inclusive-bug' | 'exclusive';
+  /** Number of user memslot ids per address space. */
+  readonly memslotIds: number;
+  /** Translation faults beyond the VM's IPA range (oracles/abort.ts). */
+  readonly outOfRange: 'mmio' | 'asf-beyond-ipa' | 'split' | 'split-wrong-class';
+}
+
+export interface Profile extends Rules {
+  readonly name: string;
+  /** [major, minor] for version profiles; absent for proposals. */
+  readonly version?: readonly [number, number];
+  /** One line: where the profile comes from. */
+  readonly source: string;
+}
+
+interface Change {
+  readonly version: readonly [number, number];
+  readonly rules: Partial<Rules>;
+  /** seed and upstream commit */
+  readonly cite: string;
+}
+
+// The timeline: each entry is what changed in that release.
+const TIMELINE: readonly Change[] = [
+  {
+    version: [4, 20],
+    rules: {
+      ipaLimit: 'clamp-v4.20',
+      defaultIpa: 'accept-misprogrammed',
+      protectedForcesLimit: false,
+      memslotBound: 'inclusive-bug',
+      memslotIds: 512,
+      outOfRange: 'mmio',
+    },
+    cite: 'seed 002; 233a7cb23531 kvm: arm64: Allow tuning the physical address size for VM',
+  },
+  {
+    version: [5, 10],
+    rules: { ipaLimit: 'unclamped' },
+    cite: "seed 000; c9b69a0cf0b4 KVM: arm64: Don't constrain maximum IPA size based on host configuration",
+  },
+  {
+    version: [5, 12],
+    rules: { defaultIpa: 'reject', memslotBound: 'exclusive', memslotIds: 32767 },
+    cite: 'seed 000; 7d717558dd5e reject unsupported default IPA; 262b003d059c fix exclusive limit; KVM_USER_MEM_SLOTS = SHRT_MAX',
+  },
+  {
+    version: [5, 15],
+    rules: { ipaLimit: 'cap48-4k16k' },
+    cite: '5e5df9571c31 KVM: arm64: Restrict IPA size to maximum 48 bits on 4K and 16K page size',
+  },
+  {
+    version: [5, 18],
+    rules: { outOfRange: 'split' },
+    cite: 'seed 004; 85ea6b1ec915 KVM: arm64: Inject exception on out-of-IPA-range translation fault',
+  },
+  {
+    version: [6, 2],
+    rules: { protectedForcesLimit: true },
+    cite: 'pKVM "KVM: arm64: Instantiate guest stage-2 page-tables at EL2": protected mode sizes VMs at the limit',
+  },
+  {
+    version: [6, 8],
+    rules: { ipaLimit: 'lpa2', outOfRange: 'split-wrong-class' },
+    cite: 'd782ac5b2cee LPA2 lifts the 48-bit cap; 11e5ea5242e3 regresses the out-of-range check',
+  },
+  {
+    version: [6, 9],
+    rules: { outOfRange: 'split' },
+    cite: 'f5fe0adeed60 KVM: arm64: Fix out-of-IPA space translation fault handling',
+  },
+];
+
+/** Versions worth naming: every change point plus the LTS releases targets run. */
+const NAMED_VERSIONS: readonly (readonly [number, number])[] = [
+  [4, 20], [5, 4], [5, 10], [5, 11], [5, 12], [5, 15], [5, 17], [5, 18],
+  [6, 1], [6, 2], [6, 6], [6, 8], [6, 9], [6, 12],
+];
+
+const MAINLINE: readonly [number, number] = [6, 18];
+
+function cmp(a: readonly [number, number], b: readonly [number, number]): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+export function rulesAt(version: readonly [number, number]): Rules {
+  let r: Partial<Rules> = {};
+  for (const c of TIMELINE) if (cmp(c.version, version) <= 0) r = { ...r, ...c.rules };
+  if (r.ipaLimit === undefined) throw new Error(`no rules before v4.20 (asked v${version.join('.')})`);
+  return r as Rules;
+}
+
+function versionProfile(name: string, v: readonly [number, number], source: string): Profile {
+  return { name, version: v, source, ...rulesAt(v) };
+}
+
+const PROFILES = new Map<string, Profile>();
+for (const v of NAMED_VERSIONS) PROFILES.set(`v${v[0]}.${v[1]}`, versionProfile(`v${v[0]}.${v[1]}`, v, 'kernel version'));
+PROFILES.set('mainline', versionProfile('mainline', MAINLINE, 'newest kernel this suite encodes'));
+PROFILES.set('pre-5.12', versionProfile('pre-5.12', [5, 11], 'v5.11: before 7d717558dd5e and 262b003d059c'));
+PROFILES.set('pre-5.18', versionProfile('pre-5.18', [5, 17], 'v5.17: before 85ea6b1ec915'));
+PROFILES.set('v6.8-regression', versionProfile('v6.8-regression', [6, 8], '11e5ea5242e3, fixed by f5fe0adeed60'));
+
+// Proposals: the version they were posted against plus what they changed.
+PROFILES.set('seed-000-v1', {
+  ...rulesAt([5, 12]),
+  defaultIpa: 'cap-to-limit',
+  name: 'seed-000-v1',
+  source: 'seed 000: [PATCH] KVM: arm64: Cap default IPA size to the host\'s own size (v1, not merged)',
+});
+PROFILES.set('seed-004-v1', {
+  ...rulesAt([5, 18]),
+  outOfRange: 'asf-beyond-ipa',
+  name: 'seed-004-v1',
+  source: 'seed 004: v1 of "Inject exception on out-of-IPA-range translation fault" (address size fault beyond N)',
+});
+
+export function profileNames(): string[] {
+  return [...PROFILES.keys()];
+}
+
+export function getProfile(name: string): Profile | undefined {
+  return PROFILES.get(name);
+}
+
+/** --profile auto: the newest named version not newer than the kernel release. */
+export function profileForRelease(release: string): Profile | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return undefined;
+  const v: [number, number] = [Number(m[1]), Number(m[2])];
+  if (cmp(v, MAINLINE) >= 0) return PROFILES.get('mainline');
+  let best: Profile | undefined;
+  for (const p of PROFILES.values()) {
+    if (!p.version || !p.name.startsWith('v') || p.name.includes('-')) continue;
+    if (cmp(p.version, v) <= 0 && (!best?.version || cmp(p.version, best.version) > 0)) best = p;
+  }
+  // an exact version not in the named list: fold the timeline at it
+  if (best && best.version && cmp(best.version, v) !== 0) return versionProfile(`v${v[0]}.${v[1]}`, v, 'kernel version');
+  return best;
+}

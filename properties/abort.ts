@@ -1,0 +1,63 @@
+// abort (seed 004): what a guest gets when it touches an address, compared
+// bit for bit: completion, MMIO exit fields, the no-syndrome exit, injected
+// aborts (vector, ESR_EL1, FAR_EL1), in-guest stage-1 faults, hangs.
+
+import fc from 'fast-check';
+import { observeAccess } from '../adapters/observe/access.ts';
+import type { AccessCase, AccessOutcome } from '../core/cases.ts';
+import type { ConformanceProperty, GenContext } from '../core/property.ts';
+import type { Capability, GuestState } from '../core/target.ts';
+import { accessOutcome } from '../oracles/abort.ts';
+import type { Profile } from '../oracles/profiles.ts';
+import { accessCase, type AccessCaseOptions } from './arbitraries/accessCase.ts';
+
+function accessProperty(
+  name: string,
+  description: string,
+  opts: AccessCaseOptions,
+  needs: readonly Capability[] = [],
+): ConformanceProperty<AccessCase, AccessOutcome, Profile> {
+  return {
+    kind: 'conformance',
+    family: 'abort',
+    name,
+    description,
+    needs,
+    arbitrary: (g: GenContext) => accessCase(g, opts),
+    expect: (c, o) => accessOutcome(c, o.profile, { strict: o.strict }),
+    observe: observeAccess,
+    hostOf: (c) => c.host,
+  };
+}
+
+const aarch64 = fc.constantFrom<GuestState>('el1h', 'el1t', 'el0');
+
+export const abortProperties = [
+  accessProperty('routing', 'every address, every state: the outcome class and all its fields', {}),
+  accessProperty(
+    'between-ipa-and-limit',
+    'N <= ipa < L: a synchronous external abort, ESR_EL1 and FAR_EL1 exact (85ea6b1ec915)',
+    { region: 'between', states: aarch64 },
+  ),
+  accessProperty(
+    'beyond-limit',
+    'L <= ipa < P: an address size fault at level 0 (85ea6b1ec915)',
+    { region: 'beyond-limit', states: aarch64 },
+  ),
+  accessProperty(
+    'beyond-parange',
+    'ipa >= P: the CPU raises a stage-1 address size fault itself (MMU off); KVM never sees it',
+    { region: 'beyond-parange', states: aarch64 },
+  ),
+  accessProperty(
+    'in-range',
+    'ipa < N: completion in a slot, MMIO exit (exact phys_addr, len, is_write, data) outside, read-only slots, no-syndrome exits',
+    { region: 'in-range', states: aarch64 },
+  ),
+  accessProperty(
+    'aarch32',
+    'AArch32 EL1 with and without LPAE: DFSR/IFSR and DFAR/IFAR as KVM injects them',
+    { states: fc.constantFrom<GuestState>('a32-lpae', 'a32-short') },
+    ['aarch32'],
+  ),
+];

@@ -1,0 +1,34 @@
+// memslot: sequences of KVM_SET_USER_MEMORY_REGION calls, every errno exact.
+
+import fc from 'fast-check';
+import { observeMemslots } from '../adapters/observe/memslot.ts';
+import type { MemslotCase, MemslotOutcome } from '../core/cases.ts';
+import type { ConformanceProperty } from '../core/property.ts';
+import { memslots } from '../oracles/memslot.ts';
+import type { Profile } from '../oracles/profiles.ts';
+import { hostArb } from './arbitraries/host.ts';
+import { ipaBitsFor } from './arbitraries/ipaBits.ts';
+import { memslotOp } from './arbitraries/memslotOp.ts';
+
+export const memslotSequenceProperty: ConformanceProperty<MemslotCase, MemslotOutcome, Profile> = {
+  kind: 'conformance',
+  family: 'memslot',
+  name: 'sequence',
+  description:
+    'create/delete/move/flags sequences: each call returns the errno of the first failing check in the kernel order, the IPA bound last',
+  arbitrary: (g) =>
+    hostArb(g)
+      .chain((host) => fc.record({ host: fc.constant(host), ipaBits: ipaBitsFor(host) }))
+      .chain(({ host, ipaBits }) =>
+        fc.record({
+          host: fc.constant(host),
+          vmType: fc.constant(BigInt(ipaBits)),
+          ops: fc.array(memslotOp(host, ipaBits), { minLength: 1, maxLength: 6 }),
+        }),
+      ),
+  expect: (c, o) => memslots(c, o.profile),
+  observe: observeMemslots,
+  hostOf: (c) => c.host,
+};
+
+export const memslotProperties = [memslotSequenceProperty];
