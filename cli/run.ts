@@ -2,6 +2,7 @@
 // properties, write summary.json after each, print one line per property.
 
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { targetFromSpec, UsageError } from '../adapters/index.ts';
 import { toJson } from '../core/json.ts';
 import { propertyId, type AnyProperty, type Family } from '../core/property.ts';
@@ -13,6 +14,7 @@ import { getProfile, profileForRelease, type Profile } from '../oracles/profiles
 import { propertiesOf } from '../properties/index.ts';
 import { writeSummary } from '../reports/summary.ts';
 import { formatResult } from './format.ts';
+import { deviationsFor, loadDeviations } from '../core/deviations.ts';
 
 export interface RunArgs {
   readonly target: string;
@@ -26,6 +28,8 @@ export interface RunArgs {
   readonly report: string | undefined;
   readonly quiet: boolean;
 }
+
+const DEVIATIONS_FILE = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
 
 function defaultReportDir(target: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -82,6 +86,7 @@ export async function runCommand(a: RunArgs, version: string): Promise<number> {
     return e instanceof TargetUnusable ? 4 : 2;
   }
   const profile = chooseProfile(a.profile, info);
+  const deviations = loadDeviations(DEVIATIONS_FILE);
   say(`s2conform ${version}: target ${info.spec}, profile ${profile.name}, seed ${a.seed}, ${a.runs} runs per property`);
 
   const results: PropertyResult[] = [];
@@ -100,7 +105,7 @@ export async function runCommand(a: RunArgs, version: string): Promise<number> {
   writeSummary(dir, summary(false));
   try {
     for (const p of props) {
-      const r = await runProperty(p, { target, info, profile }, {
+      const r = await runProperty(p, { target, info, profile, deviations: deviationsFor(deviations, propertyId(p), info) }, {
         runs: a.runs,
         seed: a.seed,
         path: a.path,

@@ -21,10 +21,17 @@ export interface PropertyResult {
   readonly diff?: readonly FieldDiff[];
   /** 'expected': a counterexample the suite predicts (a rejected design, a known deviation) */
   readonly finding?: 'expected' | 'known-deviation';
-  /** the upstream reference of a known deviation */
-  readonly reference?: string;
+  /** known deviations (fixtures/deviations.json) met on the way: counted, not failed */
+  readonly known?: readonly KnownHit[];
   readonly replay?: string;
   readonly durationMs: number;
+}
+
+export interface KnownHit {
+  readonly id: string;
+  readonly reference: string;
+  readonly cases: number;
+  readonly example: { readonly counterexample: Json; readonly expected: Json; readonly actual: Json };
 }
 
 export interface Summary {

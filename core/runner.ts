@@ -7,7 +7,8 @@ import { diffOutcomes, sameOutcome } from './compare.ts';
 import { toJson } from './json.ts';
 import type { AnyConformance, AnyDesign, AnyProperty } from './property.ts';
 import { propertyId } from './property.ts';
-import type { PropertyResult } from './result.ts';
+import type { KnownHit, PropertyResult } from './result.ts';
+import { explain, type KnownDeviation } from './deviations.ts';
 import { TargetDied, type Target, type TargetInfo } from './target.ts';
 import type { Profile } from '../oracles/profiles.ts';
 
@@ -25,6 +26,8 @@ export interface RunContext {
   readonly target: Target;
   readonly info: TargetInfo;
   readonly profile: Profile;
+  /** known deviations that apply to this property on this target */
+  readonly deviations?: readonly KnownDeviation[];
 }
 
 export async function runProperty(p: AnyProperty, ctx: RunContext, o: RunOptions): Promise<PropertyResult> {
@@ -61,6 +64,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   let last: { expected: unknown; actual: unknown } | undefined;
   let broken: Error | undefined;
   let executed = 0;
+  const known = new Map<string, KnownHit>();
   const prop = fc.asyncProperty(p.arbitrary({ info: ctx.info }), async (c) => {
     if (broken) return true; // the target is gone: the verdict is already `error`
     const expected = p.expect(c, { profile: ctx.profile, strict: o.strict });
@@ -73,6 +77,17 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
     }
     executed++;
     if (sameOutcome(expected, actual)) return true;
+    const dev = ctx.deviations?.length ? explain(ctx.deviations, toJson(c), diffOutcomes(expected, actual)) : undefined;
+    if (dev) {
+      const hit = known.get(dev.id);
+      known.set(dev.id, {
+        id: dev.id,
+        reference: dev.reference,
+        cases: (hit?.cases ?? 0) + 1,
+        example: hit?.example ?? { counterexample: toJson(c), expected: toJson(expected), actual: toJson(actual) },
+      });
+      return true;
+    }
     last = { expected, actual };
     return false;
   });
@@ -80,7 +95,8 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   if (broken) {
     return { ...base(p, o), verdict: 'error', runs: executed, reason: `${broken.name}: ${broken.message}` };
   }
-  if (!d.failed) return { ...base(p, o), verdict: 'pass', runs: d.numRuns };
+  const knownHits = known.size > 0 ? { known: [...known.values()], finding: 'known-deviation' as const } : {};
+  if (!d.failed) return { ...base(p, o), verdict: 'pass', runs: d.numRuns, ...knownHits };
   if (!last || !d.counterexample) {
     const err = d.errorInstance instanceof Error ? d.errorInstance.message : 'property failed without a comparison';
     return { ...base(p, o), verdict: 'error', runs: d.numRuns, reason: err };
@@ -96,6 +112,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
     actual: toJson(last.actual),
     diff: diffOutcomes(last.expected, last.actual),
     ...(o.replayCommand ? { replay: o.replayCommand(p, o.seed, path) } : {}),
+    ...knownHits,
   };
 }
 

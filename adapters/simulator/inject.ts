@@ -62,7 +62,8 @@ export function injectSizeFault(t: TrapInfo, addr: bigint, strict: boolean): Inj
   const a = injectAbort(t, addr, strict);
   // a short-descriptor AArch32 guest cannot be told about an address size fault
   if (t.state === 'a32-short') return a;
-  if (t.state === 'a32-lpae') return { ...a, esr: a.esr & ~0x3fn };
+  // the kernel clears ESR_EL1[5:0], which is DFSR: a prefetch abort's IFSR keeps its status
+  if (t.state === 'a32-lpae' && t.isIabt) return a;
   return { ...a, esr: a.esr & ~0x3fn };
 }
 

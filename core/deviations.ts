@@ -1,0 +1,114 @@
+// Known deviations: places where a real kernel is known to differ from the
+// oracle, each with its upstream reference. A case whose difference is
+// exactly what an entry describes is counted as known, not as a failure;
+// anything else still fails the property.
+
+import { readFileSync } from 'node:fs';
+import type { FieldDiff } from './compare.ts';
+import type { Json } from './json.ts';
+import type { TargetInfo } from './target.ts';
+
+export interface KnownDeviation {
+  readonly id: string;
+  /** family/name, '*' matches any run of characters */
+  readonly property: string;
+  /** regular expressions over the target's reported fields (kernelRelease, cpu, mode, kind, spec) */
+  readonly target: Readonly<Record<string, string>>;
+  /** dotted paths into the case (e.g. "access.kind") and the JSON value they must have */
+  readonly case: Readonly<Record<string, Json>>;
+  /** the outcome fields that differ (dotted diff paths); the deviation explains exactly these */
+  readonly fields: readonly string[];
+  readonly reference: string;
+  readonly note: string;
+}
+
+export class FixtureError extends Error {
+  override readonly name = 'FixtureError';
+}
+
+const TARGET_FIELDS = ['kernelRelease', 'cpu', 'mode', 'kind', 'spec'];
+
+export function parseDeviations(text: string, file: string): KnownDeviation[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new FixtureError(`${file}: not JSON: ${(e as Error).message}`);
+  }
+  const list = (doc as { deviations?: unknown }).deviations;
+  if (!Array.isArray(list)) throw new FixtureError(`${file}: field 'deviations' must be an array`);
+  return list.map((d: unknown, i: number) => {
+    const at = `${file}: deviations[${i}]`;
+    if (typeof d !== 'object' || d === null) throw new FixtureError(`${at}: must be an object`);
+    const o = d as Record<string, unknown>;
+    const str = (k: string): string => {
+      if (typeof o[k] !== 'string' || (o[k] as string).length === 0) throw new FixtureError(`${at}: field '${k}' must be a non-empty string`);
+      return o[k] as string;
+    };
+    const target = o['target'] ?? {};
+    if (typeof target !== 'object' || target === null || Array.isArray(target)) throw new FixtureError(`${at}: field 'target' must be an object`);
+    for (const [k, v] of Object.entries(target)) {
+      if (!TARGET_FIELDS.includes(k)) throw new FixtureError(`${at}: field 'target.${k}' is not one of ${TARGET_FIELDS.join(', ')}`);
+      if (typeof v !== 'string') throw new FixtureError(`${at}: field 'target.${k}' must be a regular expression string`);
+      try {
+        new RegExp(v);
+      } catch {
+        throw new FixtureError(`${at}: field 'target.${k}' is not a valid regular expression`);
+      }
+    }
+    const kase = o['case'] ?? {};
+    if (typeof kase !== 'object' || kase === null || Array.isArray(kase)) throw new FixtureError(`${at}: field 'case' must be an object`);
+    const fields = o['fields'];
+    if (!Array.isArray(fields) || fields.length === 0 || !fields.every((f) => typeof f === 'string')) {
+      throw new FixtureError(`${at}: field 'fields' must be a non-empty array of diff paths`);
+    }
+    return {
+      id: str('id'),
+      property: str('property'),
+      target: target as Record<string, string>,
+      case: kase as Record<string, Json>,
+      fields: fields as string[],
+      reference: str('reference'),
+      note: str('note'),
+    };
+  });
+}
+
+export function loadDeviations(file: string): KnownDeviation[] {
+  return parseDeviations(readFileSync(file, 'utf8'), file);
+}
+
+function glob(pattern: string, s: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(s);
+}
+
+function at(v: Json, path: string): Json | undefined {
+  let cur: Json | undefined = v;
+  for (const k of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, Json>)[k];
+  }
+  return cur;
+}
+
+/** The entries that apply to a property on a target. */
+export function deviationsFor(all: readonly KnownDeviation[], propertyId: string, info: TargetInfo): KnownDeviation[] {
+  const fields = info as unknown as Record<string, unknown>;
+  return all.filter(
+    (d) =>
+      glob(d.property, propertyId) &&
+      Object.entries(d.target).every(([k, re]) => typeof fields[k] === 'string' && new RegExp(re).test(fields[k] as string)),
+  );
+}
+
+/** The entry that explains this difference, if any. */
+export function explain(ds: readonly KnownDeviation[], kase: Json, diff: readonly FieldDiff[]): KnownDeviation | undefined {
+  const paths = new Set(diff.map((d) => d.path));
+  return ds.find(
+    (d) =>
+      Object.entries(d.case).every(([p, v]) => JSON.stringify(at(kase, p)) === JSON.stringify(v)) &&
+      paths.size === d.fields.length &&
+      d.fields.every((f) => paths.has(f)),
+  );
+}

@@ -1,0 +1,46 @@
+// Known deviations: strict parsing that names file and field, exact matching.
+
+import { describe, expect, it } from 'vitest';
+import { deviationsFor, explain, parseDeviations } from '../core/deviations.ts';
+import { diffOutcomes } from '../core/compare.ts';
+import type { TargetInfo } from '../core/target.ts';
+
+const entry = {
+  id: 'x',
+  property: 'abort/*',
+  target: { kernelRelease: '^6\\.1\\.' },
+  case: { 'access.kind': 'ifetch' },
+  fields: ['outcome.esr'],
+  reference: 'commit abc',
+  note: 'n',
+};
+const info: TargetInfo = { kind: 'qemu', spec: 'qemu:max@6.1', kernelRelease: '6.1.0-50-cloud-arm64', host: 'any' };
+
+describe('fixtures/deviations.json', () => {
+  it('names the file and the field of a malformed entry', () => {
+    expect(() => parseDeviations('{', 'f.json')).toThrow(/^f\.json: not JSON/);
+    expect(() => parseDeviations('{"deviations": {}}', 'f.json')).toThrow("f.json: field 'deviations' must be an array");
+    expect(() => parseDeviations(JSON.stringify({ deviations: [{ ...entry, reference: '' }] }), 'f.json')).toThrow(
+      "f.json: deviations[0]: field 'reference' must be a non-empty string",
+    );
+    expect(() => parseDeviations(JSON.stringify({ deviations: [{ ...entry, target: { kernel: 'x' } }] }), 'f.json')).toThrow(
+      "f.json: deviations[0]: field 'target.kernel' is not one of",
+    );
+    expect(() => parseDeviations(JSON.stringify({ deviations: [{ ...entry, fields: [] }] }), 'f.json')).toThrow("field 'fields'");
+  });
+
+  it('explains exactly the difference it describes, on the targets it names', () => {
+    const [d] = parseDeviations(JSON.stringify({ deviations: [entry] }), 'f.json');
+    if (!d) throw new Error('no entry');
+    expect(deviationsFor([d], 'abort/routing', info)).toHaveLength(1);
+    expect(deviationsFor([d], 'memslot/sequence', info)).toHaveLength(0);
+    expect(deviationsFor([d], 'abort/routing', { ...info, kernelRelease: '6.12.1' })).toHaveLength(0);
+    const kase = { access: { kind: 'ifetch' } };
+    const e = { outcome: { kind: 'exception', vector: 0x200, esr: 0x86000010n, far: 0n } };
+    expect(explain([d], kase, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0x86000000n } }))?.id).toBe('x');
+    // another field differs too: not explained
+    expect(explain([d], kase, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0n, far: 1n } }))).toBeUndefined();
+    // another case: not explained
+    expect(explain([d], { access: { kind: 'load' } }, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0n } }))).toBeUndefined();
+  });
+});
