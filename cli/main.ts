@@ -7,6 +7,7 @@ import { FAMILIES, type Family } from '../core/property.ts';
 import { profileNames } from '../oracles/profiles.ts';
 import { UsageError } from '../adapters/index.ts';
 import { runCommand, type RunArgs } from './run.ts';
+import { benchCommand } from './bench.ts';
 
 export const VERSION = '0.1.0';
 
@@ -14,6 +15,8 @@ const HELP = `s2conform ${VERSION}: conformance of KVM/arm64 stage-2 and IPA sem
 
 Usage:
   s2conform run [options]      run the properties against a target and write a report
+  s2conform bench [--target T ...] [--runs N]
+                               cases/s per family on the simulator and on each target given
   s2conform --help             this text
 
 Options of run:
@@ -96,6 +99,15 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       return await runCommand(parseRunArgs(rest), VERSION);
+    }
+    if (cmd === 'bench') {
+      const { values } = parseArgs({
+        args: rest,
+        strict: true,
+        options: { target: { type: 'string', multiple: true, default: [] }, runs: { type: 'string', default: '200' }, seed: { type: 'string', default: '1' } },
+      });
+      if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
+      return await benchCommand({ targets: values.target, runs: Number(values.runs), seed: Number(values.seed) });
     }
     fail(`unknown command '${cmd}' (try --help)`);
   } catch (e) {

@@ -1,0 +1,62 @@
+// `s2conform bench` (npm run bench): cases/s per family on the simulator, and
+// on each real target given with --target: boot time, cases/s per family and
+// the adapter's per-case time against the helper's batch mode.
+
+import { targetFromSpec } from '../adapters/index.ts';
+import type { Family } from '../core/property.ts';
+import { FAMILIES } from '../core/property.ts';
+import { runProperty } from '../core/runner.ts';
+import type { Target, TargetInfo } from '../core/target.ts';
+import { getProfile, profileForRelease, type Profile } from '../oracles/profiles.ts';
+import { propertiesOf } from '../properties/index.ts';
+
+export interface BenchArgs {
+  readonly targets: string[];
+  readonly runs: number;
+  readonly seed: number;
+}
+
+export interface FamilyRate {
+  readonly family: Family;
+  readonly cases: number;
+  readonly ms: number;
+}
+
+/** Run every conformance property of each family once at `runs` cases; cases/s = cases / time. */
+export async function familyRates(target: Target, info: TargetInfo, profile: Profile, runs: number, seed: number): Promise<FamilyRate[]> {
+  const out: FamilyRate[] = [];
+  for (const family of FAMILIES) {
+    let cases = 0;
+    let ms = 0;
+    for (const p of propertiesOf([family])) {
+      if (p.kind !== 'conformance') continue;
+      const r = await runProperty(p, { target, info, profile }, { runs, seed, strict: false });
+      if (r.verdict === 'skip') continue;
+      cases += r.runs;
+      ms += r.durationMs;
+    }
+    if (cases > 0) out.push({ family, cases, ms });
+  }
+  return out;
+}
+
+function line(r: FamilyRate): string {
+  return `  ${r.family.padEnd(10)} ${String(r.cases).padStart(7)} cases  ${(r.cases / (r.ms / 1000)).toFixed(0).padStart(8)} cases/s`;
+}
+
+export async function benchCommand(a: BenchArgs): Promise<number> {
+  for (const spec of ['sim', ...a.targets]) {
+    const target = await targetFromSpec(spec);
+    const info = await target.open();
+    const profile =
+      info.kind === 'sim' ? (getProfile('mainline') as Profile) : (profileForRelease(info.kernelRelease ?? '') ?? (getProfile('mainline') as Profile));
+    const runs = info.kind === 'sim' ? a.runs * 10 : a.runs;
+    process.stdout.write(`${spec}${info.bootMs !== undefined ? `: boot ${info.bootMs} ms` : ''}\n`);
+    try {
+      for (const r of await familyRates(target, info, profile, runs, a.seed)) process.stdout.write(`${line(r)}\n`);
+    } finally {
+      await target.close();
+    }
+  }
+  return 0;
+}
