@@ -3,7 +3,7 @@
 export const KVM_CAP_ARM_VM_IPA_SIZE = 165;
 export const KVM_CAP_ARM_NISV_TO_USER = 177;
 export const KVM_CAP_ARM_MTE = 205;
-export const KVM_CAP_ARM_EL1_32BIT = 9;
+export const KVM_CAP_ARM_EL1_32BIT = 93;
 export const KVM_CAP_NR_MEMSLOTS = 10;
 
 /** KVM_VM_TYPE_ARM_IPA_SIZE_MASK: bits [7:0] of the KVM_CREATE_VM type word. */

@@ -138,6 +138,7 @@ export class KvmTarget implements Target {
   private config: HostConfig | undefined;
   private vmCounter = 0;
   private probeResult: Probe | undefined;
+  private opened = 0;
 
   constructor(
     readonly specString: string,
@@ -146,7 +147,7 @@ export class KvmTarget implements Target {
     this.spec = parseKvmSpec(specString);
     this.consoleLog =
       opts.consoleLog ??
-      join(cacheDir(), 'logs', `${specString.replace(/[^A-Za-z0-9.,@-]+/g, '_')}-${process.pid}-${++logCounter}.log`);
+      join(cacheDir(), 'logs', `${specString.replace(/[^A-Za-z0-9.@-]+/g, '_')}-${process.pid}-${++logCounter}.log`);
   }
 
   /** The last probe (after open()). */
@@ -184,6 +185,7 @@ export class KvmTarget implements Target {
         kernel: s.kernel,
         initrd,
         consoleLog: this.consoleLog,
+        appendLog: this.opened++ > 0,
         ...(this.opts.bootTimeoutMs !== undefined ? { bootTimeoutMs: this.opts.bootTimeoutMs } : {}),
       });
       this.proc = booted.proc;
@@ -292,6 +294,11 @@ export class KvmTarget implements Target {
   /** A raw request to the helper (tests, benchmarks). */
   call(req: Request, timeoutMs = SLACK_MS): Promise<Wire> {
     return this.channel.request(req, timeoutMs);
+  }
+
+  /** Writes a raw line to the helper (tests of its input handling); answers come back as console lines. */
+  rawLine(line: string): void {
+    this.channel.sendRaw(line);
   }
 
   private async startProcess(file: string, args: string[], what: string): Promise<HelperProcess> {

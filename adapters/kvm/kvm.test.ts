@@ -157,11 +157,66 @@ for (const c of CASES) {
       await v.destroy();
     });
 
+    it('reports a hang when KVM_RUN outlives its budget, and the VM is usable after it', async () => {
+      await t.call({ op: 'create_vm', vm: 'hang', type: '0x0' });
+      const acc = { kind: 'load', size: 8, ipa: '0x200000', data: '0x0', syndromeValid: true };
+      const t0 = performance.now();
+      expect(await t.call({ op: 'run', vm: 'hang', state: 'el1h', spin: true, access: acc, budgetMs: 150 })).toMatchObject({ outcome: 'hang' });
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+      expect(await t.call({ op: 'run', vm: 'hang', state: 'el1h', access: acc, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
+      await t.call({ op: 'destroy_vm', vm: 'hang' });
+    });
+
+    it('survives malformed and impossible requests', async () => {
+      const junk = [
+        'not json',
+        '{"op":',
+        '[1,2]',
+        '"str"',
+        '[' .repeat(200) + ']'.repeat(200),
+        '{"id":1,"op":"x","pad":"' + 'a'.repeat(70_000) + '"}',
+        '{"id":1,"op":"run","vm":"nope"}',
+        '{"id":1,"op":"create_vm","vm":"j","type":"0xzz"}',
+        '{"id":1,"op":"create_vm","vm":"","type":"0x0"}',
+        '{"id":1,"op":"set_memslot","vm":"nope","slot":-1}',
+        '{"id":1,"op":"enable_cap","vm":"nope","cap":1,"args":["0x1","0x2","0x3","0x4","0x5"]}',
+        '{"id":1,"op":"check_extension","cap":"0x1"}',
+        '\u0000\u0001\u00ff',
+      ];
+      for (const l of junk) t.rawLine(l);
+      const name = 'junk';
+      expect(await t.call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ ok: true });
+      expect(await t.call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ error: expect.stringMatching(/exists/) });
+      expect(await t.call({ op: 'run', vm: name, state: 'a32-lpae', access: {} })).toMatchObject({ error: expect.stringMatching(/^unsupported/) });
+      expect(await t.call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 3, ipa: '0x200000' } })).toMatchObject({ error: expect.any(String) });
+      expect(await t.call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x8000' } })).toMatchObject({ error: expect.stringMatching(/harness/) });
+      // explicit, page-aligned but unmapped userspace address: KVM takes it; running into it fails
+      expect(await t.call({ op: 'set_memslot', vm: name, slot: 1, flags: 0, gpa: '0x100000', size: '0x1000', uaddr: '0x1000' })).toMatchObject({ errno: 0 });
+      expect(await t.call({ op: 'set_memslot', vm: name, slot: 2, flags: 0, gpa: '0x200000', size: '0x1000', uaddr: '0x1001' })).toMatchObject({ errno: 22 });
+      expect(await t.call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x100000', data: '0x0', syndromeValid: true } })).toMatchObject({ outcome: 'run_errno', errno: 14 });
+      expect(await t.call({ op: 'destroy_vm', vm: name })).toMatchObject({ ok: true });
+      expect(await t.call({ op: 'ping' })).toMatchObject({ ok: true });
+    });
+
     it('pipelines requests', async () => {
       const v = await vm(0n);
       const all = await Promise.all(Array.from({ length: 20 }, (_, i) => v.run(load(0x200000n + BigInt(i) * 8n))));
       all.forEach((o, i) => expect(o).toMatchObject({ kind: 'mmio', physAddr: 0x200000n + BigInt(i) * 8n }));
       await v.destroy();
     });
+
+    it.runIf(c.spec === CASES[0]?.spec)('rejects pending calls with TargetDied when the guest dies, and restart() reboots', async () => {
+      const bye = t.call({ op: 'shutdown' });
+      const after = t.call({ op: 'ping' });
+      await expect(after).rejects.toBeInstanceOf(TargetDied);
+      await bye.catch(() => undefined);
+      await expect(host.createVm(0n)).rejects.toBeInstanceOf(TargetDied);
+      await t.restart();
+      const info = await t.open();
+      expect(info.ipaLimit).toBe(c.ipaLimit);
+      host = await t.host(info.host === 'any' ? (() => { throw new Error('fixed host expected'); })() : info.host);
+      const v = await vm(0n);
+      expect(await v.run(load(0x200000n))).toMatchObject({ kind: 'mmio' });
+    }, 60_000);
   });
 }

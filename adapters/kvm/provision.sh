@@ -16,7 +16,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-PINS="$ROOT/fixtures/kernels.json"
+PINS="${S2CONFORM_KERNEL_PINS:-$ROOT/fixtures/kernels.json}"
 CACHE="${S2CONFORM_CACHE:-$HOME/.cache/s2conform}"
 KCACHE="$CACHE/kernels"
 ALLOW_NEWER="${S2CONFORM_ALLOW_NEWER:-0}"
@@ -222,7 +222,7 @@ Update fixtures/kernels.json (package, version, sha256) or re-run with --allow-n
              "--allow-newer: using $want_pkg=$want_ver instead, WITHOUT a sha256 pin." \
              "Results are not reproducible against the pin; update fixtures/kernels.json."
       fi
-      tmp="$(mktemp -d)"
+      tmp="$(mktemp -d)"; chmod 755 "$tmp" # readable by apt's _apt user
       ( cd "$tmp" && apt-get download -q "$want_pkg:arm64=$want_ver" ) >/dev/null 2>"$tmp/err" \
         || { cat "$tmp/err" >&2; rm -rf "$tmp"; die "apt-get download $want_pkg:arm64=$want_ver failed (offline?)"; }
       deb="$(ls "$tmp"/*.deb)"

@@ -6,7 +6,7 @@
 // messages, where helper lines carry a unique prefix and the helper puts the tty in raw mode.
 // S2CONFORM_CHANNEL=pl011|virtio overrides the choice.
 
-import { closeSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
 import type { KvmMode } from '../../arch/host.ts';
 import { TargetUnusable } from '../../core/target.ts';
 import { findKernel, type KernelInfo, type KernelName } from './paths.ts';
@@ -23,6 +23,8 @@ export interface QemuOptions {
   readonly memMb?: number;
   readonly bootTimeoutMs?: number;
   readonly qemuBinary?: string;
+  /** keep the existing console log (a restart appends to it) */
+  readonly appendLog?: boolean;
 }
 
 export type ChannelKind = 'virtio' | 'pl011';
@@ -65,7 +67,7 @@ export function qemuCommand(o: QemuOptions): QemuCommand {
   ];
   if (channel === 'virtio') {
     args.push(
-      '-chardev', `file,id=con,path=${o.consoleLog},append=on`,
+      '-chardev', `file,id=con,path=${o.consoleLog.replace(/,/g, ',,')},append=on`, // ',,' escapes a comma
       '-serial', 'chardev:con',
       '-chardev', 'stdio,id=s2c,signal=off',
       '-device', 'virtio-serial-pci',
@@ -85,8 +87,9 @@ export interface BootedQemu {
 
 export async function bootQemu(o: QemuOptions): Promise<BootedQemu> {
   const command = qemuCommand(o);
-  // Start a fresh log (QEMU's file chardev appends to it in virtio mode).
-  closeSync(openSync(o.consoleLog, 'w'));
+  // A fresh log on first boot (QEMU's file chardev appends to it in virtio mode); a restart appends.
+  if (!o.appendLog) closeSync(openSync(o.consoleLog, 'w'));
+  else appendFileSync(o.consoleLog, `\n[s2c] ---- restart: booting again ----\n`);
   const t0 = performance.now();
   const proc = new HelperProcess({
     file: command.file,

@@ -503,9 +503,13 @@ static void op_probe(struct req *r) {
 			text++;
 			char *nl = strchr(text, '\n');
 			if (nl) *nl = 0;
-			if (strstr(text, "Protected nVHE mode initialized successfully")) mode = "protected";
-			else if (strstr(text, "VHE mode initialized successfully")) { if (!mode) mode = "vhe"; }
-			else if (strstr(text, "Hyp mode initialized successfully")) { if (!mode) mode = "nvhe"; }
+			// 6.1: "VHE mode", "Hyp mode" (nVHE), "Protected nVHE mode"; 6.12: "Hyp nVHE mode",
+			// "Hyp hVHE mode" and "Protected hVHE mode" (hVHE: the nVHE hypervisor run with E2H=1).
+			if (strstr(text, "mode initialized successfully")) {
+				if (strstr(text, "Protected ")) mode = "protected";
+				else if (strstr(text, "nVHE mode") || strstr(text, "hVHE mode") || strstr(text, "Hyp mode")) mode = "nvhe";
+				else if (strstr(text, "VHE mode")) mode = "vhe";
+			}
 			if ((ci_contains(text, "kvm") || ci_contains(text, "hyp") || ci_contains(text, "IPA")) && nlines < 60) {
 				if (nlines++) o_s(o, ",");
 				o_str(o, text);
