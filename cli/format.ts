@@ -1,11 +1,16 @@
 // One property's verdict as a person reads it on a terminal.
 
-import type { PropertyResult } from '../core/result.ts';
+import type { PropertyResult, Verdict } from '../core/result.ts';
 
 const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip', error: 'ERR ' } as const;
 
-export function formatResult(r: PropertyResult): string {
-  const head = `${MARK[r.verdict]} ${r.family}/${r.name} (${r.runs} runs, ${r.durationMs} ms)`;
+/** Colours a piece of text by what it says (the identity when colour is off). */
+export type Paint = (kind: Verdict | 'dim' | 'bold', s: string) => string;
+
+const plain: Paint = (_kind, s) => s;
+
+export function formatResult(r: PropertyResult, paint: Paint = plain): string {
+  const head = `${paint(r.verdict, MARK[r.verdict])} ${r.family}/${r.name} (${r.runs} runs, ${r.durationMs} ms)`;
   const lines = [head];
   if (r.finding === 'expected') lines.push(`       expected finding: ${r.reason ?? ''} — counterexample ${JSON.stringify(r.counterexample)}`);
   for (const k of r.known ?? []) lines.push(`       known deviation ${k.id} (${k.cases} cases): ${k.reference}`);
@@ -19,7 +24,7 @@ export function formatResult(r: PropertyResult): string {
         lines.push(`         ${k}: expected ${JSON.stringify(v.expected)}, actual ${JSON.stringify(v.actual)}`);
       }
     }
-    if (r.replay) lines.push(`       replay: ${r.replay}`);
+    if (r.replay) lines.push(`       ${paint('bold', 'replay:')} ${r.replay}`);
   }
   return lines.join('\n');
 }

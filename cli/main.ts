@@ -1,11 +1,13 @@
-// s2conform command line. Contract (issue 2):
+// s2conform command line. Contract (issues 2 and 8):
 //   s2conform run [--target sim] [--profile auto|<name>] [--family f1,f2] [--runs N] [--seed S] [--path P] [--report DIR]
+//   s2conform report <summary.json...> [--out FILE]
 // exit 0 all conform, 1 at least one deviation, 2 usage or infrastructure error, 4 nothing could run.
 
 import { parseArgs } from 'node:util';
 import { FAMILIES, type Family } from '../core/property.ts';
 import { profileNames } from '../oracles/profiles.ts';
 import { UsageError } from '../adapters/index.ts';
+import { reportCommand, type ReportArgs } from './report.ts';
 import { runCommand, type RunArgs } from './run.ts';
 import { benchCommand } from './bench.ts';
 
@@ -14,8 +16,10 @@ export const VERSION = '0.1.0';
 const HELP = `s2conform ${VERSION}: conformance of KVM/arm64 stage-2 and IPA semantics, by properties
 
 Usage:
-  s2conform run [options]      run the properties against a target and write a report
-  s2conform bench [--target T ...] [--runs N]
+  s2conform run [options]      run the properties against a target and write the reports
+  s2conform report <summary.json...> [--out FILE] [--quiet]
+                               merge runs (targets, profiles) into one HTML conformance matrix
+  s2conform bench [--target T ...] [--runs N] [--seed S]
                                cases/s per family on the simulator and on each target given
   s2conform --help             this text
 
@@ -32,10 +36,20 @@ Options of run:
   --path P       replay path of a counterexample (with --property and --seed)
   --strict       injected aborts carry the syndrome bits the architecture gives a
                  hardware abort (WnR on stores), not the ones KVM means to inject
-  --report DIR   where summary.json goes (default reports/<timestamp>-<target>/)
-  --quiet        only the final line
+  --report DIR   where the reports go (default reports/<timestamp>-<target>/): summary.json,
+                 ktap.txt (KTAP version 1), junit.xml, index.html; rewritten after every property
+  --quiet        only the final line (no progress, no per-property lines)
 
-Exit status: 0 all conform, 1 at least one deviation, 2 usage or infrastructure error, 4 nothing could run.
+Options of report:
+  <summary.json...>  one or more summary.json files from s2conform run, one column each
+  --out FILE         the HTML file to write (default report.html)
+  --quiet            do not print the path written
+
+Output: colour only on a terminal, and never when NO_COLOR is set. On a terminal a status
+line shows the family, the property and its cases/s; in a log, a progress line every 30 s.
+
+Exit status of run: 0 all conform, 1 at least one deviation, 2 usage or infrastructure error,
+4 nothing could run. Of report: 0 written, 2 usage error (a file missing or not a summary.json).
 `;
 
 function fail(msg: string): never {
@@ -86,6 +100,21 @@ function parseRunArgs(argv: string[]): RunArgs {
   };
 }
 
+function parseReportArgs(argv: string[]): ReportArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string', default: 'report.html' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length === 0) fail('report needs at least one summary.json (try --help)');
+  return { files: positionals, out: values.out, quiet: values.quiet };
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const [cmd, ...rest] = argv;
@@ -108,6 +137,13 @@ export async function main(argv: string[]): Promise<number> {
       });
       if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
       return await benchCommand({ targets: values.target, runs: Number(values.runs), seed: Number(values.seed) });
+    }
+    if (cmd === 'report') {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(HELP);
+        return 0;
+      }
+      return reportCommand(parseReportArgs(rest));
     }
     fail(`unknown command '${cmd}' (try --help)`);
   } catch (e) {

@@ -1,5 +1,6 @@
 // `s2conform run`: open the target, choose the profile, run the selected
-// properties, write summary.json after each, print one line per property.
+// properties, write the reports (summary.json, ktap.txt, junit.xml, index.html)
+// after each, print one line per property and a verdict per family.
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +13,8 @@ import { runProperty } from '../core/runner.ts';
 import { TargetUnusable, type Target, type TargetInfo } from '../core/target.ts';
 import { getProfile, profileForRelease, type Profile } from '../oracles/profiles.ts';
 import { propertiesOf } from '../properties/index.ts';
-import { writeSummary } from '../reports/summary.ts';
-import { formatResult } from './format.ts';
+import { writeReports } from '../reports/write.ts';
+import { Progress } from './progress.ts';
 import { deviationsFor, loadDeviations } from '../core/deviations.ts';
 
 export interface RunArgs {
@@ -70,9 +71,14 @@ export async function runCommand(a: RunArgs, version: string): Promise<number> {
     if (props.length === 0) throw new UsageError(`no property '${a.property}' in families ${a.families.join(',')}`);
   }
   const dir = a.report ?? defaultReportDir(a.target);
-  const say = (s: string) => {
-    if (!a.quiet) process.stdout.write(`${s}\n`);
-  };
+  const progress = new Progress({
+    write: (s) => process.stdout.write(s),
+    tty: process.stdout.isTTY === true,
+    columns: process.stdout.columns,
+    quiet: a.quiet,
+    env: process.env,
+  });
+  const say = (s: string) => progress.line(s);
 
   let target: Target;
   let info: TargetInfo;
@@ -102,27 +108,34 @@ export async function runCommand(a: RunArgs, version: string): Promise<number> {
     durationMs: Math.round(performance.now() - t0),
     complete,
   });
-  writeSummary(dir, summary(false));
+  writeReports(dir, summary(false));
   try {
-    for (const p of props) {
-      const r = await runProperty(p, { target, info, profile, deviations: deviationsFor(deviations, propertyId(p), info) }, {
-        runs: a.runs,
-        seed: a.seed,
-        path: a.path,
-        strict: a.strict,
-        replayCommand: replayCommand(a, profile, a.runs),
-      });
-      results.push(r);
-      writeSummary(dir, summary(false)); // on disk before the next property starts
-      say(formatResult(r));
+    const families = [...new Set(props.map((p) => p.family))];
+    for (const family of families) {
+      const members = props.filter((p) => p.family === family);
+      progress.startFamily(family, members.length);
+      for (const p of members) {
+        progress.startProperty(propertyId(p));
+        const r = await runProperty(p, { target, info, profile, deviations: deviationsFor(deviations, propertyId(p), info) }, {
+          runs: a.runs,
+          seed: a.seed,
+          path: a.path,
+          strict: a.strict,
+          replayCommand: replayCommand(a, profile, a.runs),
+          onCase: () => progress.tick(),
+        });
+        results.push(r);
+        writeReports(dir, summary(false)); // on disk before the next property starts
+        progress.endProperty(r);
+      }
+      progress.endFamily();
     }
   } finally {
     await target.close();
   }
-  const file = writeSummary(dir, summary(true));
+  const file = writeReports(dir, summary(true));
   const t = totals(results);
-  const line = `${t.pass} passed, ${t.fail} failed, ${t.skip} skipped, ${t.error} errors; report: ${file}`;
-  process.stdout.write(`${line}\n`);
+  progress.final(`${t.pass} passed, ${t.fail} failed, ${t.skip} skipped, ${t.error} errors; report: ${file}`);
   if (t.fail > 0) return 1;
   if (t.error > 0) return 2;
   if (t.pass === 0) return 4;

@@ -18,6 +18,8 @@ export interface KnownDeviation {
   readonly case: Readonly<Record<string, Json>>;
   /** the outcome fields that differ (dotted diff paths); the deviation explains exactly these */
   readonly fields: readonly string[];
+  /** for 64-bit fields: actual XOR expected must be exactly this (e.g. a sign-extended upper half) */
+  readonly xor?: Readonly<Record<string, bigint>>;
   readonly reference: string;
   readonly note: string;
 }
@@ -62,8 +64,17 @@ export function parseDeviations(text: string, file: string): KnownDeviation[] {
     if (!Array.isArray(fields) || fields.length === 0 || !fields.every((f) => typeof f === 'string')) {
       throw new FixtureError(`${at}: field 'fields' must be a non-empty array of diff paths`);
     }
+    const xorIn = o['xor'] ?? {};
+    if (typeof xorIn !== 'object' || xorIn === null || Array.isArray(xorIn)) throw new FixtureError(`${at}: field 'xor' must be an object`);
+    const xor: Record<string, bigint> = {};
+    for (const [k, v] of Object.entries(xorIn)) {
+      if (typeof v !== 'string' || !/^0x[0-9a-f]+$/i.test(v)) throw new FixtureError(`${at}: field 'xor.${k}' must be a "0x…" hex string`);
+      if (!(fields as string[]).includes(k)) throw new FixtureError(`${at}: field 'xor.${k}' names a path not in 'fields'`);
+      xor[k] = BigInt(v);
+    }
     return {
       id: str('id'),
+      xor,
       property: str('property'),
       target: target as Record<string, string>,
       case: kase as Record<string, Json>,
@@ -109,6 +120,10 @@ export function explain(ds: readonly KnownDeviation[], kase: Json, diff: readonl
     (d) =>
       Object.entries(d.case).every(([p, v]) => JSON.stringify(at(kase, p)) === JSON.stringify(v)) &&
       paths.size === d.fields.length &&
-      d.fields.every((f) => paths.has(f)),
+      d.fields.every((f) => paths.has(f)) &&
+      Object.entries(d.xor ?? {}).every(([p, x]) => {
+        const f = diff.find((e) => e.path === p);
+        return typeof f?.expected === 'string' && typeof f.actual === 'string' && (BigInt(f.expected) ^ BigInt(f.actual)) === x;
+      }),
   );
 }

@@ -4,6 +4,7 @@
 import type fc from 'fast-check';
 import type { Capability, Target, TargetInfo, HostConfig } from './target.ts';
 import type { Profile } from '../oracles/profiles.ts';
+import type { CaseKind } from './codec.ts';
 
 export type Family = 'vm-create' | 'memslot' | 'encoding' | 'abort';
 export const FAMILIES: readonly Family[] = ['vm-create', 'memslot', 'encoding', 'abort'];
@@ -26,6 +27,8 @@ export interface ConformanceProperty<C, O, P> {
   readonly name: string;
   readonly description: string;
   readonly needs?: readonly Capability[];
+  /** the case type, so a counterexample read back from JSON can be decoded (core/codec.ts) */
+  readonly caseKind: CaseKind;
   arbitrary(g: GenContext): fc.Arbitrary<C>;
   expect(c: C, o: OracleContext<P>): O;
   observe(c: C, t: Target): Promise<O>;

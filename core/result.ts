@@ -34,6 +34,28 @@ export interface KnownHit {
   readonly example: { readonly counterexample: Json; readonly expected: Json; readonly actual: Json };
 }
 
+/** One replayed entry of the regression corpus (fixtures/regressions/, core/regressions.ts). */
+export interface RegressionResult {
+  /** the file name without .json */
+  readonly id: string;
+  readonly file: string;
+  /** family/name of the property the case belongs to */
+  readonly property: string;
+  readonly verdict: Verdict;
+  /** 1 when the case ran, 0 when skipped or broken */
+  readonly runs: number;
+  readonly counterexample: Json;
+  readonly expected?: Json;
+  readonly actual?: Json;
+  readonly diff?: readonly FieldDiff[];
+  readonly reason?: string;
+  readonly finding?: 'known-deviation';
+  readonly known?: readonly KnownHit[];
+  /** where the case was found */
+  readonly origin: { readonly target: string; readonly profile: string; readonly seed: number; readonly path: string; readonly date: string };
+  readonly durationMs: number;
+}
+
 export interface Summary {
   readonly tool: 's2conform';
   readonly version: string;
@@ -42,6 +64,8 @@ export interface Summary {
   readonly strict: boolean;
   readonly seed: number;
   readonly properties: PropertyResult[];
+  /** the regression corpus, replayed before the properties (absent in reports of older versions) */
+  readonly regressions?: readonly RegressionResult[];
   readonly totals: { pass: number; fail: number; skip: number; error: number };
   readonly durationMs: number;
   /** false while the run is still going (the file is rewritten after every property) */

@@ -20,6 +20,8 @@ export interface RunOptions {
   readonly strict: boolean;
   /** how to write the command that replays a property (the CLI knows its flags) */
   readonly replayCommand?: (p: AnyProperty, seed: number, path: string) => string;
+  /** called after every case a property ran (progress reporting) */
+  readonly onCase?: () => void;
 }
 
 export interface RunContext {
@@ -47,7 +49,7 @@ function params(o: RunOptions): fc.Parameters<unknown> {
 }
 
 /** Observe once; if the target died, bring it back and try the case once more. */
-async function observeWithRetry(p: AnyConformance, c: unknown, t: Target): Promise<unknown> {
+export async function observeWithRetry(p: AnyConformance, c: unknown, t: Target): Promise<unknown> {
   try {
     return await p.observe(c, t);
   } catch (e) {
@@ -76,6 +78,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
       return true;
     }
     executed++;
+    o.onCase?.();
     if (sameOutcome(expected, actual)) return true;
     const dev = ctx.deviations?.length ? explain(ctx.deviations, toJson(c), diffOutcomes(expected, actual)) : undefined;
     if (dev) {
@@ -121,6 +124,7 @@ function runDesign(p: AnyDesign, o: RunOptions): Outcome {
   const d = fc.check(
     fc.property(p.arbitrary(), (c) => {
       const w = p.check(c);
+      o.onCase?.();
       if (w !== null) why = w;
       return w === null;
     }),
@@ -131,7 +135,19 @@ function runDesign(p: AnyDesign, o: RunOptions): Outcome {
     ? { path, counterexample: toJson((d.counterexample as readonly unknown[])[0]), reason: why ?? 'requirement violated' }
     : undefined;
   if (p.violated) {
-    if (found) return { ...base(p, o), verdict: 'pass', runs: d.numRuns, finding: 'expected', ...found };
+    if (found) {
+      // the shrunk counterexample above, and how common violations are over a full sample
+      const sample = fc.sample(p.arbitrary(), { numRuns: o.runs, seed: o.seed });
+      const violating = sample.filter((c) => p.check(c) !== null).length;
+      return {
+        ...base(p, o),
+        verdict: 'pass',
+        runs: sample.length,
+        finding: 'expected',
+        ...found,
+        reason: `${found.reason} (${violating} of ${sample.length} cases violate the requirement)`,
+      };
+    }
     return {
       ...base(p, o),
       verdict: 'fail',

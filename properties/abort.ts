@@ -23,6 +23,7 @@ function accessProperty(
     name,
     description,
     needs,
+    caseKind: 'access',
     arbitrary: (g: GenContext) => accessCase(g, opts),
     expect: (c, o) => accessOutcome(c, o.profile, { strict: o.strict }),
     observe: observeAccess,
@@ -33,7 +34,7 @@ function accessProperty(
 const aarch64 = fc.constantFrom<GuestState>('el1h', 'el1t', 'el0');
 
 export const abortProperties = [
-  accessProperty('routing', 'every address, every state: the outcome class and all its fields', {}),
+  accessProperty('routing', 'every address, every AArch64 state: the outcome class and all its fields', { states: fc.constantFrom<GuestState>('el1h', 'el1h', 'el1t', 'el0') }),
   accessProperty(
     'between-ipa-and-limit',
     'N <= ipa < L: a synchronous external abort, ESR_EL1 and FAR_EL1 exact (85ea6b1ec915)',

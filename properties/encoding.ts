@@ -73,6 +73,7 @@ export const landedRoundTripProperty: ConformanceProperty<VmCreateCase, VmCreate
   kind: 'conformance',
   family: 'encoding',
   name: 'landed/kernel-round-trip',
+  caseKind: 'vm-create',
   description: 'KVM_VM_TYPE_ARM_IPA_SIZE(N) for every N the host allows gives a VM of N bits on the target',
   arbitrary: (g) =>
     hostArb(g).chain((host) =>

@@ -8,12 +8,13 @@ import { memslots } from '../oracles/memslot.ts';
 import type { Profile } from '../oracles/profiles.ts';
 import { hostArb } from './arbitraries/host.ts';
 import { ipaBitsFor } from './arbitraries/ipaBits.ts';
-import { memslotOp } from './arbitraries/memslotOp.ts';
+import { memslotOps } from './arbitraries/memslotOps.ts';
 
 export const memslotSequenceProperty: ConformanceProperty<MemslotCase, MemslotOutcome, Profile> = {
   kind: 'conformance',
   family: 'memslot',
   name: 'sequence',
+  caseKind: 'memslot',
   description:
     'create/delete/move/flags sequences: each call returns the errno of the first failing check in the kernel order, the IPA bound last',
   arbitrary: (g) =>
@@ -23,7 +24,7 @@ export const memslotSequenceProperty: ConformanceProperty<MemslotCase, MemslotOu
         fc.record({
           host: fc.constant(host),
           vmType: fc.constant(BigInt(ipaBits)),
-          ops: fc.array(memslotOp(host, ipaBits), { minLength: 1, maxLength: 6 }),
+          ops: memslotOps(host, ipaBits),
         }),
       ),
   expect: (c, o) => memslots(c, o.profile),

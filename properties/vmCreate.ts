@@ -14,6 +14,7 @@ export const ipaLimitProperty: ConformanceProperty<IpaLimitCase, IpaLimitOutcome
   kind: 'conformance',
   family: 'vm-create',
   name: 'ipa-limit',
+  caseKind: 'ipa-limit',
   description: 'KVM_CAP_ARM_VM_IPA_SIZE is the limit the profile computes from PARange, granule, LPA2 and the kernel PA/VA bits',
   arbitrary: (g) => fc.record({ host: hostArb(g) }),
   expect: (c, o) => ({ ipaLimit: ipaLimit(c.host, o.profile) }),
@@ -25,6 +26,7 @@ export const vmCreateProperty: ConformanceProperty<VmCreateCase, VmCreateOutcome
   kind: 'conformance',
   family: 'vm-create',
   name: 'type-word',
+  caseKind: 'vm-create',
   description:
     'KVM_CREATE_VM(type): EINVAL, or a VM whose IPA size (seen through memslots) and first access are what the profile says',
   arbitrary: (g) => fc.record({ host: hostArb(g), type: typeWord }),

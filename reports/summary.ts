@@ -5,11 +5,15 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Summary } from '../core/result.ts';
 
-export function writeSummary(dir: string, s: Summary): string {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const file = join(dir, 'summary.json');
+/** Write a whole file or leave the old one: a temp file beside it, then rename. */
+export function writeAtomic(file: string, text: string): string {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(s, null, 2)}\n`, { mode: 0o644 });
+  writeFileSync(tmp, text, { mode: 0o644 });
   renameSync(tmp, file);
   return file;
+}
+
+export function writeSummary(dir: string, s: Summary): string {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return writeAtomic(join(dir, 'summary.json'), `${JSON.stringify(s, null, 2)}\n`);
 }

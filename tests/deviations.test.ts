@@ -40,6 +40,11 @@ describe('fixtures/deviations.json', () => {
     expect(explain([d], kase, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0x86000000n } }))?.id).toBe('x');
     // another field differs too: not explained
     expect(explain([d], kase, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0n, far: 1n } }))).toBeUndefined();
+    // xor: the difference must be exactly the sign-extended upper half
+    const [x] = parseDeviations(JSON.stringify({ deviations: [{ ...entry, xor: { 'outcome.esr': '0xffffffff00000000' } }] }), 'f.json');
+    if (!x) throw new Error('no entry');
+    expect(explain([x], kase, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0xffffffff86000010n } }))?.id).toBe('x');
+    expect(explain([x], kase, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0xffffffff86000000n } }))).toBeUndefined();
     // another case: not explained
     expect(explain([d], { access: { kind: 'load' } }, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0n } }))).toBeUndefined();
   });

@@ -37,6 +37,7 @@ export { notProvisioned } from './paths.ts';
 // KVM_CAP numbers as the uapi header defines them (include/uapi/linux/kvm.h).
 const CAP_ARM_MTE = 205;
 const CAP_ARM_NISV_TO_USER = 177;
+const CAP_ARM_EL1_32BIT = 93;
 
 /** Extra time a request may take beyond its own budget before the target counts as wedged. */
 const SLACK_MS = 30_000;
@@ -222,9 +223,9 @@ export class KvmTarget implements Target {
     };
     this.config = config;
     const cannot: Partial<Record<Capability, string>> = {
-      aarch32: 'the kvm helper does not implement AArch32 guest states yet',
       'host-any': 'a real KVM host has one fixed HostConfig',
     };
+    if (!probe.caps[CAP_ARM_EL1_32BIT]) cannot.aarch32 = 'KVM_CAP_ARM_EL1_32BIT is 0 on this target (no AArch32 EL1)';
     if (!probe.caps[CAP_ARM_MTE]) cannot.mte = 'KVM_CAP_ARM_MTE is 0 on this target (use qemu:max,mte@...)';
     if (!probe.caps[CAP_ARM_NISV_TO_USER]) cannot.nisv = 'KVM_CAP_ARM_NISV_TO_USER is 0 on this target';
     const info: TargetInfo = {

@@ -157,6 +157,40 @@ for (const c of CASES) {
       await v.destroy();
     });
 
+    it('runs AArch32 accesses (a32-short: MMU off; a32-lpae: LPAE tables, above 4 GiB too)', async () => {
+      const a32 = (state: 'a32-short' | 'a32-lpae', kind: 'load' | 'store' | 'ifetch', size: 1 | 2 | 4, ipa: bigint, data = 0n, syndromeValid = true) =>
+        ({ state, nisvToUser: false, access: { kind, size, ipa, data, syndromeValid }, budgetMs: 2000 }) as const;
+      const short = await vm(40n);
+      expect(await short.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x2000n, userspaceAddr: 'auto' })).toEqual({ errno: null });
+      expect(await short.run(a32('a32-short', 'load', 4, 0x200000n))).toEqual({ kind: 'mmio', physAddr: 0x200000n, len: 4, isWrite: false, data: 0n });
+      expect(await short.run(a32('a32-short', 'store', 2, 0x200010n, 0x1234beefn))).toEqual({ kind: 'mmio', physAddr: 0x200010n, len: 2, isWrite: true, data: 0xbeefn });
+      expect(await short.run(a32('a32-short', 'store', 1, 0x200010n, 0n, false))).toEqual({ kind: 'run-errno', errno: 'ENOSYS' });
+      expect(await short.run(a32('a32-short', 'load', 4, 0x100008n))).toEqual({ kind: 'completed', value: 0n });
+      expect(await short.run(a32('a32-short', 'ifetch', 4, 0x100100n))).toMatchObject({ kind: 'completed' });
+      // a fetch outside memslots: an injected prefetch abort, short-descriptor IFSR (external abort), IFAR = the VA
+      expect(await short.run(a32('a32-short', 'ifetch', 4, 0x200000n))).toEqual({ kind: 'exception', vector: 0x0c, esr: 0x08n, far: 0x200000n });
+      // one register width per VM, no 8-byte access, 32-bit reach without LPAE
+      await expect(short.run(load(0x200000n))).rejects.toThrow(/one width/);
+      await expect(short.run(a32('a32-short', 'load', 4, 1n << 32n))).rejects.toThrow(/below 2\^32/);
+      await expect(short.run({ ...a32('a32-short', 'load', 4, 0x200000n), access: { kind: 'load', size: 8, ipa: 0x200000n, data: 0n, syndromeValid: true } })).rejects.toThrow(/8-byte/);
+      await short.destroy();
+
+      const lpae = await vm(36n);
+      expect(await lpae.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x400000000n, memorySize: 0x2000n, userspaceAddr: 'auto' })).toEqual({ errno: null });
+      // beyond the VM's 36 bits: an injected data abort, LPAE DFSR 0x210, DFAR = the IPA's low 32 bits
+      expect(await lpae.run(a32('a32-lpae', 'load', 4, (1n << 36n) + 0x5104n))).toEqual({ kind: 'exception', vector: 0x10, esr: 0x210n, far: 0x5104n });
+      // low 32 bits inside the harness pages: the harness moves to VA 0x80000000
+      expect(await lpae.run(a32('a32-lpae', 'store', 4, (1n << 36n) + 0x104n, 7n))).toEqual({ kind: 'exception', vector: 0x10, esr: 0x210n, far: 0x104n });
+      expect(await lpae.run(a32('a32-lpae', 'ifetch', 4, (1n << 36n) + 0x108n))).toEqual({ kind: 'exception', vector: 0x0c, esr: 0x210n, far: 0x108n });
+      // above 4 GiB, in range: MMIO at the full IPA; backed memory completes (data and fetch)
+      expect(await lpae.run(a32('a32-lpae', 'store', 1, 0x812345678n, 0xa5n))).toEqual({ kind: 'mmio', physAddr: 0x812345678n, len: 1, isWrite: true, data: 0xa5n });
+      expect(await lpae.run(a32('a32-lpae', 'load', 2, 0x400001002n))).toEqual({ kind: 'completed', value: 0n });
+      expect(await lpae.run(a32('a32-lpae', 'ifetch', 4, 0x400001000n))).toMatchObject({ kind: 'completed' });
+      // below 4 GiB the LPAE format still applies (TTBCR.EAE = 1)
+      expect(await lpae.run(a32('a32-lpae', 'ifetch', 4, 0x200000n))).toEqual({ kind: 'exception', vector: 0x0c, esr: 0x210n, far: 0x200000n });
+      await lpae.destroy();
+    });
+
     it('reports a hang when KVM_RUN outlives its budget, and the VM is usable after it', async () => {
       await t.call({ op: 'create_vm', vm: 'hang', type: '0x0' });
       const acc = { kind: 'load', size: 8, ipa: '0x200000', data: '0x0', syndromeValid: true };
@@ -165,6 +199,11 @@ for (const c of CASES) {
       expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
       expect(await t.call({ op: 'run', vm: 'hang', state: 'el1h', access: acc, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
       await t.call({ op: 'destroy_vm', vm: 'hang' });
+      await t.call({ op: 'create_vm', vm: 'hang32', type: '0x0' });
+      const acc32 = { ...acc, size: 4 };
+      expect(await t.call({ op: 'run', vm: 'hang32', state: 'a32-lpae', spin: true, access: acc32, budgetMs: 150 })).toMatchObject({ outcome: 'hang' });
+      expect(await t.call({ op: 'run', vm: 'hang32', state: 'a32-lpae', access: acc32, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
+      await t.call({ op: 'destroy_vm', vm: 'hang32' });
     });
 
     it('survives malformed and impossible requests', async () => {
@@ -187,7 +226,8 @@ for (const c of CASES) {
       const name = 'junk';
       expect(await t.call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ ok: true });
       expect(await t.call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ error: expect.stringMatching(/exists/) });
-      expect(await t.call({ op: 'run', vm: name, state: 'a32-lpae', access: {} })).toMatchObject({ error: expect.stringMatching(/^unsupported/) });
+      expect(await t.call({ op: 'run', vm: name, state: 'a32-lpae', access: {} })).toMatchObject({ error: expect.stringMatching(/access/) });
+      expect(await t.call({ op: 'run', vm: name, state: 'a32-sort', access: {} })).toMatchObject({ error: expect.stringMatching(/unknown state/) });
       expect(await t.call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 3, ipa: '0x200000' } })).toMatchObject({ error: expect.any(String) });
       expect(await t.call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x8000' } })).toMatchObject({ error: expect.stringMatching(/harness/) });
       // explicit, page-aligned but unmapped userspace address: KVM takes it; running into it fails

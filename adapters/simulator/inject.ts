@@ -40,26 +40,31 @@ export interface TrapInfo {
   readonly il32: boolean;
 }
 
-/**
- * inject_abt64() / inject_abt32(): an external abort at `addr`.
- * `strict`: also report WnR, as a hardware external abort on a store would.
- */
-export function injectAbort(t: TrapInfo, addr: bigint, strict: boolean): Injected {
-  if (t.state === 'a32-lpae' || t.state === 'a32-short') return injectAbt32(t, addr, strict);
+export interface InjectOptions {
+  /** also report WnR, as a hardware external abort on a store would (--strict) */
+  readonly strict: boolean;
+  /** SimKnobs.injectEcFrom */
+  readonly ecFrom: 'pstate-mode' | 'target-el';
+}
+
+/** inject_abt64() / inject_abt32(): an external abort at `addr`. */
+export function injectAbort(t: TrapInfo, addr: bigint, o: InjectOptions): Injected {
+  if (t.state === 'a32-lpae' || t.state === 'a32-short') return injectAbt32(t, addr, o.strict);
   let esr = 0n;
   if (t.il32) esr |= ESR_ELx_IL;
-  // an EL0 fault is reported as coming from a lower EL
-  if (t.state === 'el0') esr |= ESR_ELx_EC_IABT_LOW << ESR_ELx_EC_SHIFT;
+  // an EL0 fault is reported as coming from a lower EL: (*vcpu_cpsr(vcpu) & PSR_MODE_MASK) == PSR_MODE_EL0t
+  const lower = o.ecFrom === 'pstate-mode' && t.state === 'el0';
+  if (lower) esr |= ESR_ELx_EC_IABT_LOW << ESR_ELx_EC_SHIFT;
   else esr |= ESR_ELx_EC_IABT_CUR << ESR_ELx_EC_SHIFT;
   if (!t.isIabt) esr |= ESR_ELx_EC_DABT_LOW << ESR_ELx_EC_SHIFT;
   esr |= ESR_ELx_FSC_EXTABT;
-  if (strict && !t.isIabt && t.isWrite) esr |= ESR_ELx_WNR;
+  if (o.strict && !t.isIabt && t.isWrite) esr |= ESR_ELx_WNR;
   return { vector: vectorFor(t.state), esr, far: addr };
 }
 
 /** kvm_inject_size_fault(): the abort above, turned into an address size fault at level 0. */
-export function injectSizeFault(t: TrapInfo, addr: bigint, strict: boolean): Injected {
-  const a = injectAbort(t, addr, strict);
+export function injectSizeFault(t: TrapInfo, addr: bigint, o: InjectOptions): Injected {
+  const a = injectAbort(t, addr, o);
   // a short-descriptor AArch32 guest cannot be told about an address size fault
   if (t.state === 'a32-short') return a;
   // the kernel clears ESR_EL1[5:0], which is DFSR: a prefetch abort's IFSR keeps its status

@@ -1,28 +1,71 @@
 // Policies of the simulated kernel. The defaults are what mainline does; every
 // other value is a behaviour some kernel (or proposal) had, so that it can be
-// simulated, and so that named mutants can select it. Mechanism, not rules:
-// each knob switches one step inside the simulated kernel code.
+// simulated, and so that named mutants (mutants.ts) can select it. Mechanism,
+// not rules: each knob switches one step inside the simulated kernel code.
 
 export interface SimKnobs {
   /** kvm_set_ipa_limit: which clamps run */
   readonly ipaLimitClamp: 'stage1-levels' | 'none' | 'cap48' | 'cap48-unless-lpa2';
+  /**
+   * kvm_set_ipa_limit: how ID_AA64MMFR0_EL1.PARange is read. 'unsigned-field':
+   * cpuid_feature_extract_unsigned_field(), so reserved values (7..15) reach the
+   * default case of id_aa64mmfr0_parange_to_phys_shift() (CONFIG_ARM64_PA_BITS);
+   * 'and-7': `parange & 7`, as v4.20 did, so 8..14 alias 32..52 bits.
+   */
+  readonly parangeRead: 'unsigned-field' | 'and-7';
   /** kvm_init_ipa_range: type 0 on a host whose limit is below 40 bits */
   readonly defaultIpaBelowLimit: 'accept' | 'cap' | 'reject';
   /** kvm_init_ipa_range: is_protected_kvm_enabled() forces phys_shift = limit */
   readonly protectedForcesLimit: boolean;
+  /**
+   * kvm_init_ipa_range: where the `type & ~KVM_VM_TYPE_ARM_IPA_SIZE_MASK` check
+   * sits: 'first' (every version) or after the pKVM forcing, which then returns early.
+   */
+  readonly typeMaskCheck: 'first' | 'after-pkvm-force';
   /** kvm_arch_prepare_memory_region: compare with > (fixed) or >= (off by one) */
   readonly memslotBoundCompare: 'gt' | 'ge';
+  /**
+   * __kvm_set_memory_region: kvm_check_memslot_overlap() before the arch hook
+   * (EEXIST beats EFAULT) or after it.
+   */
+  readonly overlapCheck: 'before-arch-prepare' | 'after-arch-prepare';
+  /** __kvm_set_memory_region: a modify that toggles KVM_MEM_READONLY is EINVAL, or is taken as flags-only */
+  readonly readonlyToggle: 'einval' | 'flags-only';
+  /** __kvm_set_memory_region: delete (size 0) of a slot that does not exist is EINVAL, or returns 0 */
+  readonly deleteMissingSlot: 'einval' | 'ok';
   /** KVM_USER_MEM_SLOTS */
   readonly userMemSlots: number;
   /** kvm_handle_guest_abort: what happens to translation faults beyond the VM's IPA range */
   readonly outOfRangeCheck: 'none' | 'asf-beyond-ipa' | 'split' | 'split-wrong-class';
+  /**
+   * kvm_handle_guest_abort: the bound of the address size fault: get_kvm_ipa_limit()
+   * (the sanitised PARange *with* the 48-bit cap), or the PA size of the VM's own
+   * ID_AA64MMFR0_EL1.PARange (without it).
+   */
+  readonly sizeFaultBound: 'ipa-limit' | 'vm-parange';
+  /** kvm_handle_guest_abort: `fault_ipa |= kvm_vcpu_get_hfar(vcpu) & GENMASK(11, 0)` before the external abort, or not */
+  readonly outOfRangeFarOffset: 'hfar-low-bits' | 'none';
+  /**
+   * inject_abt64: the EC's "lower EL" choice: from the PSTATE mode (EL0t or
+   * AArch32 → *_LOW) or from the exception level the abort is injected to
+   * (always *_CUR: an EL0 abort reported as taken from EL1).
+   */
+  readonly injectEcFrom: 'pstate-mode' | 'target-el';
 }
 
 export const MAINLINE_KNOBS: SimKnobs = {
   ipaLimitClamp: 'cap48-unless-lpa2',
+  parangeRead: 'unsigned-field',
   defaultIpaBelowLimit: 'reject',
   protectedForcesLimit: true,
+  typeMaskCheck: 'first',
   memslotBoundCompare: 'gt',
+  overlapCheck: 'before-arch-prepare',
+  readonlyToggle: 'einval',
+  deleteMissingSlot: 'einval',
   userMemSlots: 32767,
   outOfRangeCheck: 'split',
+  sizeFaultBound: 'ipa-limit',
+  outOfRangeFarOffset: 'hfar-low-bits',
+  injectEcFrom: 'pstate-mode',
 };

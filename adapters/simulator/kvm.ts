@@ -18,6 +18,8 @@ export function pageShiftOf(host: HostConfig): number {
 export function kvmSetIpaLimit(host: HostConfig, k: SimKnobs): number {
   const mmfr0 = idAa64mmfr0(host);
   let parange = cpuidField(mmfr0, 0);
+  // v4.20 read the field as `& 0x7`: reserved values 8..14 alias 0..6
+  if (k.parangeRead === 'and-7') parange &= 7;
   switch (k.ipaLimitClamp) {
     case 'stage1-levels': {
       parange &= 7;
@@ -78,10 +80,12 @@ export interface SimVmConfig {
 
 /** kvm_init_ipa_range(): the type word to an IPA size and VTCR_EL2, or an errno. */
 export function kvmInitIpaRange(host: HostConfig, type: bigint, limit: number, k: SimKnobs): SimVmConfig | Errno {
-  if ((type & ~0xffn) !== 0n) return 'EINVAL';
+  if (k.typeMaskCheck === 'first' && (type & ~0xffn) !== 0n) return 'EINVAL';
   let physShift = Number(type & 0xffn);
   if (k.protectedForcesLimit && host.mode === 'protected') {
     physShift = limit;
+  } else if ((type & ~0xffn) !== 0n) {
+    return 'EINVAL';
   } else if (physShift !== 0) {
     if (physShift > limit || physShift < 32) return 'EINVAL';
   } else {

@@ -68,7 +68,7 @@ export class Memslots {
     const old = this.byId.get(id);
 
     if (mem.memorySize === 0n) {
-      if (!old || old.npages === 0n) return 'EINVAL';
+      if (!old || old.npages === 0n) return ctx.knobs.deleteMissingSlot === 'einval' ? 'EINVAL' : 0;
       onChange(old);
       this.byId.delete(id);
       return 0;
@@ -82,18 +82,19 @@ export class Memslots {
       change = 'create';
     } else {
       // Modify an existing slot.
-      if (uaddr !== old.userspaceAddr || npages !== old.npages || ((mem.flags ^ old.flags) & KVM_MEM_READONLY) !== 0) {
-        return 'EINVAL';
-      }
+      if (uaddr !== old.userspaceAddr || npages !== old.npages) return 'EINVAL';
+      if (((mem.flags ^ old.flags) & KVM_MEM_READONLY) !== 0 && ctx.knobs.readonlyToggle === 'einval') return 'EINVAL';
       if (baseGfn !== old.baseGfn) change = 'move';
       else if (mem.flags !== old.flags) change = 'flags-only';
       else return 0; // Nothing to change.
     }
 
-    if ((change === 'create' || change === 'move') && this.overlaps(id, baseGfn, baseGfn + npages)) return 'EEXIST';
+    const overlap = (change === 'create' || change === 'move') && this.overlaps(id, baseGfn, baseGfn + npages);
+    if (overlap && ctx.knobs.overlapCheck === 'before-arch-prepare') return 'EEXIST';
 
     const r = prepareMemoryRegion(baseGfn, npages, change, ctx);
     if (r !== 0) return r;
+    if (overlap) return 'EEXIST';
 
     if (change === 'create') {
       this.byId.set(id, { id, baseGfn, npages, flags: mem.flags, userspaceAddr: uaddr });

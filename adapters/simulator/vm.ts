@@ -6,7 +6,7 @@
 import type { Errno } from '../../arch/errno.ts';
 import type { GuestState, HostConfig, MemoryRegion, RunOutcome, RunRequest } from '../../core/target.ts';
 import { parangeToPhysShift } from './cpu.ts';
-import { injectAbort, injectSizeFault, type Injected, type TrapInfo } from './inject.ts';
+import { injectAbort, injectSizeFault, type Injected, type InjectOptions, type TrapInfo } from './inject.ts';
 import type { SimKnobs } from './knobs.ts';
 import { Memslots, type MemSlot } from './memslots.ts';
 import { rootIndexBits, startLevel, Stage2Tables, walk, walkConfigValid } from './stage2.ts';
@@ -152,23 +152,26 @@ export class SimVm {
       il32: (t.esr & (1n << 25n)) !== 0n,
     };
     let faultIpa = t.faultIpa;
+    const k = this.o.knobs;
+    const inj: InjectOptions = { strict: this.o.strict, ecFrom: k.injectEcFrom };
 
-    const check = this.o.knobs.outOfRangeCheck;
+    const check = k.outOfRangeCheck;
     const gate = check === 'split-wrong-class' ? isPermission : isTranslation;
     if (gate && check !== 'none') {
       if (check === 'asf-beyond-ipa') {
         if (faultIpa >= 1n << BigInt(this.o.physShift)) {
-          return { kind: 'inject', exc: injectSizeFault(trapInfo, faultIpa | (t.hfar & 0xfffn), this.o.strict) };
+          return { kind: 'inject', exc: injectSizeFault(trapInfo, faultIpa | (t.hfar & 0xfffn), inj) };
         }
       } else {
         // Beyond sanitised PARange (which is the IPA limit)
-        if (faultIpa >= 1n << BigInt(this.o.ipaLimit)) {
-          return { kind: 'inject', exc: injectSizeFault(trapInfo, faultIpa | (t.hfar & 0xfffn), this.o.strict) };
+        const sizeBound = k.sizeFaultBound === 'ipa-limit' ? this.o.ipaLimit : parangeToPhysShift(this.o.host.parange, this.o.host.kernelPaBits);
+        if (faultIpa >= 1n << BigInt(sizeBound)) {
+          return { kind: 'inject', exc: injectSizeFault(trapInfo, faultIpa | (t.hfar & 0xfffn), inj) };
         }
         // Falls between the IPA range and the PARange?
         if (faultIpa >= 1n << BigInt(64 - Number(this.o.vtcr & 0x3fn))) {
-          faultIpa |= t.hfar & 0xfffn;
-          return { kind: 'inject', exc: injectAbort(trapInfo, faultIpa, this.o.strict) };
+          if (k.outOfRangeFarOffset === 'hfar-low-bits') faultIpa |= t.hfar & 0xfffn;
+          return { kind: 'inject', exc: injectAbort(trapInfo, faultIpa, inj) };
         }
       }
     }
@@ -181,8 +184,8 @@ export class SimVm {
     const writeFault = trapInfo.isWrite;
     if (!slot || (writeFault && !writable)) {
       // the guest fetched instructions from somewhere it shouldn't: a prefetch abort
-      if (t.isIabt) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, this.o.strict) };
-      if ((t.esr & ESR_EL2_S1PTW) !== 0n) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, this.o.strict) };
+      if (t.isIabt) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, inj) };
+      if ((t.esr & ESR_EL2_S1PTW) !== 0n) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, inj) };
       if (!slot && (t.esr & ESR_EL2_CM) !== 0n) return { kind: 'resume' };
       // The IPA is reported as [MAX:12]: complete it with the low 12 bits of the VA
       return { kind: 'exit', outcome: this.ioMemAbort(t, faultIpa | (t.hfar & 0xfffn), req) };

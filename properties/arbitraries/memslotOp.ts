@@ -12,23 +12,32 @@ import type { HostConfig, MemoryRegion } from '../../core/target.ts';
 const U0 = 0x10_0000_0000n;
 const U1 = 0x20_0000_0000n;
 
-export function memslotOp(host: HostConfig, ipaBits: number): fc.Arbitrary<MemoryRegion> {
+/** Flags: mostly none, often dirty logging and/or read-only, sometimes a bit arm64 does not know. */
+export const memslotFlags: fc.Arbitrary<number> = fc.oneof(
+  { weight: 8, arbitrary: fc.constant(0) },
+  { weight: 3, arbitrary: fc.constantFrom(1, 2, 3) },
+  { weight: 1, arbitrary: fc.constantFrom(4, 8, 0x8000_0000) },
+);
+
+/** Guest addresses around 2^IPA, low in the IPA space, and a few bad ones. */
+export function memslotGpa(host: HostConfig, ipaBits: number): fc.Arbitrary<bigint> {
   const page = pageSize(host.granule);
   const top = 1n << BigInt(ipaBits);
-  const slot = fc.oneof(
-    { weight: 12, arbitrary: fc.integer({ min: 0, max: 3 }) },
-    { weight: 1, arbitrary: fc.constantFrom(511, 512, 32766, 32767, 0xffff, 0x10000, 0x10001) },
-  );
-  const flags = fc.oneof(
-    { weight: 8, arbitrary: fc.constant(0) },
-    { weight: 3, arbitrary: fc.constantFrom(1, 2, 3) },
-    { weight: 1, arbitrary: fc.constantFrom(4, 8, 0x8000_0000) },
-  );
-  const gpa = fc.oneof(
+  return fc.oneof(
     { weight: 6, arbitrary: fc.integer({ min: -4, max: 2 }).map((k) => top + BigInt(k) * page) },
     { weight: 4, arbitrary: fc.integer({ min: 0, max: 3 }).map((k) => HARNESS_END * 8n + BigInt(k) * page) },
     { weight: 1, arbitrary: fc.constantFrom(top - page / 2n, top * 2n, 1n << 48n, 1n << 52n, (1n << 64n) - page) },
   );
+}
+
+export function memslotOp(host: HostConfig, ipaBits: number): fc.Arbitrary<MemoryRegion> {
+  const page = pageSize(host.granule);
+  const slot = fc.oneof(
+    { weight: 12, arbitrary: fc.integer({ min: 0, max: 3 }) },
+    { weight: 1, arbitrary: fc.constantFrom(511, 512, 32766, 32767, 0xffff, 0x10000, 0x10001) },
+  );
+  const flags = memslotFlags;
+  const gpa = memslotGpa(host, ipaBits);
   const size = fc.oneof(
     { weight: 8, arbitrary: fc.integer({ min: 1, max: 4 }).map((k) => BigInt(k) * page) },
     { weight: 2, arbitrary: fc.constant(0n) },

@@ -2,6 +2,7 @@
 # Builds the static aarch64 helper into adapters/kvm/helper/build/ (git-ignored):
 #   build/s2c-helper      the program (also /init of the QEMU initramfs)
 #   build/guest.lst       disassembly of the guest code, for review instruction by instruction
+#   build/guest-a32.lst   the same for its AArch32 (A32) part
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="$HERE/build"
@@ -16,4 +17,12 @@ mv "$OUT/s2c-helper.tmp" "$OUT/s2c-helper"
 "$CC" -c -o "$OUT/guest.o" "$HERE/guest.S"
 "$OBJDUMP" -d -j .rodata.s2c_guest "$OUT/guest.o" > "$OUT/guest.lst" 2>/dev/null \
   || "$OBJDUMP" -D -j .rodata.s2c_guest "$OUT/guest.o" > "$OUT/guest.lst"
+# The AArch32 part (s2c_a32_vectors .. s2c_guest_end) is emitted as .4byte words: disassemble it as A32.
+NM="${CROSS_NM:-aarch64-linux-gnu-nm}"
+OBJCOPY="${CROSS_OBJCOPY:-aarch64-linux-gnu-objcopy}"
+a32=$("$NM" "$OUT/guest.o" | awk '$3 == "s2c_a32_vectors" { print $1 }')
+end=$("$NM" "$OUT/guest.o" | awk '$3 == "s2c_guest_end" { print $1 }')
+"$OBJCOPY" -O binary -j .rodata.s2c_guest "$OUT/guest.o" "$OUT/guest.bin"
+"$OBJDUMP" -D -b binary -m arm --start-address="0x$a32" --stop-address="0x$end" "$OUT/guest.bin" > "$OUT/guest-a32.lst" 2>/dev/null \
+  || echo "    (no A32 disassembler in $OBJDUMP: $OUT/guest-a32.lst not written)" >&2
 sha256sum "$OUT/s2c-helper" | sed 's/^/    /'

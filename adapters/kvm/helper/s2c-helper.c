@@ -56,6 +56,12 @@ extern const unsigned char s2c_stub_st1[], s2c_stub_st2[], s2c_stub_st4[], s2c_s
 extern const unsigned char s2c_stub_ld1w[], s2c_stub_ld2w[], s2c_stub_ld4w[], s2c_stub_ld8w[];
 extern const unsigned char s2c_stub_st1w[], s2c_stub_st2w[], s2c_stub_st4w[], s2c_stub_st8w[];
 extern const unsigned char s2c_stub_ifetch[];
+extern const unsigned char s2c_a32_vectors[], s2c_a32_planted[];
+extern const unsigned char s2c_a32_stub_ld1[], s2c_a32_stub_ld2[], s2c_a32_stub_ld4[];
+extern const unsigned char s2c_a32_stub_st1[], s2c_a32_stub_st2[], s2c_a32_stub_st4[];
+extern const unsigned char s2c_a32_stub_ld1w[], s2c_a32_stub_ld2w[], s2c_a32_stub_ld4w[];
+extern const unsigned char s2c_a32_stub_st1w[], s2c_a32_stub_st2w[], s2c_a32_stub_st4w[];
+extern const unsigned char s2c_a32_stub_ifetch[];
 
 static uint64_t guest_off(const unsigned char *sym) { return (uint64_t)(sym - s2c_guest_start); }
 
@@ -316,13 +322,21 @@ struct slotmap {
 	uint64_t uaddr;
 };
 
+// KVM fixes a vCPU's features (KVM_ARM_VCPU_EL1_32BIT among them) at its first KVM_ARM_VCPU_INIT,
+// so AArch64 and AArch32 states each get their own vCPU, created at the first run that needs it.
+// (KVM also gives all vCPUs of a VM one register width: a VM runs AArch64 or AArch32 states, not both.)
+enum { CPU_A64, CPU_A32 };
+struct vcpu {
+	int fd;
+	struct kvm_run *run;
+	struct kvm_vcpu_init init;
+};
+
 struct vm {
 	bool used;
 	char name[MAX_NAME];
 	int fd;
-	int vcpu_fd;
-	struct kvm_run *run;
-	struct kvm_vcpu_init init;
+	struct vcpu cpu[2]; // [CPU_A64], [CPU_A32] (KVM vcpu ids 0 and 1)
 	bool code_installed;
 	uint32_t code_slot;
 	void *code_mem;
@@ -359,16 +373,22 @@ static void slot_remove(struct vm *v, struct slotmap *s) {
 	v->nslots--;
 }
 
+static void vm_clear(struct vm *v) {
+	memset(v, 0, sizeof *v);
+	v->fd = v->cpu[CPU_A64].fd = v->cpu[CPU_A32].fd = -1;
+}
+
 static void vm_free(struct vm *v) {
-	if (v->run) munmap(v->run, (size_t)vcpu_mmap_size);
-	if (v->vcpu_fd >= 0) close(v->vcpu_fd);
+	for (int i = 0; i < 2; i++) {
+		if (v->cpu[i].run) munmap(v->cpu[i].run, (size_t)vcpu_mmap_size);
+		if (v->cpu[i].fd >= 0) close(v->cpu[i].fd);
+	}
 	if (v->fd >= 0) close(v->fd);
 	for (size_t i = 0; i < v->nslots; i++)
 		if (v->slots[i].addr) munmap(v->slots[i].addr, v->slots[i].len);
 	free(v->slots);
 	if (v->code_mem) munmap(v->code_mem, CODE_SIZE);
-	memset(v, 0, sizeof *v);
-	v->fd = v->vcpu_fd = -1;
+	vm_clear(v);
 }
 
 static int set_one_reg(int fd, uint64_t id, uint64_t val) {
@@ -387,6 +407,11 @@ static int get_one_reg(int fd, uint64_t id, uint64_t *val) {
 #define REG_X(n) CORE_REG(regs.regs[n])
 #define REG_VBAR_EL1 ARM64_SYS_REG(3, 0, 12, 0, 0)
 #define REG_ID_AA64MMFR0_EL1 ARM64_SYS_REG(3, 0, 0, 7, 0)
+// AArch32 EL1 views: SCTLR, TTBCR (TCR_EL1[31:0]), TTBR0 (64-bit with LPAE), MAIR0/MAIR1 (MAIR_EL1 low/high)
+#define REG_SCTLR_EL1 ARM64_SYS_REG(3, 0, 1, 0, 0)
+#define REG_TTBR0_EL1 ARM64_SYS_REG(3, 0, 2, 0, 0)
+#define REG_TCR_EL1 ARM64_SYS_REG(3, 0, 2, 0, 2)
+#define REG_MAIR_EL1 ARM64_SYS_REG(3, 0, 10, 2, 0)
 
 // ------------------------------------------------------------------------------------------------
 // Hang detection: a per-thread timer whose signal handler sets kvm_run->immediate_exit, so a KVM_RUN
@@ -577,11 +602,10 @@ static void op_create_vm(struct req *r) {
 	if (!v) FAIL("create_vm: too many VMs (max %d)", MAX_VMS);
 	int fd = ioctl(kvm_fd, KVM_CREATE_VM, (unsigned long)type);
 	if (fd < 0) { o_fmt(r->o, ",\"errno\":%d", errno); return; }
-	memset(v, 0, sizeof *v);
+	vm_clear(v);
 	v->used = true;
 	snprintf(v->name, sizeof v->name, "%s", name);
 	v->fd = fd;
-	v->vcpu_fd = -1;
 	o_s(r->o, ",\"ok\":true");
 }
 
@@ -687,26 +711,37 @@ static void op_set_memslot(struct req *r) {
 	o_fmt(r->o, ",\"errno\":%d", e);
 }
 
-// The vCPU (created at the first run, after the client's memslots and caps) and the code memslot.
-static const char *vm_prepare_run(struct vm *v) {
+// a32-lpae translation tables, in the code slot after the guest code (guest.S harness IPA map).
+#define PT_L1_IPA 0x8000ULL   // level 1: 4 entries of 1 GiB (TTBCR.T0SZ = 0, 32-byte aligned)
+#define PT_POOL_IPA 0x9000ULL // level 2 and 3 tables, 4 KiB each
+#define PT_POOL_PAGES 4       // harness and target: one level-2 and one level-3 table each at most
+#define PT_END_IPA (PT_POOL_IPA + PT_POOL_PAGES * 0x1000ULL)
+
+// The vCPU for one register width (created at its first run, after the client's memslots and caps)
+// and the code memslot.
+static const char *vm_prepare_run(struct vm *v, int width) {
 	static char err[160];
-	if (v->vcpu_fd < 0) {
-		int fd = ioctl(v->fd, KVM_CREATE_VCPU, 0UL);
+	struct vcpu *c = &v->cpu[width];
+	if (c->fd < 0) {
+		int fd = ioctl(v->fd, KVM_CREATE_VCPU, (unsigned long)width);
 		if (fd < 0) { snprintf(err, sizeof err, "harness: KVM_CREATE_VCPU failed: %s", strerror(errno)); return err; }
 		void *run = mmap(NULL, (size_t)vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (run == MAP_FAILED) { close(fd); snprintf(err, sizeof err, "harness: mmap kvm_run failed: %s", strerror(errno)); return err; }
-		memset(&v->init, 0, sizeof v->init);
-		if (ioctl(v->fd, KVM_ARM_PREFERRED_TARGET, &v->init) < 0) {
+		memset(&c->init, 0, sizeof c->init);
+		if (ioctl(v->fd, KVM_ARM_PREFERRED_TARGET, &c->init) < 0) {
 			munmap(run, (size_t)vcpu_mmap_size); close(fd);
 			snprintf(err, sizeof err, "harness: KVM_ARM_PREFERRED_TARGET failed: %s", strerror(errno)); return err;
 		}
-		v->vcpu_fd = fd;
-		v->run = run;
+		if (width == CPU_A32) c->init.features[0] |= 1U << KVM_ARM_VCPU_EL1_32BIT;
+		c->fd = fd;
+		c->run = run;
 	}
 	if (!v->code_installed) {
+		if ((size_t)(s2c_guest_end - s2c_guest_start) > PT_L1_IPA) return "harness: guest code overlaps the page tables at IPA 0x8000";
 		if (!v->code_mem) {
 			void *m = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (m == MAP_FAILED) return "harness: mmap of code memory failed";
+			memset(m, 0, CODE_SIZE); // populate every page: the page tables are written later
 			memcpy(m, s2c_guest_start, (size_t)(s2c_guest_end - s2c_guest_start));
 			v->code_mem = m;
 		}
@@ -732,11 +767,11 @@ static uint64_t mmio_data(const struct kvm_run *run) {
 }
 
 // Completes a pending MMIO (or any) exit without entering the guest, so a later re-init starts clean.
-static void flush_vcpu(struct vm *v) {
-	if (v->run->exit_reason == KVM_EXIT_MMIO) {
-		v->run->immediate_exit = 1;
-		ioctl(v->vcpu_fd, KVM_RUN, 0);
-		v->run->immediate_exit = 0;
+static void flush_vcpu(struct vcpu *c) {
+	if (c->run->exit_reason == KVM_EXIT_MMIO) {
+		c->run->immediate_exit = 1;
+		ioctl(c->fd, KVM_RUN, 0);
+		c->run->immediate_exit = 0;
 	}
 }
 
@@ -760,31 +795,126 @@ struct access {
 	bool spin; // diagnostic: start at a branch-to-self instead of the access (tests hang detection)
 };
 
-static const unsigned char *stub_for(const struct access *a) {
+// A guest state: PSTATE/CPSR at the stub, and for AArch32 whether TTBCR.EAE (LPAE) is set.
+struct gstate {
+	const char *name;
+	uint64_t pstate;
+	bool a32, lpae;
+};
+
+// AArch64: DAIF masked, M[3:0] = EL1h 0b0101, EL1t 0b0100, EL0t 0b0000.
+// AArch32: M[4:0] = SVC 0b10011, A/I/F masked (0x1c0), T = 0 (A32).
+static const struct gstate gstates[] = {
+	{"el1h", 0x3c5, false, false},
+	{"el1t", 0x3c4, false, false},
+	{"el0", 0x3c0, false, false},
+	{"a32-lpae", 0x1d3, true, true},
+	{"a32-short", 0x1d3, true, false},
+};
+
+static const struct gstate *gstate_find(const char *name) {
+	for (size_t i = 0; i < sizeof gstates / sizeof gstates[0]; i++)
+		if (!strcmp(gstates[i].name, name)) return &gstates[i];
+	return NULL;
+}
+
+static const unsigned char *stub_for(const struct access *a, bool a32) {
 	static const unsigned char *const tab[2][2][4] = {
 		{{s2c_stub_ld1w, s2c_stub_ld2w, s2c_stub_ld4w, s2c_stub_ld8w}, {s2c_stub_ld1, s2c_stub_ld2, s2c_stub_ld4, s2c_stub_ld8}},
 		{{s2c_stub_st1w, s2c_stub_st2w, s2c_stub_st4w, s2c_stub_st8w}, {s2c_stub_st1, s2c_stub_st2, s2c_stub_st4, s2c_stub_st8}},
 	};
-	if (a->kind == 2) return s2c_stub_ifetch;
+	static const unsigned char *const tab32[2][2][3] = {
+		{{s2c_a32_stub_ld1w, s2c_a32_stub_ld2w, s2c_a32_stub_ld4w}, {s2c_a32_stub_ld1, s2c_a32_stub_ld2, s2c_a32_stub_ld4}},
+		{{s2c_a32_stub_st1w, s2c_a32_stub_st2w, s2c_a32_stub_st4w}, {s2c_a32_stub_st1, s2c_a32_stub_st2, s2c_a32_stub_st4}},
+	};
+	if (a->kind == 2) return a32 ? s2c_a32_stub_ifetch : s2c_stub_ifetch;
 	int si = a->size == 1 ? 0 : a->size == 2 ? 1 : a->size == 4 ? 2 : 3;
+	if (a32) return tab32[a->kind][a->syndrome ? 1 : 0][si < 3 ? si : 2]; // op_run refuses size 8
 	return tab[a->kind][a->syndrome ? 1 : 0][si];
 }
 
-// PSTATE: DAIF masked, M[3:0] = EL1h 0b0101, EL1t 0b0100, EL0t 0b0000.
-static bool pstate_for(const char *state, uint64_t *ps) {
-	if (!strcmp(state, "el1h")) *ps = 0x3c5;
-	else if (!strcmp(state, "el1t")) *ps = 0x3c4;
-	else if (!strcmp(state, "el0")) *ps = 0x3c0;
-	else return false;
+// ------------------------------------------------------------------------------------------------
+// AArch32 with LPAE: the guest runs with its MMU on (TTBCR.EAE = 1, long descriptors, TTBR0 for the
+// whole 32-bit VA space, walk from level 1), so it can name IPAs up to 2^40. The helper writes the
+// tables into the code slot through its own mapping before each run (the slot is read-only to the
+// guest), and maps three things with 4 KiB pages:
+//   VA H + [0, 0x10000)   -> IPA [0, 0x10000)   the code slot, Normal Write-Back, executable
+//   VA H + 0x10000         -> IPA 0x10000        DONE/REPORT, Device-nGnRnE, execute-never
+//   VA (u32)ipa & ~0xfff   -> IPA ipa & ~0xfff   the target: Device-nGnRnE, execute-never for data
+//                                               accesses (as with the MMU off), Normal Non-cacheable
+//                                               and executable for an instruction fetch
+// The target VA keeps the IPA's low 32 bits, so every FAR (DFAR/IFAR, including KVM's, which is
+// the VA for a fetch outside memslots and (u32)(IPA | VA[11:0]) otherwise) reads (u32)ipa.
+// H is 0, or 0x80000000 when an IPA above 4 GiB has its low 32 bits inside the harness pages.
+
+#define LD_TABLE 0x3ULL           // levels 1, 2: table descriptor; level 3: page descriptor
+#define LD_ATTR(i) ((uint64_t)(i) << 2) // AttrIndx: byte i of MAIR0:MAIR1
+#define LD_SH_INNER (3ULL << 8)
+#define LD_AF (1ULL << 10)         // access flag set: no Access flag fault
+#define LD_PXN (1ULL << 53)
+#define LD_XN (1ULL << 54)
+#define LD_OA_MASK 0xfffffff000ULL // output address [39:12]
+#define ATTR_DEVICE 0              // MAIR attr0 = 0x00 Device-nGnRnE
+#define ATTR_WB 1                  // MAIR attr1 = 0xff Normal, Inner/Outer Write-Back, R/W-allocate
+#define ATTR_NC 2                  // MAIR attr2 = 0x44 Normal, Inner/Outer Non-cacheable
+#define MAIR_VALUE 0x44ff00ULL
+#define TTBCR_EAE (1ULL << 31)
+#define TTBCR_LPAE (TTBCR_EAE | (1ULL << 23) /* EPD1 */ | (3ULL << 12) /* SH0 inner */ | \
+		    (1ULL << 10) /* ORGN0 WB-WA */ | (1ULL << 8) /* IRGN0 WB-WA */) // T0SZ = 0
+#define SCTLR_M (1ULL << 0)
+#define SCTLR_A (1ULL << 1)
+#define SCTLR_C (1ULL << 2)
+#define SCTLR_I (1ULL << 12)
+#define SCTLR_V (1ULL << 13)
+#define SCTLR_EE (1ULL << 25)
+#define SCTLR_TE (1ULL << 30)
+#define A32_HIGH_BASE 0x80000000ULL
+
+struct ptbuild {
+	unsigned char *mem; // the helper's mapping of the code slot (IPA 0)
+	int used;           // pool tables handed out
+};
+
+static bool pt_map(struct ptbuild *p, uint32_t va, uint64_t ipa, uint64_t attrs) {
+	uint64_t *t = (uint64_t *)(p->mem + PT_L1_IPA);
+	static const int shift[2] = {30, 21};
+	static const uint32_t mask[2] = {3, 511};
+	for (int l = 0; l < 2; l++) {
+		uint64_t *e = &t[(va >> shift[l]) & mask[l]];
+		if ((*e & 3) != LD_TABLE) {
+			if (p->used >= PT_POOL_PAGES) return false;
+			*e = (PT_POOL_IPA + (uint64_t)p->used++ * 0x1000) | LD_TABLE;
+		}
+		t = (uint64_t *)(p->mem + (*e & LD_OA_MASK));
+	}
+	t[(va >> 12) & 511] = (ipa & LD_OA_MASK) | attrs | LD_AF | LD_TABLE;
 	return true;
 }
 
-static void run_case(struct vm *v, uint64_t pstate, const struct access *a, int64_t budget_ms, struct outcome *oc) {
-	memset(oc, 0, sizeof *oc);
-	const char *e = vm_prepare_run(v);
-	if (e) { oc->k = OC_ERROR; oc->error = e; return; }
+// Writes the tables for one a32-lpae case; returns H, or UINT64_MAX if the tables do not fit.
+static uint64_t a32_lpae_tables(struct vm *v, const struct access *a) {
+	uint32_t target = (uint32_t)a->ipa & ~0xfffU;
+	uint64_t h = ((a->ipa >> 32) != 0 && target < DONE_IPA + 0x1000) ? A32_HIGH_BASE : 0;
+	struct ptbuild p = {.mem = v->code_mem, .used = 0};
+	memset(p.mem + PT_L1_IPA, 0, PT_END_IPA - PT_L1_IPA);
+	bool ok = true;
+	for (uint64_t off = 0; off < CODE_SIZE; off += 0x1000)
+		ok = ok && pt_map(&p, (uint32_t)(h + off), CODE_IPA + off, LD_ATTR(ATTR_WB) | LD_SH_INNER);
+	ok = ok && pt_map(&p, (uint32_t)(h + DONE_IPA), DONE_IPA, LD_ATTR(ATTR_DEVICE) | LD_XN | LD_PXN);
+	ok = ok && pt_map(&p, target, a->ipa, a->kind == 2 ? LD_ATTR(ATTR_NC) : LD_ATTR(ATTR_DEVICE) | LD_XN | LD_PXN);
+	__sync_synchronize();
+	return ok ? h : UINT64_MAX;
+}
 
-	// ifetch into helper-backed memory: plant "str xzr, [x3]" so a fetch that succeeds reports DONE.
+static void run_case(struct vm *v, const struct gstate *gs, const struct access *a, int64_t budget_ms, struct outcome *oc) {
+	memset(oc, 0, sizeof *oc);
+	const int width = gs->a32 ? CPU_A32 : CPU_A64;
+	const char *e = vm_prepare_run(v, width);
+	if (e) { oc->k = OC_ERROR; oc->error = e; return; }
+	struct vcpu *c = &v->cpu[width];
+
+	// ifetch into helper-backed memory: plant "str xzr, [x3]" (A32: "str r2, [r3]") so a fetch
+	// that succeeds reports DONE.
 	unsigned char *plant = NULL;
 	uint32_t saved = 0;
 	if (a->kind == 2 && (a->ipa & 3) == 0) {
@@ -793,22 +923,60 @@ static void run_case(struct vm *v, uint64_t pstate, const struct access *a, int6
 			if (s->addr && a->ipa >= s->gpa && a->ipa - s->gpa + 4 <= s->size && a->ipa - s->gpa + 4 <= s->len) {
 				plant = (unsigned char *)s->addr + (a->ipa - s->gpa);
 				memcpy(&saved, plant, 4);
-				memcpy(plant, s2c_planted, 4);
+				memcpy(plant, gs->a32 ? s2c_a32_planted : s2c_planted, 4);
 				break;
 			}
 		}
 	}
 
-	int fd = v->vcpu_fd;
-	struct kvm_run *run = v->run;
+	int fd = c->fd;
+	struct kvm_run *run = c->run;
 	run->immediate_exit = 0;
-	if (ioctl(fd, KVM_ARM_VCPU_INIT, &v->init) < 0 ||
-	    set_one_reg(fd, REG_VBAR_EL1, CODE_IPA) < 0 ||
-	    set_one_reg(fd, REG_PC, CODE_IPA + guest_off(stub_for(a)) + (a->spin ? 8 : 0)) < 0 ||
-	    set_one_reg(fd, REG_PSTATE, pstate) < 0 ||
-	    set_one_reg(fd, REG_X(0), a->ipa) < 0 ||
-	    set_one_reg(fd, REG_X(1), a->data) < 0 ||
-	    set_one_reg(fd, REG_X(3), DONE_IPA) < 0) {
+	uint64_t pc = CODE_IPA + guest_off(stub_for(a, gs->a32)) + (a->spin ? 8 : 0);
+	if (ioctl(fd, KVM_ARM_VCPU_INIT, &c->init) < 0) {
+		int er = errno;
+		oc->k = OC_ERROR;
+		snprintf(oc->errbuf, sizeof oc->errbuf, "harness: KVM_ARM_VCPU_INIT (%s EL1) failed: %s%s", gs->a32 ? "AArch32" : "AArch64",
+			 strerror(er), v->cpu[!width].fd >= 0 ? " (this VM has run the other register width: KVM gives a VM's vCPUs one width; use a fresh VM)" : "");
+		oc->error = oc->errbuf;
+		goto out;
+	}
+	bool ok;
+	if (!gs->a32) {
+		ok = set_one_reg(fd, REG_VBAR_EL1, CODE_IPA) == 0 &&
+		     set_one_reg(fd, REG_PC, pc) == 0 &&
+		     set_one_reg(fd, REG_PSTATE, gs->pstate) == 0 &&
+		     set_one_reg(fd, REG_X(0), a->ipa) == 0 &&
+		     set_one_reg(fd, REG_X(1), a->data) == 0 &&
+		     set_one_reg(fd, REG_X(3), DONE_IPA) == 0;
+	} else {
+		// a32-short: MMU off, VA = IPA (op_run keeps ipa below 4 GiB), TTBCR.EAE = 0.
+		// a32-lpae: MMU on with the tables above, TTBCR.EAE = 1 for every address.
+		uint64_t h = 0, sctlr = 0;
+		if (gs->lpae) h = a32_lpae_tables(v, a);
+		if (h == UINT64_MAX) {
+			oc->k = OC_ERROR;
+			oc->error = "harness: a32-lpae translation tables do not fit their pool";
+			goto out;
+		}
+		ok = get_one_reg(fd, REG_SCTLR_EL1, &sctlr) == 0;
+		sctlr &= ~(SCTLR_M | SCTLR_A | SCTLR_C | SCTLR_I | SCTLR_V | SCTLR_EE | SCTLR_TE); // vectors at VBAR, A32, little-endian
+		if (gs->lpae) sctlr |= SCTLR_M | SCTLR_C | SCTLR_I;
+		ok = ok &&
+		     set_one_reg(fd, REG_MAIR_EL1, MAIR_VALUE) == 0 &&
+		     set_one_reg(fd, REG_TTBR0_EL1, gs->lpae ? PT_L1_IPA : 0) == 0 &&
+		     set_one_reg(fd, REG_TCR_EL1, gs->lpae ? TTBCR_LPAE : 0) == 0 &&
+		     set_one_reg(fd, REG_SCTLR_EL1, sctlr) == 0 &&
+		     set_one_reg(fd, REG_VBAR_EL1, h + guest_off(s2c_a32_vectors)) == 0 &&
+		     set_one_reg(fd, REG_PSTATE, gs->pstate) == 0 &&
+		     set_one_reg(fd, REG_PC, h + pc) == 0 &&
+		     set_one_reg(fd, REG_X(0), (uint32_t)a->ipa) == 0 &&
+		     set_one_reg(fd, REG_X(1), (uint32_t)a->data) == 0 &&
+		     set_one_reg(fd, REG_X(2), 0) == 0 &&
+		     set_one_reg(fd, REG_X(3), h + DONE_IPA) == 0 &&
+		     set_one_reg(fd, REG_X(4), h + REPORT_IPA) == 0;
+	}
+	if (!ok) {
 		oc->k = OC_ERROR;
 		snprintf(oc->errbuf, sizeof oc->errbuf, "harness: vCPU setup failed: %s", strerror(errno));
 		oc->error = oc->errbuf;
@@ -859,7 +1027,7 @@ static void run_case(struct vm *v, uint64_t pstate, const struct access *a, int6
 		break;
 	}
 	hang_disarm();
-	flush_vcpu(v);
+	flush_vcpu(c);
 out:
 	run->immediate_exit = 0;
 	if (plant) memcpy(plant, &saved, 4);
@@ -871,10 +1039,10 @@ static void op_run(struct req *r) {
 	if (!v) FAIL("run: no such vm");
 	const char *state = jstr(j, jget(j, r->root, "state"));
 	if (!state) FAIL("run: state must be a string");
-	uint64_t pstate;
-	if (!strcmp(state, "a32-lpae") || !strcmp(state, "a32-short"))
-		FAIL("unsupported: AArch32 guest states are not implemented by this helper yet");
-	if (!pstate_for(state, &pstate)) FAIL("run: unknown state '%s'", state);
+	const struct gstate *gs = gstate_find(state);
+	if (!gs) FAIL("run: unknown state '%.64s'", state);
+	if (gs->a32 && ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_EL1_32BIT) <= 0)
+		FAIL("unsupported: KVM_CAP_ARM_EL1_32BIT is 0 on this host (no AArch32 EL1)");
 	int an = jget(j, r->root, "access");
 	if (an < 0 || j->nodes[an].t != J_OBJ) FAIL("run: access must be an object");
 	struct access a = {0};
@@ -900,6 +1068,9 @@ static void op_run(struct req *r) {
 	}
 	if (a.kind == 2 && !a.syndrome) FAIL("run: an ifetch has no syndromeValid=false variant");
 	if (a.ipa < HARNESS_END) FAIL("run: IPA [0x0,0x20000) belongs to the harness (code, DONE, REPORT)");
+	if (gs->a32 && a.size == 8) FAIL("run: %s has no single-register 8-byte access (size 1, 2 or 4)", gs->name);
+	if (gs->a32 && a.ipa >> (gs->lpae ? 40 : 32))
+		FAIL("run: %s reaches IPAs below 2^%d only", gs->name, gs->lpae ? 40 : 32);
 	int spn = jget(j, r->root, "spin");
 	if (spn >= 0) {
 		if (j->nodes[spn].t != J_BOOL) FAIL("run: spin must be a boolean");
@@ -923,7 +1094,7 @@ static void op_run(struct req *r) {
 		}
 	}
 	struct outcome oc;
-	run_case(v, pstate, &a, budget, &oc);
+	run_case(v, gs, &a, budget, &oc);
 	struct out *o = r->o;
 	switch (oc.k) {
 	case OC_COMPLETED:
@@ -976,8 +1147,7 @@ static void op_batch(struct req *r) {
 	if (sn >= 0 && !ju64(r->j, sn, &seed)) FAIL("batch: bad seed");
 	if (!seed) seed = 1;
 	struct vm tmp;
-	memset(&tmp, 0, sizeof tmp);
-	tmp.vcpu_fd = -1;
+	vm_clear(&tmp);
 	tmp.fd = ioctl(kvm_fd, KVM_CREATE_VM, 0UL);
 	if (tmp.fd < 0) FAIL("batch: KVM_CREATE_VM failed: %s", strerror(errno));
 	int ipa_bits = 40;
@@ -1004,7 +1174,7 @@ static void op_batch(struct req *r) {
 		default: a.ipa = (1ULL << ipa_bits) + ((x >> 8) & 0xffff8ULL); break;                       // beyond IPA size
 		}
 		struct outcome oc;
-		run_case(&tmp, 0x3c5, &a, 2000, &oc);
+		run_case(&tmp, &gstates[0], &a, 2000, &oc);
 		counts[oc.k]++;
 		if (oc.k == OC_ERROR) { vm_free(&tmp); FAIL("batch: case %" PRId64 ": %s", i, oc.error); }
 	}
@@ -1123,7 +1293,7 @@ int main(void) {
 	}
 	if (is_init) klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 1); // keep the console quiet from now on
 	signal(SIGPIPE, SIG_IGN);
-	for (int i = 0; i < MAX_VMS; i++) vms[i].fd = vms[i].vcpu_fd = -1;
+	for (int i = 0; i < MAX_VMS; i++) vm_clear(&vms[i]);
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0) {
 		static char e[128];

@@ -1,0 +1,151 @@
+// The regression corpus from the command line:
+//   s2conform regress add <summary.json> [--property family/name] [--name ID] [--note TEXT] [--dir DIR]
+// and the replay `s2conform run` does before the properties.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../adapters/index.ts';
+import type { KnownDeviation } from '../core/deviations.ts';
+import type { Json } from '../core/json.ts';
+import { propertyId } from '../core/property.ts';
+import { addToCorpus, entryFromResult, loadCorpus, replayRegressions } from '../core/regressions.ts';
+import type { PropertyResult, RegressionResult } from '../core/result.ts';
+import type { Target, TargetInfo } from '../core/target.ts';
+import type { Profile } from '../oracles/profiles.ts';
+import { ALL_PROPERTIES } from '../properties/index.ts';
+
+export const REGRESSIONS_DIR = fileURLToPath(new URL('../fixtures/regressions/', import.meta.url));
+
+export const REGRESS_HELP = `s2conform regress: the regression corpus (fixtures/regressions/*.json), replayed first by every run
+
+Usage:
+  s2conform regress add <summary.json> [--property family/name] [--name ID] [--note TEXT] [--dir DIR]
+      adds the shrunk counterexample of every failed property in a report (or only of --property)
+      to the corpus, one file each, with the seed, path, profile and target it came from;
+      a case the corpus already holds is not added twice
+  s2conform regress list [--dir DIR]
+      one line per entry: id, property, where it came from
+`;
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+interface SummaryIn {
+  readonly target: string;
+  readonly profile: string;
+  readonly strict: boolean;
+  readonly properties: readonly PropertyResult[];
+}
+
+function readSummary(file: string): SummaryIn {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${file}: cannot read a summary.json (${(e as Error).message.split('\n')[0] ?? ''})`);
+  }
+  const o = doc as Record<string, Json> | null;
+  if (!o || typeof o !== 'object' || o['tool'] !== 's2conform' || !Array.isArray(o['properties'])) {
+    throw new UsageError(`${file}: not a summary.json written by s2conform run`);
+  }
+  const target = o['target'] as Record<string, Json> | null;
+  const spec = target && typeof target === 'object' && typeof target['spec'] === 'string' ? target['spec'] : undefined;
+  if (spec === undefined) throw new UsageError(`${file}: field 'target.spec' is missing`);
+  if (typeof o['profile'] !== 'string') throw new UsageError(`${file}: field 'profile' is missing`);
+  return {
+    target: spec,
+    profile: o['profile'],
+    strict: o['strict'] === true,
+    properties: o['properties'] as unknown as PropertyResult[],
+  };
+}
+
+export function regressAdd(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      property: { type: 'string' },
+      name: { type: 'string' },
+      note: { type: 'string' },
+      dir: { type: 'string', default: REGRESSIONS_DIR },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('regress add takes one summary.json (try regress --help)');
+  const file = positionals[0] as string;
+  const s = readSummary(file);
+  const failed = s.properties.filter(
+    (r) => r.verdict === 'fail' && r.counterexample !== undefined && (values.property === undefined || `${r.family}/${r.name}` === values.property),
+  );
+  const replayable = failed.filter((r) => ALL_PROPERTIES.some((p) => p.kind === 'conformance' && propertyId(p) === `${r.family}/${r.name}`));
+  if (replayable.length === 0) {
+    throw new UsageError(
+      `${file}: no failed ${values.property ? `property '${values.property}'` : 'property'} with a replayable counterexample (design properties involve no target)`,
+    );
+  }
+  if (values.name !== undefined && replayable.length > 1) throw new UsageError('--name names one entry: give --property too');
+  const date = new Date().toISOString().slice(0, 10);
+  for (const r of replayable) {
+    const id = values.name ?? slug(`${s.target}--${r.family}-${r.name}`);
+    const entry = entryFromResult(r, { profile: s.profile, strict: s.strict, target: s.target, date, ...(values.note ? { note: values.note } : {}) });
+    const w = addToCorpus(values.dir, id, entry, ALL_PROPERTIES);
+    out(`${w.added ? 'added' : 'already in the corpus'}: ${entry.property} → ${w.file}\n`);
+  }
+  return 0;
+}
+
+export function regressList(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
+  const { values } = parseArgs({ args: argv, strict: true, options: { dir: { type: 'string', default: REGRESSIONS_DIR } } });
+  for (const r of loadCorpus(values.dir, ALL_PROPERTIES)) {
+    out(`${r.id}  ${r.property}  (${r.target}, ${r.profile}, seed ${r.seed}, ${r.date})\n`);
+  }
+  return 0;
+}
+
+export function regressCommand(argv: string[]): number {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || rest.includes('--help')) {
+    process.stdout.write(REGRESS_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub === 'add') return regressAdd(rest);
+  if (sub === 'list') return regressList(rest);
+  throw new UsageError(`unknown regress command '${sub}' (add, list)`);
+}
+
+/** The replay `s2conform run` does first: the entries of the selected properties. */
+export async function replayForRun(
+  ctx: { target: Target; info: TargetInfo; profile: Profile; strict: boolean; deviations: readonly KnownDeviation[] },
+  selected: readonly string[],
+  dir: string = REGRESSIONS_DIR,
+): Promise<RegressionResult[]> {
+  const corpus = loadCorpus(dir, ALL_PROPERTIES).filter((r) => selected.includes(r.property));
+  return replayRegressions(ctx, corpus);
+}
+
+const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip', error: 'ERR ' } as const;
+
+/** One replayed entry as a person reads it (the same shape as a property's line). */
+export function formatRegression(r: RegressionResult): string {
+  const lines = [`${MARK[r.verdict]} regression ${r.id}: ${r.property} (${r.origin.target}, ${r.origin.date})`];
+  for (const k of r.known ?? []) lines.push(`       known deviation ${k.id}: ${k.reference}`);
+  if (r.reason) lines.push(`       ${r.reason}`);
+  if (r.verdict === 'fail') {
+    lines.push(`       counterexample: ${JSON.stringify(r.counterexample)}`);
+    for (const d of r.diff ?? []) {
+      lines.push(`       ${d.path}: expected ${JSON.stringify(d.expected)}, actual ${JSON.stringify(d.actual)}`);
+      for (const [k, v] of Object.entries(d.decoded ?? {})) lines.push(`         ${k}: expected ${JSON.stringify(v.expected)}, actual ${JSON.stringify(v.actual)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Counts of a replay, for the run's closing lines. */
+export function regressionTotals(rs: readonly RegressionResult[]): { pass: number; fail: number; skip: number; error: number } {
+  const t = { pass: 0, fail: 0, skip: 0, error: 0 };
+  for (const r of rs) t[r.verdict]++;
+  return t;
+}
