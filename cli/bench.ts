@@ -44,6 +44,15 @@ function line(r: FamilyRate): string {
   return `  ${r.family.padEnd(10)} ${String(r.cases).padStart(7)} cases  ${(r.cases / (r.ms / 1000)).toFixed(0).padStart(8)} cases/s`;
 }
 
+/** A target that can run cases inside its helper with no TypeScript in the loop. */
+interface Batching {
+  batch(n: number, seed: bigint): Promise<{ n: number; ns: number }>;
+}
+
+function canBatch(t: Target): t is Target & Batching {
+  return typeof (t as Partial<Batching>).batch === 'function';
+}
+
 export async function benchCommand(a: BenchArgs): Promise<number> {
   for (const spec of ['sim', ...a.targets]) {
     const target = await targetFromSpec(spec);
@@ -53,7 +62,19 @@ export async function benchCommand(a: BenchArgs): Promise<number> {
     const runs = info.kind === 'sim' ? a.runs * 10 : a.runs;
     process.stdout.write(`${spec}${info.bootMs !== undefined ? `: boot ${info.bootMs} ms` : ''}\n`);
     try {
-      for (const r of await familyRates(target, info, profile, runs, a.seed)) process.stdout.write(`${line(r)}\n`);
+      const rates = await familyRates(target, info, profile, runs, a.seed);
+      for (const r of rates) process.stdout.write(`${line(r)}\n`);
+      const abort = rates.find((r) => r.family === 'abort');
+      if (canBatch(target) && abort) {
+        const b = await target.batch(1000, BigInt(a.seed));
+        const batchMs = b.ns / 1e6 / b.n;
+        const adapterMs = abort.ms / abort.cases;
+        process.stdout.write(
+          `  batch mode ${b.n} access cases in the helper: ${(1000 / batchMs).toFixed(0)} cases/s; ` +
+            `adapter per access case ${adapterMs.toFixed(2)} ms = ${(adapterMs / batchMs).toFixed(1)}x batch ` +
+            `(each adapter case makes a fresh VM; batch mode reuses one)\n`,
+        );
+      }
     } finally {
       await target.close();
     }
