@@ -27,3 +27,22 @@ export function pageShift(g: Granule): number {
 export function pageSize(g: Granule): bigint {
   return 1n << BigInt(pageShift(g));
 }
+
+/**
+ * vabits_actual: the kernel's VA size at run time. A 52-bit build only gets 52 bits
+ * on hardware that has them (FEAT_LVA with 64K pages, FEAT_LPA2 with 4K/16K);
+ * otherwise it falls back to VA_BITS_MIN (48).
+ */
+export function vaBitsActual(h: { readonly vaBits: number; readonly granule: Granule; readonly lpa2: boolean; readonly parange: number }): number {
+  if (h.vaBits < 52) return h.vaBits;
+  const lva = h.granule === 64 ? h.parange === 6 : h.lpa2;
+  return lva ? 52 : 48;
+}
+
+/**
+ * ARM64_MEMSTART_ALIGN (arch/arm64/mm/init.c, 6.x): PUD_SIZE (4K), 32 * PMD_SIZE (16K),
+ * PMD_SIZE (64K), at least the sparsemem section: the alignment of memstart_addr.
+ */
+export function memstartAlign(g: Granule): bigint {
+  return g === 64 ? 1n << 29n : 1n << 30n;
+}

@@ -9,6 +9,7 @@ import { profileNames } from '../oracles/profiles.ts';
 import { UsageError } from '../adapters/index.ts';
 import { reportCommand, type ReportArgs } from './report.ts';
 import { runCommand, type RunArgs } from './run.ts';
+import { regressCommand } from './regress.ts';
 import { benchCommand } from './bench.ts';
 
 export const VERSION = '0.1.0';
@@ -21,10 +22,14 @@ Usage:
                                merge runs (targets, profiles) into one HTML conformance matrix
   s2conform bench [--target T ...] [--runs N] [--seed S]
                                cases/s per family on the simulator and on each target given
+  s2conform regress add <summary.json> [--property ID] [--name ID] [--note TEXT]
+                               add a report's shrunk counterexamples to fixtures/regressions/
+                               (replayed first by every run; s2conform regress --help)
   s2conform --help             this text
 
 Options of run:
-  --target T     sim (default: the embedded simulator),
+  --target T     sim (default: the embedded simulator), sim:<mutant> (the simulator with one
+                 historical kernel bug put back, adapters/simulator/mutants.ts),
                  qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<kernel>  (a real KVM in QEMU; needs npm run provision),
                  native (this arm64 host's /dev/kvm), ssh:<user@host> (an arm64 machine over ssh)
   --profile P    auto (default: mainline on sim, the kernel's version on real targets) or one of:
@@ -138,6 +143,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
       return await benchCommand({ targets: values.target, runs: Number(values.runs), seed: Number(values.seed) });
     }
+    if (cmd === 'regress') return regressCommand(rest); // issue 7: the regression corpus
     if (cmd === 'report') {
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(HELP);

@@ -15,7 +15,8 @@ import type { Target, TargetInfo } from '../core/target.ts';
 import type { Profile } from '../oracles/profiles.ts';
 import { ALL_PROPERTIES } from '../properties/index.ts';
 
-export const REGRESSIONS_DIR = fileURLToPath(new URL('../fixtures/regressions/', import.meta.url));
+/** The corpus: fixtures/regressions/ (S2C_REGRESSIONS names another directory, e.g. for tests). */
+export const REGRESSIONS_DIR = process.env['S2C_REGRESSIONS'] ?? fileURLToPath(new URL('../fixtures/regressions/', import.meta.url));
 
 export const REGRESS_HELP = `s2conform regress: the regression corpus (fixtures/regressions/*.json), replayed first by every run
 
@@ -141,6 +142,16 @@ export function formatRegression(r: RegressionResult): string {
     }
   }
   return lines.join('\n');
+}
+
+/** What a run prints for the replay: one summary line, and every entry that did not conform (skips only when verbose). */
+export function reportRegressions(rs: readonly RegressionResult[], say: (s: string) => void): void {
+  if (rs.length === 0) return;
+  const t = regressionTotals(rs);
+  say(`regressions (fixtures/regressions/): ${rs.length} replayed: ${t.pass} ok, ${t.fail} failed, ${t.skip} skipped, ${t.error} errors`);
+  const skipped = rs.filter((r) => r.verdict === 'skip');
+  if (skipped.length > 0) say(`       skipped: ${skipped.map((r) => r.id).join(', ')} (${skipped[0]?.reason ?? ''}${skipped.length > 1 ? ', …' : ''})`);
+  for (const r of rs) if (r.verdict === 'fail' || r.verdict === 'error' || r.finding) say(formatRegression(r));
 }
 
 /** Counts of a replay, for the run's closing lines. */

@@ -16,6 +16,8 @@ import { propertiesOf } from '../properties/index.ts';
 import { writeReports } from '../reports/write.ts';
 import { Progress } from './progress.ts';
 import { deviationsFor, loadDeviations } from '../core/deviations.ts';
+import type { RegressionResult } from '../core/result.ts';
+import { regressionTotals, replayForRun, reportRegressions } from './regress.ts';
 
 export interface RunArgs {
   readonly target: string;
@@ -63,7 +65,10 @@ function replayCommand(a: RunArgs, profile: Profile, runs: number) {
     ].join(' ');
 }
 
-export async function runCommand(a: RunArgs, version: string): Promise<number> {
+/** How the run gets its target (tests hand in a wrapped one: fault injection, disk checks). */
+export type OpenTarget = typeof targetFromSpec;
+
+export async function runCommand(a: RunArgs, version: string, openTarget: OpenTarget = targetFromSpec): Promise<number> {
   const t0 = performance.now();
   let props = propertiesOf(a.families);
   if (a.property !== undefined) {
@@ -83,7 +88,7 @@ export async function runCommand(a: RunArgs, version: string): Promise<number> {
   let target: Target;
   let info: TargetInfo;
   try {
-    target = await targetFromSpec(a.target, { artefactDir: dir, strict: a.strict });
+    target = await openTarget(a.target, { artefactDir: dir, strict: a.strict });
     info = await target.open();
   } catch (e) {
     if (e instanceof UsageError) throw e;
@@ -96,6 +101,7 @@ export async function runCommand(a: RunArgs, version: string): Promise<number> {
   say(`s2conform ${version}: target ${info.spec}, profile ${profile.name}, seed ${a.seed}, ${a.runs} runs per property`);
 
   const results: PropertyResult[] = [];
+  let regressions: RegressionResult[] = [];
   const summary = (complete: boolean): Summary => ({
     tool: 's2conform',
     version,
@@ -104,12 +110,16 @@ export async function runCommand(a: RunArgs, version: string): Promise<number> {
     strict: a.strict,
     seed: a.seed,
     properties: results,
+    regressions,
     totals: totals(results),
     durationMs: Math.round(performance.now() - t0),
     complete,
   });
   writeReports(dir, summary(false));
   try {
+    // issue 7: the regression corpus first, the entries of the selected properties
+    regressions = await replayForRun({ target, info, profile, strict: a.strict, deviations }, props.map(propertyId));
+    reportRegressions(regressions, say);
     const families = [...new Set(props.map((p) => p.family))];
     for (const family of families) {
       const members = props.filter((p) => p.family === family);
@@ -136,8 +146,9 @@ export async function runCommand(a: RunArgs, version: string): Promise<number> {
   const file = writeReports(dir, summary(true));
   const t = totals(results);
   progress.final(`${t.pass} passed, ${t.fail} failed, ${t.skip} skipped, ${t.error} errors; report: ${file}`);
-  if (t.fail > 0) return 1;
-  if (t.error > 0) return 2;
+  const rt = regressionTotals(regressions);
+  if (t.fail > 0 || rt.fail > 0) return 1;
+  if (t.error > 0 || rt.error > 0) return 2;
   if (t.pass === 0) return 4;
   return 0;
 }

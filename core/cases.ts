@@ -3,7 +3,8 @@
 // a family share one type, so one comparison yields the verdict.
 
 import type { Errno } from '../arch/errno.ts';
-import type { GuestState, HostConfig, MemoryRegion, RunOutcome, Access } from './target.ts';
+import type { BootConfig, El2Layout, GuestState, HostConfig, MemoryRegion, PhysRange, RunOutcome, Access } from './target.ts';
+import type { KvmMode } from '../arch/host.ts';
 
 // --- vm-create -------------------------------------------------------------
 
@@ -80,3 +81,44 @@ export const HARNESS_CODE_SIZE = 0x10000n;
 export const HARNESS_END = 0x20000n;
 /** The page vm-create's first access loads from (inside every IPA size). */
 export const FIRST_ACCESS_IPA = 0x100000n;
+
+// --- layout (seed 001) -------------------------------------------------------
+
+export interface LayoutCase {
+  /** granule, VA bits (vabits_actual from vaBits, LPA2/PARange) and KVM mode */
+  readonly host: HostConfig;
+  /** the boot to lay out; 'own': the one a real target made (QEMU_VIRT_BOOT assumed by the oracle) */
+  readonly boot: BootConfig | 'own';
+}
+
+/** Everything the layout rules decide for a boot. */
+export interface LayoutOutcome {
+  readonly linearCap51: boolean;
+  /** DRAM the kernel keeps and drops (arm64_memblock_init), merged ranges */
+  readonly kept: readonly PhysRange[];
+  readonly dropped: readonly PhysRange[];
+  readonly el2: El2Layout;
+}
+
+/** The thread's requirement alone: kept DRAM EL2 cannot map (nVHE/protected; VHE maps all). */
+export interface El2MappableOutcome {
+  readonly unmappable: readonly PhysRange[];
+}
+
+/** What a real kernel's boot log shows. */
+export interface BootLogOutcome {
+  readonly kvm: KvmMode | 'failed';
+  readonly linearCap51: boolean;
+}
+
+/**
+ * The boot a QEMU `virt` target makes (the kvm adapter's -m 1G): one bank of 1 GiB at
+ * 1 GiB, the image loaded low in it. The oracle assumes it for boot 'own'.
+ */
+export const QEMU_VIRT_BOOT: BootConfig = {
+  banks: [{ base: 0x4000_0000n, size: 0x4000_0000n }],
+  kernel: { base: 0x4020_0000n, size: 0x200_0000n },
+  idmapOffset: 0x100_0000n,
+  privateBytes: 0x10_0000n,
+  tag: 0n,
+};

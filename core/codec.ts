@@ -3,13 +3,13 @@
 // checked field by field; an error names the path of the field at fault.
 
 import { GRANULES, KVM_MODES } from '../arch/host.ts';
-import type { AccessCase, IpaLimitCase, MemslotCase, VmCreateCase } from './cases.ts';
+import type { AccessCase, IpaLimitCase, LayoutCase, MemslotCase, VmCreateCase } from './cases.ts';
 import type { Json } from './json.ts';
 import type { GuestState } from './target.ts';
 
 /** Which case type a conformance property generates (and its counterexamples are). */
-export type CaseKind = 'ipa-limit' | 'vm-create' | 'memslot' | 'access';
-export const CASE_KINDS: readonly CaseKind[] = ['ipa-limit', 'vm-create', 'memslot', 'access'];
+export type CaseKind = 'ipa-limit' | 'vm-create' | 'memslot' | 'access' | 'layout';
+export const CASE_KINDS: readonly CaseKind[] = ['ipa-limit', 'vm-create', 'memslot', 'access', 'layout'];
 
 export class CaseError extends Error {
   override readonly name = 'CaseError';
@@ -54,6 +54,9 @@ const REGION = obj({
   userspaceAddr: { t: 'either', a: U64, b: oneOf('auto'), what: `a "0x…" string or "auto"` },
 });
 
+const RANGE = obj({ base: U64, size: U64 });
+const BOOT = obj({ banks: { t: 'arr', of: RANGE, max: 16 }, kernel: RANGE, idmapOffset: U64, privateBytes: U64, tag: U64 });
+
 const STATES: readonly GuestState[] = ['el1h', 'el1t', 'el0', 'a32-lpae', 'a32-short'];
 
 const SCHEMAS: Record<CaseKind, Schema> = {
@@ -74,6 +77,7 @@ const SCHEMAS: Record<CaseKind, Schema> = {
     }),
     nisvToUser: BOOL,
   }),
+  layout: obj({ host: HOST, boot: { t: 'either', a: BOOT, b: oneOf('own'), what: 'a boot object or "own"' } }),
 };
 
 function decode(s: Schema, v: Json | undefined, at: string): unknown {
@@ -123,6 +127,7 @@ export function decodeCase(kind: 'ipa-limit', v: Json, at?: string): IpaLimitCas
 export function decodeCase(kind: 'vm-create', v: Json, at?: string): VmCreateCase;
 export function decodeCase(kind: 'memslot', v: Json, at?: string): MemslotCase;
 export function decodeCase(kind: 'access', v: Json, at?: string): AccessCase;
+export function decodeCase(kind: 'layout', v: Json, at?: string): LayoutCase;
 export function decodeCase(kind: CaseKind, v: Json, at?: string): unknown;
 /** A case from its JSON form (toJson), validated; throws CaseError naming the field. */
 export function decodeCase(kind: CaseKind, v: Json, at = 'case'): unknown {

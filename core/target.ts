@@ -115,10 +115,71 @@ export interface VmHandle {
   destroy(): Promise<void>;
 }
 
+/** A range of physical addresses (bytes). */
+export interface PhysRange {
+  readonly base: bigint;
+  readonly size: bigint;
+}
+
+/**
+ * How a host boots, as far as the EL2 layout is concerned (seed 001): the DRAM banks
+ * the firmware describes, where the kernel image sits (EFI allocates it top-down), the
+ * offset of the hyp ID map page in the image, how much private EL2 VA space KVM asks
+ * for, and the random long kvm_compute_layout() draws for the hyp VA tag.
+ */
+export interface BootConfig {
+  readonly banks: readonly PhysRange[];
+  readonly kernel: PhysRange;
+  readonly idmapOffset: bigint;
+  readonly privateBytes: bigint;
+  readonly tag: bigint;
+}
+
+/** How KVM's EL2 init ended on an nVHE/protected host. */
+export type HypInit = 'ok' | 'idmap-intersects-hyp-va' | 'hyp-va-range' | 'private-va-exhausted';
+
+/** The EL2 address space: VHE runs on the kernel's own tables; nVHE/protected get their own layout. */
+export type El2Layout =
+  | { readonly kind: 'vhe' }
+  | {
+      readonly kind: 'hyp';
+      readonly init: HypInit;
+      /** TCR_EL2.T0SZ as VA bits */
+      readonly hypVaBits: number;
+      /** DRAM the kernel keeps whose hyp alias lies beyond the EL2 VA space */
+      readonly unmappable: readonly PhysRange[];
+      /** the ID map page lies in the hyp linear range */
+      readonly idmapInLinear: boolean;
+      /** the private VA range (grown down from the ID map) meets the hyp linear range */
+      readonly privateInLinear: boolean;
+    };
+
+/**
+ * What a target reports about how its kernel laid out memory and EL2 at boot. The
+ * simulator boots any BootConfig and reports everything; a real target has booted
+ * once and reports what its boot log shows (kvm, linearCap51, kmsg) for its own boot.
+ */
+export interface HypLayoutReport {
+  /** the mode KVM initialised in, or 'failed' */
+  readonly kvm: KvmMode | 'failed';
+  /** "Capping linear region to 51 bits for KVM in nVHE mode on LVA capable hardware." */
+  readonly linearCap51: boolean;
+  readonly kept?: readonly PhysRange[];
+  readonly dropped?: readonly PhysRange[];
+  readonly el2?: El2Layout;
+  readonly kmsg?: readonly string[];
+}
+
 export interface HostHandle {
   readonly config: HostConfig;
   checkExtension(cap: number): Promise<number>;
   createVm(type: bigint): Promise<Result<VmHandle>>;
+  /**
+   * The boot-time memory and EL2 layout (seed 001). 'own': the boot this host made;
+   * a BootConfig: boot that (the simulator; a real target throws HostMismatch).
+   * Absent on targets that cannot report it.
+   */
+  hypLayout?(boot: BootConfig | 'own'): Promise<HypLayoutReport>;
 }
 
 export interface Target {

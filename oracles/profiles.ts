@@ -15,6 +15,16 @@ export interface Rules {
   readonly memslotIds: number;
   /** Translation faults beyond the VM's IPA range (oracles/abort.ts). */
   readonly outOfRange: 'mmio' | 'asf-beyond-ipa' | 'split' | 'split-wrong-class';
+  /** 52-bit VA linear region (oracles/layout.ts): 2^51 ('half'), or 2^52 - 2^47 after f4693c2716b3. */
+  readonly linear52: 'half' | 'extended';
+  /** ID map VA bits on 52-bit builds: VA_BITS, or 48 unless the image needs more (7ba8f2b2d652). */
+  readonly idmapBits: 'va-bits' | 'min48';
+  /** nVHE/protected on 52-bit VA caps the linear region at 2^51 (88053ec8cb1b). */
+  readonly linearCap51: boolean;
+  /** EL2 VA bits: the ID map's, or max(ID map, vabits_actual) (579d7ebe90a3). */
+  readonly hypVaBits: 'idmap' | 'max-idmap-va';
+  /** nVHE EL2 layout on 52-bit VA: mask + tag (kvm_compute_layout), or seed 001 v1's low 2^48 window. */
+  readonly hypLayout52: 'tagged' | 'low-window-48';
 }
 
 export interface Profile extends Rules {
@@ -43,6 +53,11 @@ const TIMELINE: readonly Change[] = [
       memslotBound: 'inclusive-bug',
       memslotIds: 512,
       outOfRange: 'mmio',
+      linear52: 'half',
+      idmapBits: 'va-bits',
+      linearCap51: false,
+      hypVaBits: 'idmap',
+      hypLayout52: 'tagged',
     },
     cite: 'seed 002; 233a7cb23531 kvm: arm64: Allow tuning the physical address size for VM',
   },
@@ -52,14 +67,29 @@ const TIMELINE: readonly Change[] = [
     cite: "seed 000; c9b69a0cf0b4 KVM: arm64: Don't constrain maximum IPA size based on host configuration",
   },
   {
+    version: [5, 11],
+    rules: { linear52: 'extended' },
+    cite: 'seed 001; f4693c2716b3 arm64: mm: extend linear region for 52-bit VA configurations',
+  },
+  {
     version: [5, 12],
     rules: { defaultIpa: 'reject', memslotBound: 'exclusive', memslotIds: 32767 },
     cite: 'seed 000; 7d717558dd5e reject unsupported default IPA; 262b003d059c fix exclusive limit; KVM_USER_MEM_SLOTS = SHRT_MAX',
   },
   {
+    version: [5, 12],
+    rules: { idmapBits: 'min48' },
+    cite: 'seed 001; 7ba8f2b2d652 arm64: mm: use a 48-bit ID map when possible on 52-bit VA builds',
+  },
+  {
     version: [5, 15],
     rules: { ipaLimit: 'cap48-4k16k' },
     cite: '5e5df9571c31 KVM: arm64: Restrict IPA size to maximum 48 bits on 4K and 16K page size',
+  },
+  {
+    version: [5, 15],
+    rules: { linearCap51: true },
+    cite: 'seed 001; 88053ec8cb1b arm64: mm: limit linear region to 51 bits for KVM in nVHE mode (v5.15-rc1)',
   },
   {
     version: [5, 18],
@@ -70,6 +100,11 @@ const TIMELINE: readonly Change[] = [
     version: [6, 2],
     rules: { protectedForcesLimit: true },
     cite: 'pKVM "KVM: arm64: Instantiate guest stage-2 page-tables at EL2": protected mode sizes VMs at the limit',
+  },
+  {
+    version: [6, 2],
+    rules: { hypVaBits: 'max-idmap-va' },
+    cite: 'seed 001; 579d7ebe90a3 KVM: arm64: Fix kvm init failure when mode!=vhe and VA_BITS=52 (kvmarm next for 6.2)',
   },
   {
     version: [6, 8],
@@ -125,6 +160,15 @@ PROFILES.set('seed-004-v1', {
   outOfRange: 'asf-beyond-ipa',
   name: 'seed-004-v1',
   source: 'seed 004: v1 of "Inject exception on out-of-IPA-range translation fault" (address size fault beyond N)',
+});
+
+PROFILES.set('seed-001-v1', {
+  ...rulesAt([5, 12]),
+  hypLayout52: 'low-window-48',
+  // the proposal lays EL2 out over all 2^52 bytes, so it is taken to program TCR_EL2 for 52 bits
+  hypVaBits: 'max-idmap-va',
+  name: 'seed-001-v1',
+  source: 'seed 001: [PATCH] arm64: kvm: handle 52-bit VA regions correctly under nVHE (ID map and private VA in [0, 2^48), linear region above; not merged)',
 });
 
 export function profileNames(): string[] {

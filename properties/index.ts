@@ -3,6 +3,7 @@
 import type { AnyProperty, Family } from '../core/property.ts';
 import { abortProperties } from './abort.ts';
 import { encodingProperties } from './encoding.ts';
+import { layoutProperties } from './layout.ts';
 import { memslotProperties } from './memslot.ts';
 import { vmCreateProperties } from './vmCreate.ts';
 
@@ -11,6 +12,7 @@ export const ALL_PROPERTIES: readonly AnyProperty[] = [
   ...memslotProperties,
   ...encodingProperties,
   ...abortProperties,
+  ...layoutProperties,
 ] as readonly AnyProperty[];
 
 export function propertiesOf(families: readonly Family[]): AnyProperty[] {

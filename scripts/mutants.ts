@@ -37,17 +37,17 @@ const conformance = ALL_PROPERTIES.filter((p) => p.kind === 'conformance').lengt
 const out: string[] = [];
 out.push(`Mutants of the simulator vs the suite (${conformance} conformance properties, mainline profile, ${runs} runs, seed ${seed})`);
 out.push('');
-out.push('| mutant | reproduces | killed by | runs | shrunk counterexample | first difference (expected → actual) |');
+out.push('| mutant | upstream | killed by | runs | shrunk counterexample | first difference (expected → actual) |');
 out.push('| --- | --- | --- | --- | --- | --- |');
 for (const v of verdicts) {
   const k = v.killer;
   const also = v.kills.length > 1 ? ` (+${v.kills.length - 1})` : '';
   out.push(
-    `| \`${v.mutant.name}\` | ${cell(v.mutant.upstream)} | ${k ? `\`${k.family}/${k.name}\`${also}` : '**SURVIVED**'} | ${k ? k.runs : '–'} | ${k ? cell(shortCase(k)) : ''} | ${k ? cell(shortDiff(k)) : ''} |`,
+    `| \`${v.mutant.name}\` | ${cell(v.mutant.ref)} | ${k ? `\`${k.family}/${k.name}\`${also}` : '**SURVIVED**'} | ${k ? k.runs : '–'} | ${k ? cell(shortCase(k)) : ''} | ${k ? cell(shortDiff(k)) : ''} |`,
   );
 }
 for (const p of PENDING_MUTANTS) {
-  out.push(`| \`${p.name}\` | ${cell(p.upstream)} | pending: no \`${p.family}\` family yet | – | | |`);
+  out.push(`| \`${p.name}\` | ${cell(p.ref)} | pending: no \`${p.family}\` family yet | – | | |`);
 }
 const survivors = verdicts.filter((v) => !v.killer);
 const errors = verdicts.flatMap((v) => v.errors.map((e) => `${v.mutant.name}: ${e.family}/${e.name}: ${e.reason ?? ''}`));
@@ -61,16 +61,22 @@ process.stdout.write(`${out.join('\n')}\n`);
 if (values.record) {
   const date = new Date().toISOString().slice(0, 10);
   for (const v of verdicts) {
-    if (!v.killer) continue;
-    const entry = entryFromResult(v.killer, {
-      profile: 'mainline',
-      strict: false,
-      target: `sim:${v.mutant.name}`,
-      date,
-      note: `mutant ${v.mutant.name}: ${v.mutant.bug} (${v.mutant.upstream})`,
-    });
-    const w = addToCorpus(REGRESSIONS_DIR, v.mutant.name, entry, ALL_PROPERTIES);
-    process.stdout.write(`${w.added ? 'recorded' : 'already in the corpus'}: ${w.file}\n`);
+    // the killer's counterexample; if another mutant's entry already holds that case, the next kill's
+    let done = false;
+    for (const k of v.kills) {
+      const entry = entryFromResult(k, {
+        profile: 'mainline',
+        strict: false,
+        target: `sim:${v.mutant.name}`,
+        date,
+        note: `mutant ${v.mutant.name}: ${v.mutant.bug} (${v.mutant.upstream})`,
+      });
+      const w = addToCorpus(REGRESSIONS_DIR, v.mutant.name, entry, ALL_PROPERTIES);
+      process.stdout.write(`${w.added ? 'recorded' : 'already in the corpus'}: ${v.mutant.name}: ${entry.property} → ${w.file}\n`);
+      done = w.added || w.file.endsWith(`/${v.mutant.name}.json`);
+      if (done) break;
+    }
+    if (!done && v.killer) process.stdout.write(`${v.mutant.name}: every counterexample is already in the corpus under another name\n`);
   }
 }
 process.exitCode = survivors.length > 0 ? 1 : 0;

@@ -27,6 +27,9 @@ describe('older kernels and proposals deviate from mainline', () => {
     ['pre-5.18', 'abort/between-ipa-and-limit'],
     ['seed-004-v1', 'abort/between-ipa-and-limit'],
     ['v6.8-regression', 'abort/beyond-limit'],
+    ['seed-001-v1', 'layout/el2-mappable'],
+    ['v6.1', 'layout/boot'],
+    ['v5.12', 'layout/boot-log'],
   ])('%s fails %s with a replayable counterexample', async (profile, id) => {
     const r = await run(profile, id);
     expect(r.verdict).toBe('fail');

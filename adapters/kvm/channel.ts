@@ -38,6 +38,8 @@ export class HelperChannel {
   /** watchdog for the oldest pending request (the helper answers in order) */
   private watchdog: NodeJS.Timeout | undefined;
   private watchedId = 0;
+  /** receives helper responses that answer no pending request (tests of the helper's input handling) */
+  onStray: ((w: Wire) => void) | undefined;
 
   constructor(private readonly opts: ChannelOptions) {}
 
@@ -77,7 +79,8 @@ export class HelperChannel {
       return;
     }
     const w = parsed as Wire;
-    if (w['ready'] === true && !('id' in w)) {
+    // the startup line ({"ready":true,...}, or {"ready":false,"error":..} from a helper that refuses to run)
+    if (typeof w['ready'] === 'boolean' && !('id' in w)) {
       this.ready = w;
       for (const r of this.readyWaiters) r.resolve(w);
       this.readyWaiters = [];
@@ -88,11 +91,13 @@ export class HelperChannel {
       // {id:null,error}: a line the helper could not parse. We never send those, so a request line
       // was damaged on the way; its own request then times out through the watchdog.
       this.opts.onConsole(`[s2c] helper answered without an id: ${text}`);
+      this.onStray?.(w);
       return;
     }
     const p = this.pending.get(id);
     if (!p) {
       this.opts.onConsole(`[s2c] response for unknown id ${id}: ${text}`);
+      this.onStray?.(w);
       return;
     }
     this.pending.delete(id);

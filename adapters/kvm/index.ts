@@ -30,6 +30,7 @@ import { ProtocolError, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChanne
 import { writeHelperInitramfs } from './initramfs.ts';
 import { HELPER_PATH, KERNEL_NAMES, cacheDir, findKernel, type KernelName } from './paths.ts';
 import { HelperProcess } from './process.ts';
+import { UsageError } from '../index.ts';
 import { bootQemu } from './qemu.ts';
 
 export { notProvisioned } from './paths.ts';
@@ -47,38 +48,59 @@ export type KvmSpec =
   | { readonly kind: 'native' }
   | { readonly kind: 'ssh'; readonly dest: string };
 
+/** A spec that names no target (unknown kernel, option, bad ssh destination) is a usage error: exit 2. */
 export function parseKvmSpec(spec: string): KvmSpec {
   if (spec === 'native') return { kind: 'native' };
   if (spec.startsWith('ssh:')) {
     const dest = spec.slice(4);
     if (!/^[A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*$/.test(dest))
-      throw new TargetUnusable(`bad ssh target '${spec}': expected ssh:<user@host>`);
+      throw new UsageError(`bad ssh target '${spec}': expected ssh:<user@host>`);
     return { kind: 'ssh', dest };
   }
   const m = /^qemu:([a-z0-9][a-z0-9-]*)((?:,[a-z]+)*)@([0-9.]+)$/.exec(spec);
   if (!m || m[1] === undefined || m[3] === undefined)
-    throw new TargetUnusable(`bad target '${spec}': expected qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<6.1|6.12>, native or ssh:<user@host>`);
+    throw new UsageError(`bad target '${spec}': expected qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<6.1|6.12>, native or ssh:<user@host>`);
   const kernel = KERNEL_NAMES.find((k) => k === m[3]);
-  if (!kernel) throw new TargetUnusable(`unknown kernel '${m[3]}' in '${spec}' (known: ${KERNEL_NAMES.join(', ')})`);
+  if (!kernel) throw new UsageError(`unknown kernel '${m[3]}' in '${spec}' (known: ${KERNEL_NAMES.join(', ')})`);
   let mode: KvmMode | undefined;
   let mte = false;
   for (const opt of (m[2] ?? '').split(',').filter((s) => s !== '')) {
     const asMode = KVM_MODES.find((k) => k === opt);
     if (asMode) {
-      if (mode) throw new TargetUnusable(`two KVM modes in '${spec}'`);
+      if (mode) throw new UsageError(`two KVM modes in '${spec}'`);
       mode = asMode;
     } else if (opt === 'mte') mte = true;
-    else throw new TargetUnusable(`unknown option '${opt}' in '${spec}'`);
+    else throw new UsageError(`unknown option '${opt}' in '${spec}'`);
   }
-  if (mte && m[1] !== 'max') throw new TargetUnusable(`'${spec}': mte needs the max CPU`);
+  if (mte && m[1] !== 'max') throw new UsageError(`'${spec}': mte needs the max CPU`);
   return { kind: 'qemu', cpu: m[1], mode, mte, kernel };
 }
+
+/**
+ * A fault the tests inject into a running target (issue 9):
+ * - `kill-qemu`: SIGKILL the child process (QEMU; the helper itself for native/ssh);
+ * - `kill-helper`: the helper's `crash` diagnostic (it exits at once; as the guest's /init that
+ *   panics the kernel and QEMU ends: `panic=-1` with `-no-reboot`);
+ * - `hang`: a vCPU that spins past the watchdog (the `spin` diagnostic with a long budget): the
+ *   channel times out, kills the target and fails every pending call.
+ */
+export type Fault = 'kill-qemu' | 'kill-helper' | 'hang';
+
+/** Asked before every request a host or VM handle sends (n counts from 1 per target, across restarts). */
+export type FaultPlan = (n: number, op: string) => Fault | undefined;
 
 export interface KvmTargetOptions {
   /** where console output (kernel log, QEMU stderr) goes; default under the cache dir */
   readonly consoleLog?: string;
   readonly bootTimeoutMs?: number;
+  /** fault injection (tests): which request to interrupt, and how */
+  readonly faults?: FaultPlan;
+  /** how long an injected `hang` spins before the watchdog calls the target dead (default 2000 ms) */
+  readonly hangTimeoutMs?: number;
 }
+
+/** The arguments the helper gets outside QEMU: it refuses to run on a real host without --native. */
+export const NATIVE_HELPER_ARGS: readonly string[] = ['--native'];
 
 /** What the helper's probe returned. */
 export interface Probe {
@@ -140,6 +162,9 @@ export class KvmTarget implements Target {
   private vmCounter = 0;
   private probeResult: Probe | undefined;
   private opened = 0;
+  private requests = 0;
+  /** faults injected so far, in order (tests) */
+  readonly injected: { readonly n: number; readonly op: string; readonly fault: Fault }[] = [];
 
   constructor(
     readonly specString: string,
@@ -163,7 +188,7 @@ export class KvmTarget implements Target {
 
   async open(): Promise<TargetInfo> {
     if (this.info && this.proc?.alive) return this.info;
-    mkdirSync(join(this.consoleLog, '..'), { recursive: true });
+    mkdirSync(join(this.consoleLog, '..'), { recursive: true, mode: 0o700 });
     if (!existsSync(HELPER_PATH)) throw new TargetUnusable(`helper not built (${HELPER_PATH}): run \`npm run provision\``);
     let bootMs: number | undefined;
     let kernelPaBits: 48 | 52 | undefined;
@@ -195,10 +220,10 @@ export class KvmTarget implements Target {
       if (process.arch !== 'arm64' || process.platform !== 'linux')
         throw new TargetUnusable(`native: this is ${process.platform}/${process.arch}, not an arm64 Linux host`);
       if (!existsSync('/dev/kvm')) throw new TargetUnusable('native: /dev/kvm does not exist on this host');
-      this.proc = await this.startProcess(HELPER_PATH, [], 'helper (native)');
+      this.proc = await this.startProcess(HELPER_PATH, [...NATIVE_HELPER_ARGS], 'helper (native)');
     } else {
       const remote = await this.sshInstall(s.dest);
-      this.proc = await this.startProcess('ssh', [...sshOpts(), '--', s.dest, remote], `helper (ssh ${s.dest})`);
+      this.proc = await this.startProcess('ssh', [...sshOpts(), '--', s.dest, remote, ...NATIVE_HELPER_ARGS], `helper (ssh ${s.dest})`);
     }
 
     const probe = parseProbe(await this.call({ op: 'probe' }, SLACK_MS));
@@ -264,22 +289,48 @@ export class KvmTarget implements Target {
       throw new HostMismatch(`${this.specString} has host ${JSON.stringify(this.config)}, asked for ${JSON.stringify(config)}`);
     const channel = this.channel;
     const fixed = this.config;
+    const send = (req: Request, timeoutMs: number): Promise<Wire> => handled(this.send(channel, req, timeoutMs));
     return {
       config: fixed,
-      checkExtension: async (cap: number): Promise<number> => {
-        const w = await channel.request({ op: 'check_extension', cap }, SLACK_MS);
-        helperError(w, 'check_extension');
-        if (typeof w['errno'] === 'number') throw new Error(`KVM_CHECK_EXTENSION(${cap}) failed: errno ${w['errno']}`);
-        return wNum(w, 'value');
-      },
-      createVm: async (type: bigint): Promise<Result<VmHandle>> => {
-        const name = `v${++this.vmCounter}`;
-        const w = await channel.request({ op: 'create_vm', vm: name, type: hex(type) }, SLACK_MS);
-        helperError(w, 'create_vm');
-        if (typeof w['errno'] === 'number') return { errno: errnoOf(w['errno']) ?? 'EINVAL' };
-        return new KvmVm(channel, name);
-      },
+      checkExtension: (cap: number): Promise<number> =>
+        handled((async () => {
+            const w = await send({ op: 'check_extension', cap }, SLACK_MS);
+            helperError(w, 'check_extension');
+            if (typeof w['errno'] === 'number') throw new Error(`KVM_CHECK_EXTENSION(${cap}) failed: errno ${w['errno']}`);
+            return wNum(w, 'value');
+        })()),
+      createVm: (type: bigint): Promise<Result<VmHandle>> =>
+        handled((async (): Promise<Result<VmHandle>> => {
+            const name = `v${++this.vmCounter}`;
+            const w = await send({ op: 'create_vm', vm: name, type: hex(type) }, SLACK_MS);
+            helperError(w, 'create_vm');
+            if (typeof w['errno'] === 'number') return { errno: errnoOf(w['errno']) ?? 'EINVAL' };
+            return new KvmVm(send, name);
+        })()),
     };
+  }
+
+  /** Sends one request of a host or VM handle, after injecting the fault the plan asks for. */
+  private send(ch: HelperChannel, req: Request, timeoutMs: number): Promise<Wire> {
+    const n = ++this.requests;
+    const fault = this.opts.faults?.(n, req.op);
+    if (fault) {
+      this.injected.push({ n, op: req.op, fault });
+      this.inject(ch, fault, n);
+    }
+    return ch.request(req, timeoutMs);
+  }
+
+  private inject(ch: HelperChannel, fault: Fault, n: number): void {
+    const ignore = (): undefined => undefined;
+    if (fault === 'kill-qemu') this.proc?.kill();
+    else if (fault === 'kill-helper') ch.request({ op: 'crash' }, 0).catch(ignore);
+    else {
+      const vm = `fault-hang-${n}`;
+      const access = { kind: 'load', size: 8, ipa: '0x200000', data: '0x0', syndromeValid: true };
+      ch.request({ op: 'create_vm', vm, type: '0x0' }, SLACK_MS).catch(ignore);
+      ch.request({ op: 'run', vm, state: 'el1h', spin: true, access, budgetMs: 600_000 }, this.opts.hangTimeoutMs ?? 2000).catch(ignore);
+    }
   }
 
   /** n generated access cases run entirely inside the helper: the baseline for adapter overhead. */
@@ -295,6 +346,33 @@ export class KvmTarget implements Target {
   /** A raw request to the helper (tests, benchmarks). */
   call(req: Request, timeoutMs = SLACK_MS): Promise<Wire> {
     return this.channel.request(req, timeoutMs);
+  }
+
+  /**
+   * Writes raw text to the helper (tests of its input handling) and returns every response it
+   * answered with, in order: a ping sent after it marks the end (the helper answers in order).
+   */
+  async exchangeRaw(text: string, timeoutMs = SLACK_MS): Promise<Wire[]> {
+    const ch = this.channel;
+    const got: Wire[] = [];
+    ch.onStray = (w) => got.push(w);
+    try {
+      ch.sendRaw(text);
+      await ch.request({ op: 'ping' }, timeoutMs);
+    } finally {
+      ch.onStray = undefined;
+    }
+    return got;
+  }
+
+  /** Requests sent through host and VM handles so far (the fault plan's counter). */
+  get requestCount(): number {
+    return this.requests;
+  }
+
+  /** How many times open() has started the target (1 after the first boot; +1 per restart). */
+  get boots(): number {
+    return this.opened;
   }
 
   /** Writes a raw line to the helper (tests of its input handling); answers come back as console lines. */
@@ -337,17 +415,43 @@ function sshOpts(): string[] {
   return ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'];
 }
 
+/**
+ * Marks a call's promise as handled, so a target that dies under pipelined calls (an observer
+ * awaiting one of several in flight) never leaves an unhandled rejection, which would end the
+ * whole Node process; whoever awaits the promise still gets the rejection.
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 class KvmVm implements VmHandle {
   private destroyed = false;
 
+  setMemoryRegion(r: MemoryRegion): Promise<{ readonly errno: Errno | null }> {
+    return handled(this.doSetMemoryRegion(r));
+  }
+
+  enableCap(cap: number, args: readonly bigint[]): Promise<{ readonly errno: Errno | null }> {
+    return handled(this.doEnableCap(cap, args));
+  }
+
+  run(req: RunRequest): Promise<RunOutcome> {
+    return handled(this.doRun(req));
+  }
+
+  destroy(): Promise<void> {
+    return handled(this.doDestroy());
+  }
+
   constructor(
-    private readonly channel: HelperChannel,
+    private readonly send: (req: Request, timeoutMs: number) => Promise<Wire>,
     private readonly name: string,
   ) {}
 
-  async setMemoryRegion(r: MemoryRegion): Promise<{ readonly errno: Errno | null }> {
+  private async doSetMemoryRegion(r: MemoryRegion): Promise<{ readonly errno: Errno | null }> {
     if (this.destroyed) return { errno: 'EBADF' };
-    const w = await this.channel.request(
+    const w = await this.send(
       {
         op: 'set_memslot',
         vm: this.name,
@@ -363,18 +467,18 @@ class KvmVm implements VmHandle {
     return { errno: errnoOf(wNum(w, 'errno')) };
   }
 
-  async enableCap(cap: number, args: readonly bigint[]): Promise<{ readonly errno: Errno | null }> {
+  private async doEnableCap(cap: number, args: readonly bigint[]): Promise<{ readonly errno: Errno | null }> {
     if (this.destroyed) return { errno: 'EBADF' };
-    const w = await this.channel.request({ op: 'enable_cap', vm: this.name, cap, args: args.map(hex) }, SLACK_MS);
+    const w = await this.send({ op: 'enable_cap', vm: this.name, cap, args: args.map(hex) }, SLACK_MS);
     helperError(w, 'enable_cap');
     return { errno: errnoOf(wNum(w, 'errno')) };
   }
 
-  async run(req: RunRequest): Promise<RunOutcome> {
+  private async doRun(req: RunRequest): Promise<RunOutcome> {
     if (this.destroyed) return { kind: 'run-errno', errno: 'EBADF' };
     const budgetMs = req.budgetMs ?? 2000;
     const a = req.access;
-    const w = await this.channel.request(
+    const w = await this.send(
       {
         op: 'run',
         vm: this.name,
@@ -389,10 +493,10 @@ class KvmVm implements VmHandle {
     return parseOutcome(w);
   }
 
-  async destroy(): Promise<void> {
+  private async doDestroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    const w = await this.channel.request({ op: 'destroy_vm', vm: this.name }, SLACK_MS);
+    const w = await this.send({ op: 'destroy_vm', vm: this.name }, SLACK_MS);
     helperError(w, 'destroy_vm');
   }
 }
@@ -420,6 +524,6 @@ export function parseOutcome(w: Wire): RunOutcome {
   }
 }
 
-export function kvmTarget(spec: string, opts: { consoleLog?: string } = {}): KvmTarget {
+export function kvmTarget(spec: string, opts: KvmTargetOptions = {}): KvmTarget {
   return new KvmTarget(spec, opts);
 }

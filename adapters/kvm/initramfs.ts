@@ -79,10 +79,10 @@ export function writeHelperInitramfs(helperPath: string, dir: string): string {
   const sha = createHash('sha256').update(helper).digest('hex').slice(0, 16);
   const out = join(dir, `initramfs-${sha}.cpio.gz`);
   if (existsSync(out)) return out;
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const gz = gzipSync(newcArchive(helperEntries(helper)), { level: 6 });
   const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, gz);
+  writeFileSync(tmp, gz, { mode: 0o600 }); // private: only this user's QEMU reads it
   renameSync(tmp, out);
   return out;
 }

@@ -26,7 +26,7 @@ export class HelperProcess {
   readonly exited: Promise<void>;
 
   constructor(private readonly opts: HelperProcessOptions) {
-    this.log = createWriteStream(opts.consoleLog, { flags: 'a' });
+    this.log = createWriteStream(opts.consoleLog, { flags: 'a', mode: 0o600 });
     this.channel = new HelperChannel({
       write: (s) => {
         this.proc.stdin.write(s);

@@ -88,7 +88,7 @@ export interface BootedQemu {
 export async function bootQemu(o: QemuOptions): Promise<BootedQemu> {
   const command = qemuCommand(o);
   // A fresh log on first boot (QEMU's file chardev appends to it in virtio mode); a restart appends.
-  if (!o.appendLog) closeSync(openSync(o.consoleLog, 'w'));
+  if (!o.appendLog) closeSync(openSync(o.consoleLog, 'w', 0o600));
   else appendFileSync(o.consoleLog, `\n[s2c] ---- restart: booting again ----\n`);
   const t0 = performance.now();
   const proc = new HelperProcess({

@@ -3,16 +3,20 @@
 
 import type { Errno } from '../../arch/errno.ts';
 import type {
+  BootConfig,
   HostConfig,
   HostHandle,
   MemoryRegion,
   Result,
   RunOutcome,
   RunRequest,
+  HypLayoutReport,
   Target,
   TargetInfo,
   VmHandle,
 } from '../../core/target.ts';
+import { QEMU_VIRT_BOOT } from '../../core/cases.ts';
+import { simulateBoot } from './layout.ts';
 import { kvmInitIpaRange, kvmSetIpaLimit } from './kvm.ts';
 import { MAINLINE_KNOBS, type SimKnobs } from './knobs.ts';
 import { SimVm } from './vm.ts';
@@ -99,6 +103,10 @@ class SimHostHandle implements HostHandle {
       strict: this.strict,
     });
     return new SimVmHandle(vm);
+  }
+
+  async hypLayout(boot: BootConfig | 'own'): Promise<HypLayoutReport> {
+    return simulateBoot(this.config, boot === 'own' ? QEMU_VIRT_BOOT : boot, this.knobs);
   }
 }
 

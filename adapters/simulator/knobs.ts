@@ -51,6 +51,16 @@ export interface SimKnobs {
    * (always *_CUR: an EL0 abort reported as taken from EL1).
    */
   readonly injectEcFrom: 'pstate-mode' | 'target-el';
+  /** arm64_memblock_init: the 52-bit linear region is 2^51 ('half', before f4693c2716b3) or 2^52 - 2^47 */
+  readonly linearRegion52: 'half' | 'extended';
+  /** arm64_memblock_init: cap the linear region at 2^51 for nVHE on LVA hardware (88053ec8cb1b), or never */
+  readonly linearCap51: 'nvhe-on-lva' | 'never';
+  /** head.S: the ID map's default T0SZ: VA_BITS, or VA_BITS_MIN (7ba8f2b2d652); extended for a high image either way */
+  readonly idmapT0sz: 'va-bits' | 'va-bits-min';
+  /** kvm_mmu_init: hyp_va_bits = the ID map's bits, or max(them, vabits_actual) (579d7ebe90a3) */
+  readonly hypVaBits: 'idmap-t0sz' | 'max-idmap-vabits';
+  /** kern_hyp_va on 52-bit VA: mask + tag (kvm_compute_layout), or seed 001 v1's low 2^48 window */
+  readonly hypLayout: 'mask-tag' | 'low-window-48';
 }
 
 export const MAINLINE_KNOBS: SimKnobs = {
@@ -68,4 +78,9 @@ export const MAINLINE_KNOBS: SimKnobs = {
   sizeFaultBound: 'ipa-limit',
   outOfRangeFarOffset: 'hfar-low-bits',
   injectEcFrom: 'pstate-mode',
+  linearRegion52: 'extended',
+  linearCap51: 'nvhe-on-lva',
+  idmapT0sz: 'va-bits-min',
+  hypVaBits: 'max-idmap-vabits',
+  hypLayout: 'mask-tag',
 };

@@ -12,6 +12,8 @@ import { pageSize } from '../../arch/host.ts';
 import type { HostConfig, MemoryRegion } from '../../core/target.ts';
 import { memslotGpa, memslotOp } from './memslotOp.ts';
 
+const U64 = (1n << 64n) - 1n;
+
 type Derived = {
   /** the earlier call it derives from: -1 the one just before, else an index (modulo the calls so far) */
   readonly from: number;
@@ -76,8 +78,9 @@ export function memslotOps(host: HostConfig, ipaBits: number, maxLength = 6): fc
           ...base,
           // a slot id the sequence has not used yet (a create, not a modify), else another small one
           slot: [0, 1, 2, 3].find((id) => !ops.some((o) => o.slot === id)) ?? (base.slot + s.other) & 3,
-          guestPhysAddr: base.guestPhysAddr + BigInt(s.offset) * page,
-          memorySize: base.memorySize + BigInt(s.longer) * page,
+          // the ioctl's fields are u64: wrap as C would
+          guestPhysAddr: (base.guestPhysAddr + BigInt(s.offset) * page) & U64,
+          memorySize: (base.memorySize + BigInt(s.longer) * page) & U64,
           userspaceAddr: 0x30_0000_0000n,
         });
       }

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <dirent.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,7 +249,7 @@ static int jvalue(struct jp *j) {
 		int me = jnew(j, J_NUM);
 		if (me < 0) return -1;
 		j->nodes[me].s = j->p;
-		while (j->p < j->end && (isdigit((unsigned char)*j->p) || strchr("+-.eE", *j->p))) j->p++;
+		while (j->p < j->end && (isdigit((unsigned char)*j->p) || (*j->p && strchr("+-.eE", *j->p)))) j->p++;
 		j->nodes[me].slen = (size_t)(j->p - j->nodes[me].s);
 		return me;
 	}
@@ -1185,6 +1186,46 @@ static void op_batch(struct req *r) {
 	      counts[OC_COMPLETED], counts[OC_MMIO], counts[OC_EXCEPTION], counts[OC_NISV] + counts[OC_RUN_ERRNO] + counts[OC_HANG]);
 }
 
+// stats: what the helper holds, for soak runs (adapters/kvm/README.md): open descriptors, memory,
+// live VMs and helper-owned mappings.
+static long status_kb(const char *status, const char *key) {
+	const char *p = strstr(status, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static void op_stats(struct req *r) {
+	int fds = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.') fds++;
+		closedir(d);
+		fds--; // the directory's own descriptor
+	}
+	static char status[8192];
+	read_small_file("/proc/self/status", status, sizeof status);
+	int maps = 0;
+	int mf = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (mf >= 0) {
+		char b[4096];
+		ssize_t k;
+		while ((k = read(mf, b, sizeof b)) > 0)
+			for (ssize_t i = 0; i < k; i++) maps += b[i] == '\n';
+		close(mf);
+	}
+	int live = 0, owned = 0;
+	for (int i = 0; i < MAX_VMS; i++) {
+		if (!vms[i].used) continue;
+		live++;
+		for (int c = 0; c < 2; c++) owned += vms[i].cpu[c].run != NULL;
+		owned += vms[i].code_mem != NULL;
+		for (size_t s = 0; s < vms[i].nslots; s++) owned += vms[i].slots[s].addr != NULL;
+	}
+	o_fmt(r->o, ",\"fds\":%d,\"vmRssKb\":%ld,\"vmHwmKb\":%ld,\"vmSizeKb\":%ld,\"maps\":%d,\"vms\":%d,\"ownedMaps\":%d",
+	      fds, status_kb(status, "VmRSS:"), status_kb(status, "VmHWM:"), status_kb(status, "VmSize:"), maps, live, owned);
+}
+
 static void power_off(void) {
 	for (int i = 0; i < MAX_VMS; i++)
 		if (vms[i].used) vm_free(&vms[i]);
@@ -1249,6 +1290,8 @@ static void handle_line(char *line, size_t len) {
 	else if (!strcmp(op, "run")) op_run(&r);
 	else if (!strcmp(op, "batch")) op_batch(&r);
 	else if (!strcmp(op, "ping")) o_s(&o, ",\"ok\":true");
+	else if (!strcmp(op, "stats")) op_stats(&r);
+	else if (!strcmp(op, "crash")) _exit(70); // diagnostic (fault injection): die without answering
 	else if (!strcmp(op, "shutdown")) { o_s(&o, ",\"ok\":true}"); emit(&o); power_off(); }
 	else { o_s(&o, ",\"error\":"); char m[128]; snprintf(m, sizeof m, "unknown op '%.64s'", op); o_str(&o, m); }
 	o_s(&o, "}");
@@ -1273,8 +1316,23 @@ static void init_system(const char **tty) {
 	}
 }
 
-int main(void) {
-	is_init = getpid() == 1;
+int main(int argc, char **argv) {
+	// As /init of the QEMU guest (PID 1, no arguments) the helper sets the system up and powers it
+	// off at the end. Anywhere else it runs only when asked with --native (the native and ssh
+	// targets pass it), and then never mounts, reboots or changes the console log level.
+	bool native = argc == 2 && !strcmp(argv[1], "--native");
+	if (argc > 2 || (argc == 2 && !native)) {
+		static const char m[] = "usage: s2c-helper [--native]\n";
+		write_all(2, m, sizeof m - 1);
+		return 2;
+	}
+	is_init = !native && getpid() == 1;
+	if (!native && !is_init) {
+		static const char m[] = PREFIX "{\"ready\":false,\"kvm\":false,\"error\":\"s2c-helper runs as /init of the QEMU guest; "
+					"on a real host it needs --native\"}\n";
+		write_all(1, m, sizeof m - 1);
+		return 2;
+	}
 	const char *tty = NULL;
 	if (is_init) init_system(&tty);
 	page_size = sysconf(_SC_PAGESIZE);

@@ -1,0 +1,208 @@
+// Issue 9 at the level of a whole run: bad command lines stop before anything runs; a run on a real
+// (QEMU) target keeps every report valid when it is SIGKILLed, has every counterexample on disk
+// before the next case starts, and turns injected target deaths into `error`, never a verdict.
+// The QEMU parts need `npm run provision` and skip with the reason otherwise.
+
+import { execa } from 'execa';
+import { XMLValidator } from 'fast-xml-parser';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KvmTarget, notProvisioned } from '../adapters/kvm/index.ts';
+import { runCommand, type RunArgs } from '../cli/run.ts';
+import type { Summary } from '../core/result.ts';
+import type { Target } from '../core/target.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 's2conform.mjs');
+const tmp = () => mkdtempSync(join(tmpdir(), 's2c-rob-'));
+const load = (dir: string): Summary => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+const why = notProvisioned();
+const SPEC = 'qemu:max@6.12';
+
+describe('bad command lines: one line on stderr, exit 2, nothing run, no report', () => {
+  it.each([
+    [['run', '--target', 'qemu:max@9.9']], // a kernel that is not provisioned by name
+    [['run', '--target', 'qemu:max,foo@6.12']],
+    [['run', '--target', 'qemu:cortex-a57,mte@6.1']],
+    [['run', '--target', 'qemu:max,vhe,nvhe@6.12']],
+    [['run', '--target', 'qemu:Max@6.12']],
+    [['run', '--target', 'ssh:host']],
+    [['run', '--target', 'sim:no-such-mutant']],
+    [['run', '--target', '']],
+    [['run', '--family', 'abort,']],
+    [['run', '--family', 'abort,nope']],
+    [['run', '--property', 'abort/nope']],
+    [['run', '--profile', 'v6.13']],
+    [['run', '--profile', '']],
+    [['run', '--runs', 'abc']],
+    [['run', '--runs', '-1']],
+    [['run', '--runs', '1e3']],
+    [['run', '--runs', '0x10']],
+    [['run', '--seed', 'x']],
+    [['run', '--seed', '1.5']],
+    [['run', '--path', 'abc', '--property', 'abort/in-range']],
+    [['run', '--report']],
+    [['run', '--quiet=1']],
+    [['run', '--strict=yes']],
+    [['run', 'extra']],
+    [['run', '--target', 'sim', '--target']],
+    [['report']],
+    [['report', '/nonexistent/summary.json']],
+  ])('%j', async (args) => {
+    const dir = join(tmp(), 'report');
+    const r = await execa('node', [BIN, ...args, ...(args[0] === 'run' && !args.includes('--report') ? ['--report', dir] : [])], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toBe('');
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+/** Children of a process (ids from /proc), so a test can end exactly what its run started. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkReports(dir: string): Summary {
+  const s = load(dir);
+  const ktap = readFileSync(join(dir, 'ktap.txt'), 'utf8');
+  expect(ktap.startsWith('KTAP version 1\n')).toBe(true);
+  expect(ktap).toMatch(/\n# totals: pass \d+, fail \d+, skip \d+, error \d+\n/);
+  expect(XMLValidator.validate(readFileSync(join(dir, 'junit.xml'), 'utf8'))).toBe(true);
+  expect(readFileSync(join(dir, 'index.html'), 'utf8')).toMatch(/<\/html>\n$/);
+  for (const p of s.properties) {
+    expect(ktap).toContain(` ${p.name}`);
+    if (p.verdict === 'fail') {
+      expect(p.counterexample, p.name).toBeDefined();
+      expect(p.replay, p.name).toMatch(/^npx s2conform run --target /);
+    }
+  }
+  return s;
+}
+
+describe.skipIf(why !== undefined)(`runs on ${SPEC}${why ? ` (skipped: ${why})` : ''}`, () => {
+  it('a run SIGKILLed after its first counterexample leaves valid reports of what it finished', async () => {
+    const dir = tmp();
+    const p = execa('node', [BIN, 'run', '--target', SPEC, '--profile', 'v6.8-regression', '--family', 'abort', '--runs', '60', '--seed', '3', '--report', dir, '--quiet'], {
+      reject: false,
+    });
+    const deadline = Date.now() + 240_000;
+    let qemu: number[] = [];
+    while (Date.now() < deadline) {
+      qemu = p.pid !== undefined ? childrenOf(p.pid) : [];
+      const f = join(dir, 'summary.json');
+      if (existsSync(f) && load(dir).properties.some((x) => x.verdict === 'fail')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    p.kill('SIGKILL');
+    await p;
+    try {
+      const s = checkReports(dir);
+      expect(s.complete).toBe(false);
+      expect(s.properties.filter((x) => x.verdict === 'fail').length).toBeGreaterThanOrEqual(1);
+      expect(s.target).toMatchObject({ kind: 'qemu', spec: SPEC });
+    } finally {
+      // QEMU loses its parent with the run: end exactly the processes that run started
+      for (const pid of qemu) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }, 300_000);
+
+  it('injected deaths: results kept, errors with their reason, counterexamples on disk before the next case', async () => {
+    const dir = tmp();
+    const onDisk: number[] = [];
+    const badDisk: string[] = [];
+    // every request of the run counts; deaths of each kind, the third one twice in a row (retry too)
+    const plan = new Map([
+      [25, 'kill-qemu'],
+      [140, 'kill-helper'],
+      [300, 'hang'],
+    ] as const);
+    let armedRetry = false;
+    const kvm: KvmTarget = new KvmTarget(SPEC, {
+      consoleLog: join(dir, 'console.log'),
+      hangTimeoutMs: 1500,
+      faults: (n) => {
+        const f = plan.get(n as 25 | 140 | 300);
+        if (f === 'hang') armedRetry = true;
+        else if (armedRetry && kvm.boots === 4) {
+          armedRetry = false;
+          return 'kill-qemu';
+        }
+        return f;
+      },
+    });
+    const wrapped: Target = {
+      open: () => kvm.open(),
+      // a case starts: what is on disk now must hold every property finished so far
+      host: async (c) => {
+        if (existsSync(join(dir, 'summary.json'))) {
+          const s = load(dir);
+          onDisk.push(s.properties.length);
+          for (const p of s.properties) if (p.verdict === 'fail' && p.counterexample === undefined) badDisk.push(p.name);
+        } else onDisk.push(-1);
+        return kvm.host(c);
+      },
+      restart: () => kvm.restart(),
+      close: () => kvm.close(),
+    };
+    const args: RunArgs = {
+      target: SPEC,
+      profile: 'v6.8-regression',
+      families: ['abort'],
+      property: undefined,
+      runs: 40,
+      seed: 3,
+      path: undefined,
+      strict: false,
+      report: dir,
+      quiet: true,
+    };
+    const code = await runCommand(args, '0.0.0-test', async () => wrapped);
+    const s = checkReports(dir);
+    expect(s.complete).toBe(true);
+    expect(kvm.injected.map((f) => f.fault)).toEqual(['kill-qemu', 'kill-helper', 'hang', 'kill-qemu']);
+    const errors = s.properties.filter((p) => p.verdict === 'error');
+    expect(errors).toHaveLength(1); // the case whose retry died too
+    expect(errors[0]?.reason).toMatch(/^TargetDied: qemu \(max@6\.12\) ended \(signal SIGKILL\)/);
+    expect(errors[0]?.counterexample).toBeUndefined();
+    expect(code).toBe(s.totals.fail > 0 ? 1 : 2);
+    // counterexamples on disk before the next case: at the first case of property k+1 the disk held k results
+    expect(badDisk).toEqual([]);
+    expect([...onDisk].sort((a, b) => a - b)).toEqual(onDisk);
+    s.properties.forEach((p, k) => {
+      if (k > 0 && p.verdict !== 'skip') expect(onDisk, `before ${p.name}`).toContain(k);
+    });
+    // the undisturbed run of the same seed: every non-error verdict identical
+    const clean = tmp();
+    const code2 = await runCommand({ ...args, report: clean }, '0.0.0-test');
+    const base = load(clean);
+    expect(code2).toBe(base.totals.fail > 0 ? 1 : 0);
+    for (const p of s.properties) {
+      const b = base.properties.find((x) => x.name === p.name);
+      if (p.verdict === 'error') continue;
+      expect({ v: p.verdict, c: p.counterexample, d: p.diff }, p.name).toEqual({ v: b?.verdict, c: b?.counterexample, d: b?.diff });
+    }
+  }, 900_000);
+});
