@@ -1,7 +1,7 @@
 // The tests Stryker runs against each mutant of oracles/ and adapters/simulator/:
 // everything that exercises them in-process. The CLI and report tests run the
 // tool in child processes, which never see the active mutant; the real-KVM
-// tests need QEMU.
+// tests need QEMU; the layout family's tests go with its own files.
 
 import { defineConfig } from 'vitest/config';
 
@@ -15,7 +15,13 @@ export default defineConfig({
       'tests/mutants.test.ts',
       'tests/regressions.test.ts',
       'tests/deviations.test.ts',
+      'tests/kernels.test.ts',
+      'tests/edges.test.ts',
     ],
+    // the CLI round trips of the corpus run in child processes
+    testNamePattern: '^(?!s2conform run and regress)',
     testTimeout: 120_000,
+    // 100 cases per property (npm test uses 300): one mutant at a time on a shared machine
+    env: { S2C_RUNS: '100' },
   },
 });

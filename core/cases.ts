@@ -122,3 +122,61 @@ export const QEMU_VIRT_BOOT: BootConfig = {
   privateBytes: 0x10_0000n,
   tag: 0n,
 };
+
+// --- mte (seed 003) ------------------------------------------------------------
+
+/**
+ * What backs a memslot, as the VMM maps it: anonymous memory, a memfd, a file on tmpfs,
+ * a file on ramfs (no tag storage policy), a hugetlbfs file (memfd MFD_HUGETLB), or
+ * /dev/mem over non-RAM (VM_PFNMAP, a Device mapping; always MAP_SHARED).
+ */
+export type BackingKind = 'anon' | 'memfd' | 'tmpfs' | 'ramfs' | 'hugetlb' | 'pfnmap';
+export const BACKING_KINDS: readonly BackingKind[] = ['anon', 'memfd', 'tmpfs', 'ramfs', 'hugetlb', 'pfnmap'];
+
+export interface Backing {
+  readonly kind: BackingKind;
+  /** MAP_SHARED (VM_SHARED) or MAP_PRIVATE */
+  readonly shared: boolean;
+}
+
+/**
+ * How the VMM asks for KVM_CAP_ARM_MTE: not at all, before the first vCPU, after one
+ * exists (a run made first), twice before any vCPU, or with flags != 0.
+ */
+export type MteCapPlan = 'none' | 'before-vcpu' | 'after-vcpu' | 'twice' | 'bad-flags';
+
+export interface MteCase {
+  readonly host: HostConfig;
+  /** the host has FEAT_MTE2 (KVM_CAP_ARM_MTE reports 1) */
+  readonly hostMte: boolean;
+  /** the host has FEAT_MTE_PERM (stage-2 NoTagAccess); invisible to userspace */
+  readonly mtePerm: boolean;
+  readonly cap: MteCapPlan;
+  /** the memslot's backing (MTE_SLOT_SIZE bytes at MTE_SLOT_GPA) */
+  readonly backing: Backing;
+  /** the VMM replaces the mapping (MAP_FIXED, same address) after the memslot is made, before the access */
+  readonly remap: Backing | null;
+  /** the guest's access to the slot: a load, a store, or an LDG (tag load; simulator only) */
+  readonly access: 'load' | 'store' | 'tag-load';
+}
+
+/** The proposal's KVM_EXIT_ARM_NOTAG_ACCESS (seed 003: exit_reason 40, gpa and size). */
+export type NoTagExit = Extract<RunOutcome, { readonly kind: 'notag-access' }>;
+
+export interface MteOutcome {
+  /** every KVM_ENABLE_CAP(KVM_CAP_ARM_MTE), in order */
+  readonly enable: readonly SlotResult[];
+  /** KVM_SET_USER_MEMORY_REGION of the slot */
+  readonly memslot: SlotResult;
+  /** KVM_RUN on the access (null when the memslot was refused) */
+  readonly run: RunOutcome | null;
+}
+
+/** The slot every mte case makes: 2 MiB (a hugetlb page on 4K) at 4 MiB, inside every IPA size. */
+export const MTE_SLOT = 3;
+export const MTE_SLOT_GPA = 0x40_0000n;
+export const MTE_SLOT_SIZE = 0x20_0000n;
+/** The VM type of every mte case: KVM_VM_TYPE_ARM_IPA_SIZE(32), valid on every host. */
+export const MTE_VM_TYPE = 32n;
+/** An unbacked address whose access creates the vCPU first (cap plan 'after-vcpu'). */
+export const MTE_WARMUP_IPA = 0x30_0000n;

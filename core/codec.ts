@@ -3,13 +3,14 @@
 // checked field by field; an error names the path of the field at fault.
 
 import { GRANULES, KVM_MODES } from '../arch/host.ts';
-import type { AccessCase, IpaLimitCase, LayoutCase, MemslotCase, VmCreateCase } from './cases.ts';
+import type { AccessCase, IpaLimitCase, LayoutCase, MemslotCase, MteCase, VmCreateCase } from './cases.ts';
+import { BACKING_KINDS } from './cases.ts';
 import type { Json } from './json.ts';
 import type { GuestState } from './target.ts';
 
 /** Which case type a conformance property generates (and its counterexamples are). */
-export type CaseKind = 'ipa-limit' | 'vm-create' | 'memslot' | 'access' | 'layout';
-export const CASE_KINDS: readonly CaseKind[] = ['ipa-limit', 'vm-create', 'memslot', 'access', 'layout'];
+export type CaseKind = 'ipa-limit' | 'vm-create' | 'memslot' | 'access' | 'layout' | 'mte';
+export const CASE_KINDS: readonly CaseKind[] = ['ipa-limit', 'vm-create', 'memslot', 'access', 'layout', 'mte'];
 
 export class CaseError extends Error {
   override readonly name = 'CaseError';
@@ -25,6 +26,7 @@ export class CaseError extends Error {
 type Schema =
   | { readonly t: 'u64' }
   | { readonly t: 'bool' }
+  | { readonly t: 'null' }
   | { readonly t: 'int'; readonly min: number; readonly max: number }
   | { readonly t: 'enum'; readonly of: readonly (string | number)[] }
   | { readonly t: 'obj'; readonly fields: Readonly<Record<string, Schema>> }
@@ -57,6 +59,8 @@ const REGION = obj({
 const RANGE = obj({ base: U64, size: U64 });
 const BOOT = obj({ banks: { t: 'arr', of: RANGE, max: 16 }, kernel: RANGE, idmapOffset: U64, privateBytes: U64, tag: U64 });
 
+const BACKING = obj({ kind: oneOf(...BACKING_KINDS), shared: BOOL });
+
 const STATES: readonly GuestState[] = ['el1h', 'el1t', 'el0', 'a32-lpae', 'a32-short'];
 
 const SCHEMAS: Record<CaseKind, Schema> = {
@@ -78,6 +82,15 @@ const SCHEMAS: Record<CaseKind, Schema> = {
     nisvToUser: BOOL,
   }),
   layout: obj({ host: HOST, boot: { t: 'either', a: BOOT, b: oneOf('own'), what: 'a boot object or "own"' } }),
+  mte: obj({
+    host: HOST,
+    hostMte: BOOL,
+    mtePerm: BOOL,
+    cap: oneOf('none', 'before-vcpu', 'after-vcpu', 'twice', 'bad-flags'),
+    backing: BACKING,
+    remap: { t: 'either', a: BACKING, b: { t: 'null' }, what: 'a backing object or null' },
+    access: oneOf('load', 'store', 'tag-load'),
+  }),
 };
 
 function decode(s: Schema, v: Json | undefined, at: string): unknown {
@@ -89,6 +102,9 @@ function decode(s: Schema, v: Json | undefined, at: string): unknown {
     case 'bool':
       if (typeof v !== 'boolean') throw new CaseError(at, 'must be true or false');
       return v;
+    case 'null':
+      if (v !== null) throw new CaseError(at, 'must be null');
+      return null;
     case 'int':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < s.min || v > s.max) {
         throw new CaseError(at, `must be a whole number from ${s.min} to ${s.max}`);
@@ -128,6 +144,7 @@ export function decodeCase(kind: 'vm-create', v: Json, at?: string): VmCreateCas
 export function decodeCase(kind: 'memslot', v: Json, at?: string): MemslotCase;
 export function decodeCase(kind: 'access', v: Json, at?: string): AccessCase;
 export function decodeCase(kind: 'layout', v: Json, at?: string): LayoutCase;
+export function decodeCase(kind: 'mte', v: Json, at?: string): MteCase;
 export function decodeCase(kind: CaseKind, v: Json, at?: string): unknown;
 /** A case from its JSON form (toJson), validated; throws CaseError naming the field. */
 export function decodeCase(kind: CaseKind, v: Json, at = 'case'): unknown {

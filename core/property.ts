@@ -6,8 +6,8 @@ import type { Capability, Target, TargetInfo, HostConfig } from './target.ts';
 import type { Profile } from '../oracles/profiles.ts';
 import type { CaseKind } from './codec.ts';
 
-export type Family = 'vm-create' | 'memslot' | 'encoding' | 'abort' | 'layout';
-export const FAMILIES: readonly Family[] = ['vm-create', 'memslot', 'encoding', 'abort', 'layout'];
+export type Family = 'vm-create' | 'memslot' | 'encoding' | 'abort' | 'layout' | 'mte';
+export const FAMILIES: readonly Family[] = ['vm-create', 'memslot', 'encoding', 'abort', 'layout', 'mte'];
 
 /** What generators may depend on: the target's fixed host, if it has one. */
 export interface GenContext {

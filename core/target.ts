@@ -49,7 +49,18 @@ export interface TargetInfo {
 }
 
 /** Optional abilities a property may need; a target lacking one makes it skip. */
-export type Capability = 'aarch32' | 'nisv' | 'hang' | 'host-any' | 'mte';
+export type Capability =
+  | 'aarch32'
+  | 'nisv'
+  | 'hang'
+  | 'host-any'
+  | 'mte'
+  // mte family: backing kinds a target may be unable to make (no hugetlb pages, no /dev/mem, …)
+  | 'backing-memfd'
+  | 'backing-tmpfs'
+  | 'backing-ramfs'
+  | 'backing-hugetlb'
+  | 'backing-pfnmap';
 
 /** One KVM_SET_USER_MEMORY_REGION call. `userspaceAddr: 'auto'` = target allocates backing memory. */
 export interface MemoryRegion {
@@ -95,7 +106,9 @@ export type RunOutcome =
       /** FAR_EL1 (AArch32: DFAR/IFAR). */
       readonly far: bigint;
     }
-  | { readonly kind: 'hang' };
+  | { readonly kind: 'hang' }
+  /** seed 003's proposed KVM_EXIT_ARM_NOTAG_ACCESS: a tag access to a NoTagAccess page (never from mainline) */
+  | { readonly kind: 'notag-access'; readonly gpa: bigint; readonly size: bigint };
 
 export interface RunRequest {
   readonly state: GuestState;
@@ -104,13 +117,29 @@ export interface RunRequest {
   readonly nisvToUser: boolean;
   /** ms before a KVM_RUN that has not returned is called a hang */
   readonly budgetMs?: number;
+  /** the access is an LDG (tag load) at access.ipa instead (mte family; targets without it throw) */
+  readonly tagAccess?: boolean;
 }
 
 export type Result<T> = T | { readonly errno: Errno };
 
+/** Memory the VMM maps for a memslot (mte family): what backs it, and where (MAP_FIXED when `at` is given). */
+export interface BackingRequest {
+  readonly kind: 'anon' | 'memfd' | 'tmpfs' | 'ramfs' | 'hugetlb' | 'pfnmap';
+  readonly shared: boolean;
+  readonly size: bigint;
+  readonly at?: bigint;
+}
+
+export type BackingResult = { readonly uaddr: bigint } | { readonly unsupported: string };
+
 export interface VmHandle {
+  /** Map VMM memory of a kind (absent on targets that cannot). */
+  mapBacking?(b: BackingRequest): Promise<BackingResult>;
+  unmapBacking?(uaddr: bigint, size: bigint): Promise<void>;
   setMemoryRegion(region: MemoryRegion): Promise<{ readonly errno: Errno | null }>;
-  enableCap(cap: number, args: readonly bigint[]): Promise<{ readonly errno: Errno | null }>;
+  /** KVM_ENABLE_CAP; flags (struct kvm_enable_cap.flags) 0 unless given */
+  enableCap(cap: number, args: readonly bigint[], flags?: number): Promise<{ readonly errno: Errno | null }>;
   run(req: RunRequest): Promise<RunOutcome>;
   destroy(): Promise<void>;
 }
@@ -170,8 +199,18 @@ export interface HypLayoutReport {
   readonly kmsg?: readonly string[];
 }
 
+/** CPU features outside HostConfig that only the mte family varies. */
+export interface CpuFeatures {
+  /** FEAT_MTE2: KVM_CAP_ARM_MTE can be enabled */
+  readonly mte: boolean;
+  /** FEAT_MTE_PERM: stage-2 NoTagAccess */
+  readonly mtePerm: boolean;
+}
+
 export interface HostHandle {
   readonly config: HostConfig;
+  /** Set the simulated CPU's features (the simulator; a real host has its own and lacks this). */
+  setCpuFeatures?(f: CpuFeatures): void;
   checkExtension(cap: number): Promise<number>;
   createVm(type: bigint): Promise<Result<VmHandle>>;
   /**

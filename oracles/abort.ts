@@ -8,6 +8,7 @@ import { KVM_MEM_READONLY } from '../arch/kvm.ts';
 import { HARNESS_CODE_SIZE, HARNESS_SLOT, type AccessCase, type AccessOutcome } from '../core/cases.ts';
 import type { GuestState, MemoryRegion, RunOutcome } from '../core/target.ts';
 import { ipaLimit } from './ipaLimit.ts';
+import { setMemoryRegion } from './memslot.ts';
 import type { Profile } from './profiles.ts';
 import { vmCreate } from './vmCreate.ts';
 
@@ -57,10 +58,11 @@ function injected(c: AccessCase, fsc: 'extabt' | 'addrsize', far: bigint, o: Abo
   if (isA32(state)) {
     const lpae = state === 'a32-lpae';
     let fsr = lpae ? FSR_LPAE | FSR_LPAE_EXTABT : FSR_SHORT_EXTABT;
-    // seed 004; 85ea6b1ec915: only an LPAE guest can be told it is an address size fault.
-    // (The kernel clears the status in DFSR even for a prefetch abort, whose status is in IFSR;
-    // unreachable while the guest's PARange is the host's: an AArch32 guest cannot pass 2^40.)
-    if (fsc === 'addrsize' && lpae) fsr &= ~0x3fn;
+    // seed 004; 85ea6b1ec915: only an LPAE guest can be told it is an address size fault, and
+    // only for a data abort: the kernel clears the status in ESR_EL1 (DFSR) even for a prefetch
+    // abort, whose status went to IFSR32_EL2, which keeps the external abort (R3.4). Reachable
+    // under seed 004 v1 (beyond N); from 5.18 an AArch32 guest cannot reach the host limit.
+    if (fsc === 'addrsize' && lpae && !ifetch) fsr &= ~0x3fn;
     if (o.strict && store) fsr |= FSR_WNR;
     return { kind: 'exception', vector: ifetch ? A32_PABT_VECTOR : A32_DABT_VECTOR, esr: fsr, far: far & 0xffff_ffffn };
   }
@@ -79,6 +81,18 @@ function stage1AddressSize(c: AccessCase): Exception {
 
 function slotOf(slots: readonly MemoryRegion[], ipa: bigint): MemoryRegion | undefined {
   return slots.find((s) => ipa >= s.guestPhysAddr && ipa < s.guestPhysAddr + s.memorySize);
+}
+
+/** The case's slots the memslot rules accept (before 262b003d059c, one ending at 2^N is refused). */
+function acceptedSlots(c: AccessCase, ipaBits: number, p: Profile): MemoryRegion[] {
+  let table: Parameters<typeof setMemoryRegion>[0] = new Map();
+  const out: MemoryRegion[] = [];
+  for (const s of c.slots) {
+    const r = setMemoryRegion(table, s, c.host, ipaBits, p);
+    table = r.slots;
+    if (r.result === 'ok') out.push(s);
+  }
+  return out;
 }
 
 /**
@@ -136,7 +150,7 @@ export function accessOutcome(c: AccessCase, p: Profile, o: AbortOptions): Acces
   // architecture: beyond PARange with the MMU off the CPU faults at stage 1, KVM never sees it
   if (!isA32(c.state) && ipa >> BigInt(paBits) !== 0n) return outcome(stage1AddressSize(c));
 
-  const slot = ipa < HARNESS_CODE_SIZE ? { slot: HARNESS_SLOT, flags: 0 } : slotOf(c.slots, ipa);
+  const slot = ipa < HARNESS_CODE_SIZE ? { slot: HARNESS_SLOT, flags: 0 } : slotOf(acceptedSlots(c, n, p), ipa);
   const readonly = slot !== undefined && (slot.flags & KVM_MEM_READONLY) !== 0;
   const inIpaRange = ipa >> BigInt(n) === 0n;
   if (slot && inIpaRange) {

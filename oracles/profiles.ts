@@ -25,6 +25,14 @@ export interface Rules {
   readonly hypVaBits: 'idmap' | 'max-idmap-va';
   /** nVHE EL2 layout on 52-bit VA: mask + tag (kvm_compute_layout), or seed 001 v1's low 2^48 window. */
   readonly hypLayout52: 'tagged' | 'low-window-48';
+  /** KVM_CAP_ARM_MTE exists (oracles/mte.ts). */
+  readonly mteCap: boolean;
+  /** Which VMAs an MTE VM refuses, at memslot creation and at fault time (oracles/mte.ts). */
+  readonly mteVma: 'refuse-shared' | 'refuse-not-mte-allowed';
+  /** hugetlbfs mappings carry VM_MTE_ALLOWED (oracles/mte.ts). */
+  readonly mteHugetlb: boolean;
+  /** Seed 003: a slot without VM_MTE_ALLOWED is mapped NoTagAccess when the host has FEAT_MTE_PERM. */
+  readonly mteNoTagAccess: boolean;
 }
 
 export interface Profile extends Rules {
@@ -58,6 +66,10 @@ const TIMELINE: readonly Change[] = [
       linearCap51: false,
       hypVaBits: 'idmap',
       hypLayout52: 'tagged',
+      mteCap: false,
+      mteVma: 'refuse-shared',
+      mteHugetlb: false,
+      mteNoTagAccess: false,
     },
     cite: 'seed 002; 233a7cb23531 kvm: arm64: Allow tuning the physical address size for VM',
   },
@@ -97,6 +109,21 @@ const TIMELINE: readonly Change[] = [
     cite: 'seed 004; 85ea6b1ec915 KVM: arm64: Inject exception on out-of-IPA-range translation fault',
   },
   {
+    version: [5, 13],
+    rules: { mteCap: true, mteVma: 'refuse-shared' },
+    cite: 'seed 003; ea7fc1bb1cd1 KVM: arm64: Introduce MTE VM feature (VM_SHARED refused at memslot and fault time)',
+  },
+  {
+    version: [6, 2],
+    rules: { mteVma: 'refuse-not-mte-allowed' },
+    cite: 'seed 003; d89585fbb308 unify the tests for VMAs in memslots; c911f0d46879 permit all VM_MTE_ALLOWED mappings',
+  },
+  {
+    version: [6, 13],
+    rules: { mteHugetlb: true },
+    cite: 'seed 003; 25c17c4b55de hugetlb: arm64: add mte support (hugetlbfs_file_mmap sets VM_MTE_ALLOWED)',
+  },
+  {
     version: [6, 2],
     rules: { protectedForcesLimit: true },
     cite: 'pKVM "KVM: arm64: Instantiate guest stage-2 page-tables at EL2": protected mode sizes VMs at the limit',
@@ -121,7 +148,7 @@ const TIMELINE: readonly Change[] = [
 /** Versions worth naming: every change point plus the LTS releases targets run. */
 const NAMED_VERSIONS: readonly (readonly [number, number])[] = [
   [4, 20], [5, 4], [5, 10], [5, 11], [5, 12], [5, 15], [5, 17], [5, 18],
-  [6, 1], [6, 2], [6, 6], [6, 8], [6, 9], [6, 12],
+  [5, 13], [6, 1], [6, 2], [6, 6], [6, 8], [6, 9], [6, 12], [6, 13],
 ];
 
 const MAINLINE: readonly [number, number] = [6, 18];
@@ -169,6 +196,13 @@ PROFILES.set('seed-001-v1', {
   hypVaBits: 'max-idmap-va',
   name: 'seed-001-v1',
   source: 'seed 001: [PATCH] arm64: kvm: handle 52-bit VA regions correctly under nVHE (ID map and private VA in [0, 2^48), linear region above; not merged)',
+});
+
+PROFILES.set('seed-003-notagaccess', {
+  ...rulesAt(MAINLINE),
+  mteNoTagAccess: true,
+  name: 'seed-003-notagaccess',
+  source: 'seed 003: [PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported (Oct 2024, not merged)',
 });
 
 export function profileNames(): string[] {

@@ -5,6 +5,7 @@ import { abortProperties } from './abort.ts';
 import { encodingProperties } from './encoding.ts';
 import { layoutProperties } from './layout.ts';
 import { memslotProperties } from './memslot.ts';
+import { mteProperties } from './mte.ts';
 import { vmCreateProperties } from './vmCreate.ts';
 
 export const ALL_PROPERTIES: readonly AnyProperty[] = [
@@ -13,6 +14,7 @@ export const ALL_PROPERTIES: readonly AnyProperty[] = [
   ...encodingProperties,
   ...abortProperties,
   ...layoutProperties,
+  ...mteProperties,
 ] as readonly AnyProperty[];
 
 export function propertiesOf(families: readonly Family[]): AnyProperty[] {

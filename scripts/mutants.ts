@@ -47,7 +47,7 @@ for (const v of verdicts) {
   );
 }
 for (const p of PENDING_MUTANTS) {
-  out.push(`| \`${p.name}\` | ${cell(p.ref)} | pending: no \`${p.family}\` family yet | – | | |`);
+  out.push(`| \`${p.name}\` | ${cell(p.ref)} | pending: family \`${p.family}\` not landed | – | | |`);
 }
 const survivors = verdicts.filter((v) => !v.killer);
 const errors = verdicts.flatMap((v) => v.errors.map((e) => `${v.mutant.name}: ${e.family}/${e.name}: ${e.reason ?? ''}`));

@@ -1,7 +1,7 @@
 // Soak: many cases on one real target, to show that a long run neither leaks nor slows down.
 //
 //   npm run soak -- [--target qemu:max@6.12] [--cases 100000] [--window 10000] [--stats-every 2000]
-//                   [--vm-every 500] [--inflight 64] [--out soak.json]
+//                   [--vm-every 500] [--inflight 64] [--out FILE (default reports/<stamp>-soak-<target>/soak.json)]
 //
 // Cases go through the kvm adapter exactly as properties do (VmHandle.run, pipelined: up to
 // --inflight requests in flight), each checked against what it must end in (MMIO exit with the
@@ -13,7 +13,8 @@
 // --out, rewritten atomically at every window. Exit 0 when every case matched, nothing died and
 // fds / live VMs / RSS stayed flat; 1 otherwise.
 
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KvmTarget } from '../adapters/kvm/index.ts';
 import { isErrno, type Access, type RunOutcome, type VmHandle } from '../core/target.ts';
@@ -27,7 +28,7 @@ const { values: a } = parseArgs({
     'vm-every': { type: 'string', default: '500' },
     inflight: { type: 'string', default: '64' },
     seed: { type: 'string', default: '1' },
-    out: { type: 'string', default: 'soak.json' },
+    out: { type: 'string' },
   },
   strict: true,
 });
@@ -47,6 +48,8 @@ const STATS_EVERY = int('stats-every', a['stats-every'], 1);
 const VM_EVERY = int('vm-every', a['vm-every'], 1);
 const INFLIGHT = int('inflight', a.inflight, 1);
 let rng = BigInt(int('seed', a.seed, 1));
+const OUT = a.out ?? join('reports', `${new Date().toISOString().replace(/[:.]/g, '-')}-soak-${a.target.replace(/[^A-Za-z0-9.-]+/g, '_')}`, 'soak.json');
+mkdirSync(dirname(OUT), { recursive: true });
 
 function next(): bigint {
   rng ^= (rng << 13n) & 0xffff_ffff_ffff_ffffn;
@@ -102,9 +105,9 @@ async function sampleStats(): Promise<void> {
 
 function save(complete: boolean): void {
   const body = { target: a.target, kernel: info.kernelRelease, cases: CASES, done, inflight: INFLIGHT, vmsMade, mismatches: mismatchCount, firstMismatches: mismatches, windows, stats, complete, seconds: (performance.now() - tStart) / 1000 };
-  const tmp = `${a.out}.${process.pid}.tmp`;
+  const tmp = `${OUT}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, a.out);
+  renameSync(tmp, OUT);
 }
 
 const mask = (size: number): bigint => (1n << BigInt(size * 8)) - 1n;

@@ -12,6 +12,8 @@ import { execa } from 'execa';
 import { errnoName, type Errno } from '../../arch/errno.ts';
 import { KVM_MODES, type KvmMode } from '../../arch/host.ts';
 import {
+  type BackingRequest,
+  type BackingResult,
   HostMismatch,
   TargetDied,
   TargetUnusable,
@@ -97,6 +99,10 @@ export interface KvmTargetOptions {
   readonly faults?: FaultPlan;
   /** how long an injected `hang` spins before the watchdog calls the target dead (default 2000 ms) */
   readonly hangTimeoutMs?: number;
+  /** QEMU: the guest powers off after this long without input (default 300 s; see qemu.ts) */
+  readonly idleS?: number;
+  /** tests: send no keepalive pings */
+  readonly noKeepalive?: boolean;
 }
 
 /** The arguments the helper gets outside QEMU: it refuses to run on a real host without --native. */
@@ -212,6 +218,8 @@ export class KvmTarget implements Target {
         initrd,
         consoleLog: this.consoleLog,
         appendLog: this.opened++ > 0,
+        ...(this.opts.idleS !== undefined ? { idleS: this.opts.idleS } : {}),
+        ...(this.opts.noKeepalive ? { noKeepalive: true } : {}),
         ...(this.opts.bootTimeoutMs !== undefined ? { bootTimeoutMs: this.opts.bootTimeoutMs } : {}),
       });
       this.proc = booted.proc;
@@ -253,6 +261,10 @@ export class KvmTarget implements Target {
     if (!probe.caps[CAP_ARM_EL1_32BIT]) cannot.aarch32 = 'KVM_CAP_ARM_EL1_32BIT is 0 on this target (no AArch32 EL1)';
     if (!probe.caps[CAP_ARM_MTE]) cannot.mte = 'KVM_CAP_ARM_MTE is 0 on this target (use qemu:max,mte@...)';
     if (!probe.caps[CAP_ARM_NISV_TO_USER]) cannot.nisv = 'KVM_CAP_ARM_NISV_TO_USER is 0 on this target';
+    // mte family: the backing kinds the helper cannot make here (adapters/kvm/helper/mte.c)
+    const unsupported = probe.caps[CAP_ARM_MTE] ? (await this.call({ op: 'backing_probe' }, SLACK_MS))['unsupported'] : undefined;
+    if (typeof unsupported === 'object' && unsupported !== null)
+      for (const [k, why] of Object.entries(unsupported)) if (typeof why === 'string') cannot[`backing-${k}` as Capability] = `${k}: ${why}`;
     const info: TargetInfo = {
       kind: s.kind,
       spec: this.specString,
@@ -432,8 +444,22 @@ class KvmVm implements VmHandle {
     return handled(this.doSetMemoryRegion(r));
   }
 
-  enableCap(cap: number, args: readonly bigint[]): Promise<{ readonly errno: Errno | null }> {
-    return handled(this.doEnableCap(cap, args));
+  enableCap(cap: number, args: readonly bigint[], flags = 0): Promise<{ readonly errno: Errno | null }> {
+    return handled(this.doEnableCap(cap, args, flags));
+  }
+
+  /** mte family: VMM memory of a backing kind (adapters/kvm/helper/mte.c). */
+  mapBacking(b: BackingRequest): Promise<BackingResult> {
+    return handled((async (): Promise<BackingResult> => {
+      const at = b.at !== undefined ? { at: hex(b.at) } : {};
+      const w = await this.send({ op: 'backing', kind: b.kind, shared: b.shared, size: hex(b.size), ...at }, SLACK_MS);
+      helperError(w, 'backing');
+      return typeof w['unsupported'] === 'string' ? { unsupported: w['unsupported'] } : { uaddr: wHex(w, 'uaddr') };
+    })());
+  }
+
+  unmapBacking(uaddr: bigint, size: bigint): Promise<void> {
+    return handled((async () => helperError(await this.send({ op: 'unbacking', at: hex(uaddr), size: hex(size) }, SLACK_MS), 'unbacking'))());
   }
 
   run(req: RunRequest): Promise<RunOutcome> {
@@ -467,15 +493,16 @@ class KvmVm implements VmHandle {
     return { errno: errnoOf(wNum(w, 'errno')) };
   }
 
-  private async doEnableCap(cap: number, args: readonly bigint[]): Promise<{ readonly errno: Errno | null }> {
+  private async doEnableCap(cap: number, args: readonly bigint[], flags: number): Promise<{ readonly errno: Errno | null }> {
     if (this.destroyed) return { errno: 'EBADF' };
-    const w = await this.send({ op: 'enable_cap', vm: this.name, cap, args: args.map(hex) }, SLACK_MS);
+    const w = await this.send({ op: 'enable_cap', vm: this.name, cap, flags, args: args.map(hex) }, SLACK_MS);
     helperError(w, 'enable_cap');
     return { errno: errnoOf(wNum(w, 'errno')) };
   }
 
   private async doRun(req: RunRequest): Promise<RunOutcome> {
     if (this.destroyed) return { kind: 'run-errno', errno: 'EBADF' };
+    if (req.tagAccess) throw new Error('tag accesses (LDG) are not in the helper\'s guest code: simulator only');
     const budgetMs = req.budgetMs ?? 2000;
     const a = req.access;
     const w = await this.send(

@@ -14,6 +14,8 @@ export interface HelperProcessOptions {
   /** what to call the process in messages */
   readonly what: string;
   readonly readyTimeoutMs: number;
+  /** send a ping this often (the guest's idle timeout must not fire while we live) */
+  readonly keepaliveMs?: number;
 }
 
 export class HelperProcess {
@@ -22,6 +24,7 @@ export class HelperProcess {
   private readonly proc: ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; buffer: false; reject: false }>;
   private readonly log: WriteStream;
   private exitedFlag = false;
+  private keepalive: NodeJS.Timeout | undefined;
   /** resolves when the process has exited (never rejects) */
   readonly exited: Promise<void>;
 
@@ -52,8 +55,15 @@ export class HelperProcess {
     this.proc.stdin.on('error', () => {
       /* EPIPE after an exit: the exit handler reports it */
     });
+    if (opts.keepaliveMs !== undefined && opts.keepaliveMs > 0) {
+      this.keepalive = setInterval(() => {
+        this.channel.request({ op: 'ping' }, 0).catch(() => undefined);
+      }, opts.keepaliveMs);
+      this.keepalive.unref();
+    }
     this.exited = this.proc.then((r) => {
       this.exitedFlag = true;
+      if (this.keepalive) clearInterval(this.keepalive);
       const how = r.signal ? `signal ${r.signal}` : `exit code ${String(r.exitCode)}`;
       const msg = `${opts.what} ended (${how}); console log: ${opts.consoleLog}`;
       this.log.write(`[s2c] ${msg}\n`);

@@ -25,7 +25,16 @@ export interface QemuOptions {
   readonly qemuBinary?: string;
   /** keep the existing console log (a restart appends to it) */
   readonly appendLog?: boolean;
+  /**
+   * The guest powers off after this many seconds without input (default 300): the end of a run that
+   * was SIGKILLed, whose QEMU would otherwise live on. The adapter pings every idleS/10 s.
+   */
+  readonly idleS?: number;
+  /** tests: no keepalive pings (the guest then powers off after idleS) */
+  readonly noKeepalive?: boolean;
 }
+
+export const DEFAULT_IDLE_S = 300;
 
 export type ChannelKind = 'virtio' | 'pl011';
 
@@ -50,7 +59,9 @@ export function qemuCommand(o: QemuOptions): QemuCommand {
   const channel = chooseChannel(k);
   const machine = `virt,virtualization=on,gic-version=3${o.mte ? ',mte=on' : ''}`;
   const cpu = o.cpu === 'max' ? 'max,pauth-impdef=on' : o.cpu;
-  const append = ['console=ttyAMA0', 'panic=-1', `s2c.tty=${channel === 'virtio' ? 'hvc0' : 'ttyAMA0'}`];
+  const idle = o.idleS ?? DEFAULT_IDLE_S;
+  if (!Number.isInteger(idle) || idle < 1 || idle > 86400) throw new TargetUnusable(`bad idle timeout ${idle} s`);
+  const append = ['console=ttyAMA0', 'panic=-1', `s2c.tty=${channel === 'virtio' ? 'hvc0' : 'ttyAMA0'}`, `s2c.idle=${idle}`];
   if (o.mode === 'nvhe' || o.mode === 'protected') append.push(`kvm-arm.mode=${o.mode}`);
   const args = [
     '-M', machine,
@@ -97,6 +108,7 @@ export async function bootQemu(o: QemuOptions): Promise<BootedQemu> {
     consoleLog: o.consoleLog,
     what: `qemu (${o.cpu}@${o.kernel})`,
     readyTimeoutMs: o.bootTimeoutMs ?? 120_000,
+    ...(o.noKeepalive ? {} : { keepaliveMs: ((o.idleS ?? DEFAULT_IDLE_S) * 1000) / 10 }),
   });
   try {
     await proc.waitReady();

@@ -11,9 +11,8 @@ export async function observeAccess(c: AccessCase, t: Target): Promise<AccessOut
   const setup: Promise<unknown>[] = [];
   if (c.nisvToUser) setup.push(vm.enableCap(KVM_CAP_ARM_NISV_TO_USER, []));
   for (const s of c.slots) setup.push(vm.setMemoryRegion(s));
-  const run = vm.run({ state: c.state, access: c.access, nisvToUser: c.nisvToUser });
-  await Promise.all(setup);
-  const outcome = await run;
+  // awaited together, so a target dying under the pipeline rejects once, not once per request
+  const [, outcome] = await Promise.all([Promise.all(setup), vm.run({ state: c.state, access: c.access, nisvToUser: c.nisvToUser })]);
   await vm.destroy();
   // a load's value depends on memory contents no rule speaks of
   if (outcome.kind === 'completed') return { vm: 'ok', outcome: { kind: 'completed' } };

@@ -42,9 +42,8 @@ export async function observeVmCreate(c: VmCreateCase, t: Target): Promise<VmCre
     access: { kind: 'load', size: 8, ipa: FIRST_ACCESS_IPA, data: 0n, syndromeValid: true },
     nisvToUser: false,
   });
-  const results = await Promise.all(probes);
-  await first;
-  const outcome = await run;
+  // awaited together, so a target dying under the pipeline rejects once, not once per request
+  const [results, , outcome] = await Promise.all([Promise.all(probes), first, run]);
   await vm.destroy();
   let ipaBits = 31;
   results.forEach((r, i) => {

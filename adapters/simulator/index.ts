@@ -3,7 +3,10 @@
 
 import type { Errno } from '../../arch/errno.ts';
 import type {
+  BackingRequest,
+  BackingResult,
   BootConfig,
+  CpuFeatures,
   HostConfig,
   HostHandle,
   MemoryRegion,
@@ -20,10 +23,12 @@ import { simulateBoot } from './layout.ts';
 import { kvmInitIpaRange, kvmSetIpaLimit } from './kvm.ts';
 import { MAINLINE_KNOBS, type SimKnobs } from './knobs.ts';
 import { SimVm } from './vm.ts';
+import { AddressSpace, SimMte } from './mte.ts';
 
 const KVM_CAP_ARM_VM_IPA_SIZE = 165;
 const KVM_CAP_ARM_NISV_TO_USER = 177;
 const KVM_CAP_NR_MEMSLOTS = 10;
+const KVM_CAP_ARM_MTE = 205;
 
 export interface SimOptions {
   readonly knobs?: Partial<SimKnobs>;
@@ -38,19 +43,39 @@ const HARNESS_CODE_SIZE = 0x10000n;
 class SimVmHandle implements VmHandle {
   private nextUaddr = 0x10_0000_0000n;
   private harness = false;
-  constructor(private readonly vm: SimVm) {}
+  private vcpu = false;
+  constructor(
+    private readonly vm: SimVm,
+    private readonly space: AddressSpace,
+    private readonly mte: SimMte,
+  ) {}
+
+  async mapBacking(b: BackingRequest): Promise<BackingResult> {
+    return this.space.map(b);
+  }
+
+  async unmapBacking(uaddr: bigint, size: bigint): Promise<void> {
+    this.space.unmap(uaddr, size);
+  }
 
   async setMemoryRegion(r: MemoryRegion): Promise<{ errno: Errno | null }> {
     let uaddr: bigint;
     if (r.userspaceAddr === 'auto') {
       uaddr = this.nextUaddr;
       this.nextUaddr += r.memorySize + (1n << 16n);
+      // the helper's "auto" backing: anonymous private memory
+      if (r.memorySize > 0n) this.space.map({ kind: 'anon', shared: false, size: r.memorySize, at: uaddr });
     } else uaddr = r.userspaceAddr;
     const e = this.vm.setMemoryRegion(r, uaddr);
     return { errno: e === 0 ? null : e };
   }
 
-  async enableCap(cap: number): Promise<{ errno: Errno | null }> {
+  async enableCap(cap: number, args: readonly bigint[], flags = 0): Promise<{ errno: Errno | null }> {
+    void args;
+    if (cap === KVM_CAP_ARM_MTE) {
+      const e = this.mte.enableCap(flags, this.vcpu);
+      return { errno: e === 0 ? null : e };
+    }
     if (cap === KVM_CAP_ARM_NISV_TO_USER) {
       this.vm.enableNisvToUser();
       return { errno: null };
@@ -59,9 +84,11 @@ class SimVmHandle implements VmHandle {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
+    this.vcpu = true; // KVM_CREATE_VCPU at the first run, as the real helper does
     // the harness code slot, made on first use as the real helper does
     if (!this.harness) {
       this.harness = true;
+      this.space.map({ kind: 'anon', shared: false, size: HARNESS_CODE_SIZE, at: 0x7f00_0000_0000n });
       const e = this.vm.setMemoryRegion(
         { slot: HARNESS_SLOT, flags: 0, guestPhysAddr: 0n, memorySize: HARNESS_CODE_SIZE, userspaceAddr: 'auto' },
         0x7f00_0000_0000n,
@@ -76,6 +103,7 @@ class SimVmHandle implements VmHandle {
 
 class SimHostHandle implements HostHandle {
   private readonly limit: number;
+  private features: CpuFeatures = { mte: true, mtePerm: false };
   constructor(
     readonly config: HostConfig,
     private readonly knobs: SimKnobs,
@@ -84,8 +112,13 @@ class SimHostHandle implements HostHandle {
     this.limit = kvmSetIpaLimit(config, knobs);
   }
 
+  setCpuFeatures(f: CpuFeatures): void {
+    this.features = f;
+  }
+
   async checkExtension(cap: number): Promise<number> {
     if (cap === KVM_CAP_ARM_VM_IPA_SIZE) return this.limit;
+    if (cap === KVM_CAP_ARM_MTE) return this.knobs.mteCap && this.features.mte ? 1 : 0;
     if (cap === KVM_CAP_ARM_NISV_TO_USER) return 1;
     if (cap === KVM_CAP_NR_MEMSLOTS) return this.knobs.userMemSlots;
     return 0;
@@ -94,6 +127,8 @@ class SimHostHandle implements HostHandle {
   async createVm(type: bigint): Promise<Result<VmHandle>> {
     const cfg = kvmInitIpaRange(this.config, type, this.limit, this.knobs);
     if (typeof cfg === 'string') return { errno: cfg };
+    const space = new AddressSpace(this.knobs);
+    const mte = new SimMte(this.knobs, this.features.mte, this.features.mtePerm);
     const vm = new SimVm({
       host: this.config,
       knobs: this.knobs,
@@ -101,8 +136,10 @@ class SimHostHandle implements HostHandle {
       physShift: cfg.physShift,
       vtcr: cfg.vtcr,
       strict: this.strict,
+      space,
+      mte,
     });
-    return new SimVmHandle(vm);
+    return new SimVmHandle(vm, space, mte);
   }
 
   async hypLayout(boot: BootConfig | 'own'): Promise<HypLayoutReport> {

@@ -61,6 +61,18 @@ export interface SimKnobs {
   readonly hypVaBits: 'idmap-t0sz' | 'max-idmap-vabits';
   /** kern_hyp_va on 52-bit VA: mask + tag (kvm_compute_layout), or seed 001 v1's low 2^48 window */
   readonly hypLayout: 'mask-tag' | 'low-window-48';
+  /** kvm_vm_ioctl_enable_cap: KVM_CAP_ARM_MTE exists (5.13), or falls to the default case (EINVAL) */
+  readonly mteCap: boolean;
+  /** kvm_vm_ioctl_enable_cap(KVM_CAP_ARM_MTE): refused once a vCPU exists, or accepted whenever */
+  readonly mteCapAfterVcpu: 'einval' | 'accept';
+  /** kvm_arch_prepare_memory_region and user_mem_abort: which VMAs an MTE VM refuses (6.1: VM_SHARED; 6.2: !VM_MTE_ALLOWED) */
+  readonly mteVmaCheck: 'vm-shared' | 'not-mte-allowed';
+  /** user_mem_abort: the MTE test skips non-cacheable (Device) mappings, or runs on every fault */
+  readonly mteFaultSkipsDevice: boolean;
+  /** hugetlbfs_file_mmap: sets VM_MTE_ALLOWED (6.13, 25c17c4b55de) or not */
+  readonly hugetlbfsMteAllowed: boolean;
+  /** seed 003: with FEAT_MTE_PERM, a refused VMA is taken and mapped with the NoTagAccess memory attribute */
+  readonly mteNoTagAccess: 'off' | 'memattr';
 }
 
 export const MAINLINE_KNOBS: SimKnobs = {
@@ -83,4 +95,10 @@ export const MAINLINE_KNOBS: SimKnobs = {
   idmapT0sz: 'va-bits-min',
   hypVaBits: 'max-idmap-vabits',
   hypLayout: 'mask-tag',
+  mteCap: true,
+  mteCapAfterVcpu: 'einval',
+  mteVmaCheck: 'not-mte-allowed',
+  mteFaultSkipsDevice: true,
+  hugetlbfsMteAllowed: true,
+  mteNoTagAccess: 'off',
 };

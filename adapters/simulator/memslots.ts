@@ -28,6 +28,8 @@ export interface SlotContext {
   /** kvm_phys_size(kvm) */
   readonly physSize: bigint;
   readonly knobs: SimKnobs;
+  /** the VMA walk of kvm_arch_prepare_memory_region (MTE), over [hva, hva + size) */
+  readonly vmaWalk?: (hva: bigint, size: bigint) => 0 | Errno;
 }
 
 export class Memslots {
@@ -92,7 +94,7 @@ export class Memslots {
     const overlap = (change === 'create' || change === 'move') && this.overlaps(id, baseGfn, baseGfn + npages);
     if (overlap && ctx.knobs.overlapCheck === 'before-arch-prepare') return 'EEXIST';
 
-    const r = prepareMemoryRegion(baseGfn, npages, change, ctx);
+    const r = prepareMemoryRegion(baseGfn, npages, change, uaddr, ctx);
     if (r !== 0) return r;
     if (overlap) return 'EEXIST';
 
@@ -117,13 +119,13 @@ export class Memslots {
 }
 
 /** arm64 kvm_arch_prepare_memory_region(): the slot must fit the IPA space. */
-function prepareMemoryRegion(baseGfn: bigint, npages: bigint, change: Change, ctx: SlotContext): 0 | Errno {
+function prepareMemoryRegion(baseGfn: bigint, npages: bigint, change: Change, uaddr: bigint, ctx: SlotContext): 0 | Errno {
   if (change !== 'create' && change !== 'move' && change !== 'flags-only') return 0;
   const limit = ctx.physSize >> BigInt(ctx.pageShift);
   const end = baseGfn + npages;
   if (ctx.knobs.memslotBoundCompare === 'gt' ? end > limit : end >= limit) return 'EFAULT';
-  // the VMA walk (MTE, PFNMAP + dirty log) finds nothing to refuse in anonymous memory
-  return 0;
+  // the VMA walk (MTE; PFNMAP + dirty log is not modelled)
+  return ctx.vmaWalk ? ctx.vmaWalk(uaddr, npages << BigInt(ctx.pageShift)) : 0;
 }
 
 /** arm64 untagged_addr(): sign-extend from bit 55 (user addresses: clear the top byte). */

@@ -9,6 +9,7 @@ import { parangeToPhysShift } from './cpu.ts';
 import { injectAbort, injectSizeFault, type Injected, type InjectOptions, type TrapInfo } from './inject.ts';
 import type { SimKnobs } from './knobs.ts';
 import { Memslots, type MemSlot } from './memslots.ts';
+import type { AddressSpace, SimMte } from './mte.ts';
 import { rootIndexBits, startLevel, Stage2Tables, walk, walkConfigValid } from './stage2.ts';
 
 /** How often a vCPU re-enters the guest after a fault before we call it stuck. */
@@ -46,6 +47,9 @@ export interface SimVmOptions {
   readonly vtcr: bigint;
   /** architecture's syndrome bits on injected aborts instead of KVM's (--strict) */
   readonly strict: boolean;
+  /** the VMM's VMAs and the VM's MTE state */
+  readonly space: AddressSpace;
+  readonly mte: SimMte;
 }
 
 export class SimVm {
@@ -54,6 +58,8 @@ export class SimVm {
   private nisvToUser = false;
   private nextHostPa = 0x8000_0000n;
   private readonly pageShift: number;
+  /** pages mapped with seed 003's NoTagAccess attribute (by IPA page) */
+  private readonly noTagPages = new Set<bigint>();
 
   constructor(readonly o: SimVmOptions) {
     this.pageShift = o.host.granule === 4 ? 12 : o.host.granule === 16 ? 14 : 16;
@@ -70,10 +76,17 @@ export class SimVm {
     return this.slots.set(
       r,
       uaddr,
-      { pageShift: this.pageShift, taskSize, physSize: 1n << BigInt(this.o.physShift), knobs: this.o.knobs },
+      {
+        pageShift: this.pageShift,
+        taskSize,
+        physSize: 1n << BigInt(this.o.physShift),
+        knobs: this.o.knobs,
+        vmaWalk: (hva, size) => this.o.mte.prepare(this.o.space, hva, size),
+      },
       // kvm_arch_flush_shadow_memslot(): unmap the whole stage 2 (coarse but exact in effect)
       () => {
         this.tables = this.freshTables();
+        this.noTagPages.clear();
       },
     );
   }
@@ -102,7 +115,14 @@ export class SimVm {
   private execute(req: RunRequest): RunOutcome {
     for (let entry = 0; entry < MAX_ENTRIES; entry++) {
       const hw = this.guestAccess(req);
-      if (hw.kind === 'done') return hw.outcome;
+      if (hw.kind === 'done') {
+        // an LDG to a page stage 2 maps NoTagAccess faults to EL2, which (seed 003) exits to the VMM
+        const page = req.access.ipa >> BigInt(this.pageShift);
+        if (req.tagAccess && hw.outcome.kind === 'completed' && this.noTagPages.has(page)) {
+          return { kind: 'notag-access', gpa: page << BigInt(this.pageShift), size: 1n << BigInt(this.pageShift) };
+        }
+        return hw.outcome;
+      }
       const h = this.handleGuestAbort(hw.trap, req);
       if (h.kind === 'exit') return h.outcome;
       if (h.kind === 'inject') return { kind: 'exception', ...h.exc };
@@ -190,6 +210,10 @@ export class SimVm {
       // The IPA is reported as [MAX:12]: complete it with the low 12 bits of the VA
       return { kind: 'exit', outcome: this.ioMemAbort(t, faultIpa | (t.hfar & 0xfffn), req) };
     }
+    const hva = slot.userspaceAddr + ((gfn - slot.baseGfn) << BigInt(this.pageShift));
+    const f = this.o.mte.fault(this.o.space, hva);
+    if (typeof f === 'string') return { kind: 'exit', outcome: { kind: 'run-errno', errno: f } };
+    if (f.noTagAccess) this.noTagPages.add(gfn);
     this.userMemAbort(slot, faultIpa, writable);
     return { kind: 'resume' };
   }

@@ -12,7 +12,7 @@ command -v "$CC" >/dev/null || { echo "build.sh: $CC not found (run: npm run pro
 mkdir -p "$OUT"
 echo "    $CC -static -O2 -Wall -Wextra -Werror -> $OUT/s2c-helper"
 "$CC" -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$OUT/s2c-helper.tmp" \
-  "$HERE/s2c-helper.c" "$HERE/guest.S"
+  "$HERE/s2c-helper.c" "$HERE/mte.c" "$HERE/guest.S"
 mv "$OUT/s2c-helper.tmp" "$OUT/s2c-helper"
 "$CC" -c -o "$OUT/guest.o" "$HERE/guest.S"
 "$OBJDUMP" -d -j .rodata.s2c_guest "$OUT/guest.o" > "$OUT/guest.lst" 2>/dev/null \

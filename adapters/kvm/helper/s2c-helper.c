@@ -32,11 +32,13 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <dirent.h>
+#include <poll.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
+#include "mte.h"
 
 #define PREFIX "@S2C@ "
 #define MAX_LINE (64 * 1024)
@@ -1291,12 +1293,22 @@ static void handle_line(char *line, size_t len) {
 	else if (!strcmp(op, "batch")) op_batch(&r);
 	else if (!strcmp(op, "ping")) o_s(&o, ",\"ok\":true");
 	else if (!strcmp(op, "stats")) op_stats(&r);
+	else if (!strcmp(op, "backing") || !strcmp(op, "unbacking") || !strcmp(op, "backing_probe")) { // mte.c
+		uint64_t at = 0, size = 0; char b[1024]; int sh = jget(&j, root, "shared"); ju64(&j, jget(&j, root, "at"), &at); ju64(&j, jget(&j, root, "size"), &size);
+		if (!strcmp(op, "backing")) s2c_backing(jstr(&j, jget(&j, root, "kind")), sh >= 0 && j.nodes[sh].t == J_BOOL && j.nodes[sh].b, size, at, b, sizeof b);
+		else if (!strcmp(op, "unbacking")) s2c_unbacking(at, size, b, sizeof b); else s2c_backing_probe(b, sizeof b);
+		o_s(&o, b); }
 	else if (!strcmp(op, "crash")) _exit(70); // diagnostic (fault injection): die without answering
 	else if (!strcmp(op, "shutdown")) { o_s(&o, ",\"ok\":true}"); emit(&o); power_off(); }
 	else { o_s(&o, ",\"error\":"); char m[128]; snprintf(m, sizeof m, "unknown op '%.64s'", op); o_str(&o, m); }
 	o_s(&o, "}");
 	emit(&o);
 }
+
+// s2c.idle=<seconds>: power off after that long without input. The adapter pings well within it, so
+// this only fires when the process that booted QEMU died without stopping it (SIGKILL): QEMU's stdio
+// chardev does not pass the end of its input on to the guest, so nothing else would end the guest.
+static int idle_ms;
 
 static void init_system(const char **tty) {
 	mkdir("/dev", 0755);
@@ -1313,6 +1325,11 @@ static void init_system(const char **tty) {
 		t += 8;
 		size_t n = strcspn(t, " \n");
 		if (n > 0 && n < 40) { snprintf(dev, sizeof dev, "/dev/%.*s", (int)n, t); *tty = dev; }
+	}
+	const char *idle = strstr(cmdline, "s2c.idle=");
+	if (idle) {
+		long v = strtol(idle + 9, NULL, 10);
+		if (v > 0 && v <= 86400) idle_ms = (int)(v * 1000);
 	}
 }
 
@@ -1377,6 +1394,16 @@ int main(int argc, char **argv) {
 	size_t have = 0;
 	bool discarding = false;
 	for (;;) {
+		if (idle_ms > 0) {
+			struct pollfd pfd = {.fd = in_fd, .events = POLLIN};
+			int pr = poll(&pfd, 1, idle_ms);
+			if (pr < 0 && errno == EINTR) continue;
+			if (pr == 0) {
+				static const char m[] = "s2c-helper: no input within s2c.idle: powering off\n";
+				write_all(2, m, sizeof m - 1);
+				break;
+			}
+		}
 		ssize_t k = read(in_fd, buf + have, MAX_LINE - have);
 		if (k < 0 && errno == EINTR) continue;
 		if (k <= 0) break;
