@@ -148,7 +148,7 @@ const TIMELINE: readonly Change[] = [
 /** Versions worth naming: every change point plus the LTS releases targets run. */
 const NAMED_VERSIONS: readonly (readonly [number, number])[] = [
   [4, 20], [5, 4], [5, 10], [5, 11], [5, 12], [5, 15], [5, 17], [5, 18],
-  [5, 13], [6, 1], [6, 2], [6, 6], [6, 8], [6, 9], [6, 12], [6, 13],
+  [5, 13], [6, 1], [6, 2], [6, 6], [6, 8], [6, 9], [6, 12],
 ];
 
 const MAINLINE: readonly [number, number] = [6, 18];

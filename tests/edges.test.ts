@@ -7,6 +7,7 @@ import { observeMemslots } from '../adapters/observe/memslot.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import type { AccessCase } from '../core/cases.ts';
 import type { HostConfig, MemoryRegion } from '../core/target.ts';
+import { KVM_CAP_ARM_EL1_32BIT, KVM_CAP_ARM_NISV_TO_USER, KVM_CAP_ARM_VM_IPA_SIZE, KVM_CAP_NR_MEMSLOTS } from '../arch/kvm.ts';
 import { accessOutcome } from '../oracles/abort.ts';
 import { createVm2, halfDiff, landed, ps3Flag } from '../oracles/encoding.ts';
 import { memslots } from '../oracles/memslot.ts';
@@ -70,6 +71,24 @@ describe('abort: edges', () => {
     const c = { ...base, nisvToUser: true, access: { ...base.access, ipa: (1n << 40n) + 0x10n, syndromeValid: false } };
     // 4K, 40 bits: the walk starts at level 1 → translation fault level 1 (FSC 0x05)
     expect(await both(c, pre, knobs)).toEqual({ vm: 'ok', outcome: { kind: 'nisv', esrIss: 0x05n, faultIpa: (1n << 40n) + 0x10n } });
+  });
+});
+
+describe('the simulated host: capabilities', () => {
+  it('KVM_CHECK_EXTENSION and KVM_ENABLE_CAP as the kernel answers them', async () => {
+    const t = simulatorTarget();
+    expect(await t.open()).toEqual({ kind: 'sim', spec: 'sim', host: 'any' });
+    const h = await t.host(H);
+    expect(await h.checkExtension(KVM_CAP_ARM_VM_IPA_SIZE)).toBe(48);
+    expect(await h.checkExtension(KVM_CAP_ARM_NISV_TO_USER)).toBe(1);
+    expect(await h.checkExtension(KVM_CAP_NR_MEMSLOTS)).toBe(32767);
+    expect(await h.checkExtension(KVM_CAP_ARM_EL1_32BIT)).toBe(0);
+    expect(await (await simulatorTarget({ knobs: { userMemSlots: 512 } }).host(H)).checkExtension(KVM_CAP_NR_MEMSLOTS)).toBe(512);
+    const vm = await h.createVm(40n);
+    if ('errno' in vm) throw new Error('no VM');
+    expect(await vm.enableCap(KVM_CAP_ARM_NISV_TO_USER, [])).toEqual({ errno: null });
+    expect(await vm.enableCap(KVM_CAP_ARM_EL1_32BIT, [])).toEqual({ errno: 'EINVAL' });
+    await vm.destroy();
   });
 });
 

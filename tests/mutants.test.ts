@@ -26,13 +26,15 @@ describe('the named mutants', () => {
     expect(MUTANTS.length).toBeGreaterThanOrEqual(10);
     for (const m of MUTANTS) {
       expect(m.name).toMatch(/^[a-z0-9][a-z0-9.-]*$/);
-      expect(m.upstream.length).toBeGreaterThan(5);
-      expect(m.source.length).toBeGreaterThan(5);
+      for (const text of [m.ref, m.bug, m.upstream, m.source]) expect(text.length, m.name).toBeGreaterThan(5);
       const changed = (Object.keys(m.knobs) as (keyof SimKnobs)[]).filter((k) => m.knobs[k] !== MAINLINE_KNOBS[k]);
       expect(changed.length, m.name).toBeGreaterThan(0);
       expect(changed.length, m.name).toBe(Object.keys(m.knobs).length);
     }
-    for (const p of PENDING_MUTANTS) expect(getMutant(p.name)).toBeUndefined();
+    for (const p of PENDING_MUTANTS) {
+      expect(getMutant(p.name)).toBeUndefined();
+      for (const text of [p.ref, p.bug, p.upstream, p.source, p.family]) expect(text.length, p.name).toBeGreaterThan(2);
+    }
   });
 
   it('cover the commits the issue names', () => {

@@ -73,7 +73,7 @@ describe('progress', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stdout).not.toContain('\x1b');
     const verdicts = r.stdout.split('\n').filter((l) => l.startsWith('== '));
-    expect(verdicts.map((l) => l.split(':')[0])).toEqual(['== vm-create', '== memslot', '== encoding', '== abort', '== layout']);
+    expect(verdicts.map((l) => l.split(':')[0])).toEqual(['== vm-create', '== memslot', '== encoding', '== abort', '== layout', '== mte']);
     for (const l of verdicts) expect(l).toMatch(/cases\/s/);
     expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^\d+ passed, \d+ failed, 0 skipped, 0 errors; report: /);
     const q = await execa('node', [BIN, 'run', '--profile', 'pre-5.18', '--seed', '2', '--report', dir, '--quiet'], { reject: false });

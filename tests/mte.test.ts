@@ -1,0 +1,85 @@
+// mte (seed 003): the kernel rules per profile, pinned on the cases the thread and the commits name.
+import { describe, expect, it } from 'vitest';
+import type { MteCase } from '../core/cases.ts';
+import { mte } from '../oracles/mte.ts';
+import { getProfile, type Profile } from '../oracles/profiles.ts';
+import { runProperty } from '../core/runner.ts';
+import { mteDesignProperties } from '../properties/mte.ts';
+import { simulatorTarget } from '../adapters/simulator/index.ts';
+
+const P = (n: string): Profile => {
+  const p = getProfile(n);
+  if (!p) throw new Error(n);
+  return p;
+};
+const base: MteCase = {
+  host: { parange: 2, granule: 4, lpa2: false, kernelPaBits: 48, vaBits: 39, mode: 'vhe' },
+  hostMte: true,
+  mtePerm: false,
+  cap: 'before-vcpu',
+  backing: { kind: 'anon', shared: false },
+  remap: null,
+  access: 'load',
+};
+
+describe('mte oracle', () => {
+  it('6.1 refuses VM_SHARED; 6.2+ refuses what lacks VM_MTE_ALLOWED', () => {
+    const shared = { ...base, backing: { kind: 'memfd', shared: true } } as const;
+    const ramfs = { ...base, backing: { kind: 'ramfs', shared: false } } as const;
+    expect(mte(shared, P('v6.1')).memslot).toBe('EINVAL');
+    expect(mte(shared, P('v6.12')).memslot).toBe('ok');
+    expect(mte(ramfs, P('v6.1')).memslot).toBe('ok');
+    expect(mte(ramfs, P('v6.12')).memslot).toBe('EINVAL');
+  });
+  it('hugetlbfs gets VM_MTE_ALLOWED in 6.13 (25c17c4b55de)', () => {
+    const h = { ...base, backing: { kind: 'hugetlb', shared: false } } as const;
+    expect(mte(h, P('v6.12')).memslot).toBe('EINVAL');
+    expect(mte(h, P('mainline')).memslot).toBe('ok');
+  });
+  it('fault time: a refused VMA put under the slot is EFAULT, a Device one is not checked', () => {
+    expect(mte({ ...base, remap: { kind: 'ramfs', shared: true } }, P('mainline')).run).toEqual({ kind: 'run-errno', errno: 'EFAULT' });
+    expect(mte({ ...base, remap: { kind: 'pfnmap', shared: true } }, P('mainline')).run).toEqual({ kind: 'completed' });
+  });
+  it('KVM_CAP_ARM_MTE: EINVAL after a vCPU, with flags, without MTE, before 5.13', () => {
+    expect(mte({ ...base, cap: 'after-vcpu' }, P('mainline')).enable).toEqual(['EINVAL']);
+    expect(mte({ ...base, cap: 'bad-flags' }, P('mainline')).enable).toEqual(['EINVAL']);
+    expect(mte({ ...base, hostMte: false }, P('mainline')).enable).toEqual(['EINVAL']);
+    expect(mte({ ...base, cap: 'twice' }, P('mainline')).enable).toEqual(['ok', 'ok']);
+    expect(mte(base, P('v5.12')).enable).toEqual(['EINVAL']);
+  });
+  it('seed 003: with FEAT_MTE_PERM a ramfs slot is taken and a tag access exits', () => {
+    const c = { ...base, mtePerm: true, backing: { kind: 'ramfs', shared: false }, access: 'tag-load' } as const;
+    expect(mte(c, P('seed-003-notagaccess'))).toEqual({ enable: ['ok'], memslot: 'ok', run: { kind: 'notag-access', gpa: 0x400000n, size: 0x1000n } });
+    expect(mte(c, P('mainline')).memslot).toBe('EINVAL');
+  });
+});
+
+describe('mte design properties (seed 003)', () => {
+  it('the proposal breaks every objection (expected findings), mainline none', async () => {
+    const target = simulatorTarget();
+    const info = await target.open();
+    for (const p of mteDesignProperties) {
+      const r = await runProperty(p, { target, info, profile: P('mainline') }, { runs: 200, seed: 1, strict: false });
+      expect(r.verdict, p.name).toBe('pass');
+      expect(r.finding === 'expected', p.name).toBe(p.name.startsWith('seed-003'));
+    }
+  });
+  it('the simulator with the proposal knob conforms to the proposal profile', async () => {
+    const { mteBackingProperties } = await import('../properties/mte.ts');
+    const target = simulatorTarget({ knobs: { mteNoTagAccess: 'memattr' } });
+    const info = await target.open();
+    for (const p of mteBackingProperties) {
+      const r = await runProperty(p, { target, info, profile: P('seed-003-notagaccess') }, { runs: 100, seed: 3, strict: false });
+      expect(r.verdict, `${p.name} ${JSON.stringify(r.diff)}`).toBe('pass');
+    }
+  });
+  it('the simulator with 6.1 knobs conforms to v6.1', async () => {
+    const { mteBackingProperties } = await import('../properties/mte.ts');
+    const target = simulatorTarget({ knobs: { mteVmaCheck: 'vm-shared', hugetlbfsMteAllowed: false } });
+    const info = await target.open();
+    for (const p of mteBackingProperties) {
+      const r = await runProperty(p, { target, info, profile: P('v6.1') }, { runs: 100, seed: 5, strict: false });
+      expect(r.verdict, `${p.name} ${JSON.stringify(r.diff)}`).toBe('pass');
+    }
+  });
+});
