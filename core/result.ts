@@ -21,6 +21,8 @@ export interface PropertyResult {
   readonly diff?: readonly FieldDiff[];
   /** 'expected': a counterexample the suite predicts (a rejected design, a known deviation) */
   readonly finding?: 'expected' | 'known-deviation';
+  /** the first case the property ran and what the target did: the facts a passing run observed */
+  readonly sample?: { readonly case: Json; readonly observed: Json };
   /** known deviations (fixtures/deviations.json) met on the way: counted, not failed */
   readonly known?: readonly KnownHit[];
   readonly replay?: string;

@@ -67,6 +67,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   let broken: Error | undefined;
   let executed = 0;
   const known = new Map<string, KnownHit>();
+  let sample: PropertyResult['sample'];
   const prop = fc.asyncProperty(p.arbitrary({ info: ctx.info }), async (c) => {
     if (broken) return true; // the target is gone: the verdict is already `error`
     const expected = p.expect(c, { profile: ctx.profile, strict: o.strict });
@@ -78,6 +79,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
       return true;
     }
     executed++;
+    sample ??= { case: toJson(c), observed: toJson(actual) };
     o.onCase?.();
     if (sameOutcome(expected, actual)) return true;
     const dev = ctx.deviations?.length ? explain(ctx.deviations, toJson(c), diffOutcomes(expected, actual)) : undefined;
@@ -98,8 +100,11 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   if (broken) {
     return { ...base(p, o), verdict: 'error', runs: executed, reason: `${broken.name}: ${broken.message}` };
   }
-  const knownHits = known.size > 0 ? { known: [...known.values()], finding: 'known-deviation' as const } : {};
-  if (!d.failed) return { ...base(p, o), verdict: 'pass', runs: d.numRuns, ...knownHits };
+  const extras = {
+    ...(sample ? { sample } : {}),
+    ...(known.size > 0 ? { known: [...known.values()], finding: 'known-deviation' as const } : {}),
+  };
+  if (!d.failed) return { ...base(p, o), verdict: 'pass', runs: d.numRuns, ...extras };
   if (!last || !d.counterexample) {
     const err = d.errorInstance instanceof Error ? d.errorInstance.message : 'property failed without a comparison';
     return { ...base(p, o), verdict: 'error', runs: d.numRuns, reason: err };
@@ -115,7 +120,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
     actual: toJson(last.actual),
     diff: diffOutcomes(last.expected, last.actual),
     ...(o.replayCommand ? { replay: o.replayCommand(p, o.seed, path) } : {}),
-    ...knownHits,
+    ...extras,
   };
 }
 
