@@ -3,12 +3,15 @@
 // the adapter's per-case time against the helper's batch mode.
 
 import { targetFromSpec } from '../adapters/index.ts';
-import type { Family } from '../core/property.ts';
-import { FAMILIES } from '../core/property.ts';
+import { FAMILIES, propertyId, type Family } from '../core/property.ts';
 import { runProperty } from '../core/runner.ts';
 import type { Target, TargetInfo } from '../core/target.ts';
 import { getProfile, profileForRelease, type Profile } from '../oracles/profiles.ts';
 import { propertiesOf } from '../properties/index.ts';
+import { deviationsFor, loadDeviations, type KnownDeviation } from '../core/deviations.ts';
+import { fileURLToPath } from 'node:url';
+
+const DEVIATIONS = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
 
 export interface BenchArgs {
   readonly targets: string[];
@@ -25,12 +28,13 @@ export interface FamilyRate {
 /** Run every conformance property of each family once at `runs` cases; cases/s = cases / time. */
 export async function familyRates(target: Target, info: TargetInfo, profile: Profile, runs: number, seed: number): Promise<FamilyRate[]> {
   const out: FamilyRate[] = [];
+  const known: KnownDeviation[] = loadDeviations(DEVIATIONS);
   for (const family of FAMILIES) {
     let cases = 0;
     let ms = 0;
     for (const p of propertiesOf([family])) {
       if (p.kind !== 'conformance') continue;
-      const r = await runProperty(p, { target, info, profile }, { runs, seed, strict: false });
+      const r = await runProperty(p, { target, info, profile, deviations: deviationsFor(known, propertyId(p), info) }, { runs, seed, strict: false });
       if (r.verdict === 'skip') continue;
       cases += r.runs;
       ms += r.durationMs;
