@@ -1,7 +1,7 @@
 // The tests Stryker runs against each mutant of oracles/ and adapters/simulator/:
 // everything that exercises them in-process. The CLI and report tests run the
 // tool in child processes, which never see the active mutant; the real-KVM
-// tests need QEMU; the layout family's tests go with its own files.
+// tests need QEMU.
 
 import { defineConfig } from 'vitest/config';
 
@@ -17,6 +17,9 @@ export default defineConfig({
       'tests/deviations.test.ts',
       'tests/kernels.test.ts',
       'tests/edges.test.ts',
+      'tests/layout.test.ts',
+      'tests/mte.test.ts',
+      'tests/generators.test.ts',
     ],
     // the CLI round trips of the corpus run in child processes
     testNamePattern: '^(?!s2conform run and regress)',

@@ -109,8 +109,12 @@ export function shortCase(r: PropertyResult): string {
       ].filter((x) => x);
       return `${host}, IPA ${String(field(c, 'ipaBits'))}, ${String(field(c, 'state'))} ${String(field(a, 'kind'))}/${String(field(a, 'size'))} @${String(field(a, 'ipa'))}${extra.length ? `, ${extra.join(', ')}` : ''}`;
     }
-    default:
-      return JSON.stringify(c ?? null);
+    default: {
+      // layout, mte and whatever comes: the host, then the other fields as compact JSON
+      const rest = c !== null && typeof c === 'object' && !Array.isArray(c) ? Object.entries(c).filter(([k]) => k !== 'host') : [];
+      const s = `${host}, ${rest.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')}`;
+      return s.length <= 160 ? s : `${s.slice(0, 159)}…`;
+    }
   }
 }
 
