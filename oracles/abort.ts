@@ -4,6 +4,7 @@
 
 import { EC, FSC, DABT, IL_BIT, EC_SHIFT } from '../arch/esr.ts';
 import { PARANGE_BITS, pageShift } from '../arch/host.ts';
+import { A32_VECTOR, FSR32, VECTOR } from '../arch/vectors.ts';
 import { KVM_MEM_READONLY } from '../arch/kvm.ts';
 import { HARNESS_CODE_SIZE, HARNESS_SLOT, type AccessCase, type AccessOutcome } from '../core/cases.ts';
 import type { GuestState, MemoryRegion, RunOutcome } from '../core/target.ts';
@@ -17,17 +18,7 @@ export interface AbortOptions {
   readonly strict: boolean;
 }
 
-const LOWER_EL_VECTOR = 0x400;
-const CURRENT_SPX_VECTOR = 0x200;
-const CURRENT_SP0_VECTOR = 0x000;
-const A32_PABT_VECTOR = 0x0c;
-const A32_DABT_VECTOR = 0x10;
 
-/** DFSR/IFSR: LPAE format bit and the external abort status in each format. */
-const FSR_LPAE = 1n << 9n;
-const FSR_LPAE_EXTABT = 0x10n;
-const FSR_SHORT_EXTABT = 0x08n;
-const FSR_WNR = 1n << 11n;
 
 type Exception = Extract<RunOutcome, { kind: 'exception' }>;
 
@@ -36,7 +27,7 @@ function isA32(s: GuestState): boolean {
 }
 
 function aa64Vector(s: GuestState): number {
-  return s === 'el0' ? LOWER_EL_VECTOR : s === 'el1t' ? CURRENT_SP0_VECTOR : CURRENT_SPX_VECTOR;
+  return s === 'el0' ? VECTOR.LOWER_AARCH64 : s === 'el1t' ? VECTOR.CURRENT_SP0 : VECTOR.CURRENT_SPX;
 }
 
 /** ESR_EL1 for an abort on `state`: EC by instruction/data and by the EL it came from, IL=1 (A64). */
@@ -57,14 +48,14 @@ function injected(c: AccessCase, fsc: 'extabt' | 'addrsize', far: bigint, o: Abo
   const store = access.kind === 'store';
   if (isA32(state)) {
     const lpae = state === 'a32-lpae';
-    let fsr = lpae ? FSR_LPAE | FSR_LPAE_EXTABT : FSR_SHORT_EXTABT;
+    let fsr = lpae ? FSR32.LPAE | FSR32.EXTABT_LPAE : FSR32.EXTABT_SHORT;
     // seed 004; 85ea6b1ec915: only an LPAE guest can be told it is an address size fault, and
     // only for a data abort: the kernel clears the status in ESR_EL1 (DFSR) even for a prefetch
     // abort, whose status went to IFSR32_EL2, which keeps the external abort (R3.4). Reachable
     // under seed 004 v1 (beyond N); from 5.18 an AArch32 guest cannot reach the host limit.
     if (fsc === 'addrsize' && lpae && !ifetch) fsr &= ~0x3fn;
-    if (o.strict && store) fsr |= FSR_WNR;
-    return { kind: 'exception', vector: ifetch ? A32_PABT_VECTOR : A32_DABT_VECTOR, esr: fsr, far: far & 0xffff_ffffn };
+    if (o.strict && store) fsr |= FSR32.WNR;
+    return { kind: 'exception', vector: ifetch ? A32_VECTOR.PABT : A32_VECTOR.DABT, esr: fsr, far: far & 0xffff_ffffn };
   }
   let esr = aa64Esr(state, ifetch, fsc === 'extabt' ? FSC.EXTABT : FSC.ADDRSZ_L0);
   if (o.strict && store) esr |= DABT.WNR;

@@ -2,6 +2,7 @@
 // what the hypervisor writes into ESR_EL1/FAR_EL1 and where the guest vectors.
 
 import type { GuestState } from '../../core/target.ts';
+import { A32_VECTOR, FSR32, VECTOR } from '../../arch/vectors.ts';
 
 const ESR_ELx_IL = 1n << 25n;
 const ESR_ELx_EC_SHIFT = 26n;
@@ -11,19 +12,6 @@ const ESR_ELx_EC_DABT_LOW = 0x24n;
 const ESR_ELx_FSC_EXTABT = 0x10n;
 const ESR_ELx_WNR = 1n << 6n;
 
-const CURRENT_EL_SP_EL0_VECTOR = 0x0;
-const CURRENT_EL_SP_ELx_VECTOR = 0x200;
-const LOWER_EL_AArch64_VECTOR = 0x400;
-
-/** AArch32 vector offsets (from the exception base) */
-const A32_PABT_OFFSET = 0x0c;
-const A32_DABT_OFFSET = 0x10;
-
-/** DFSR/IFSR (AArch32) encodings */
-const DFSR_LPAE = 1n << 9n;
-const DFSR_WNR = 1n << 11n;
-const DFSR_FSC_EXTABT_LPAE = 0x10n;
-const DFSR_FSC_EXTABT_NOLPAE = 0x8n;
 
 export interface Injected {
   readonly vector: number;
@@ -75,19 +63,19 @@ export function injectSizeFault(t: TrapInfo, addr: bigint, o: InjectOptions): In
 function vectorFor(state: GuestState): number {
   switch (state) {
     case 'el1t':
-      return CURRENT_EL_SP_EL0_VECTOR;
+      return VECTOR.CURRENT_SP0;
     case 'el1h':
-      return CURRENT_EL_SP_ELx_VECTOR;
+      return VECTOR.CURRENT_SPX;
     case 'el0':
-      return LOWER_EL_AArch64_VECTOR;
+      return VECTOR.LOWER_AARCH64;
     default:
-      return CURRENT_EL_SP_ELx_VECTOR;
+      return VECTOR.CURRENT_SPX;
   }
 }
 
 function injectAbt32(t: TrapInfo, addr: bigint, strict: boolean): Injected {
   const lpae = t.state === 'a32-lpae';
-  let fsr = lpae ? DFSR_LPAE | DFSR_FSC_EXTABT_LPAE : DFSR_FSC_EXTABT_NOLPAE;
-  if (strict && !t.isIabt && t.isWrite) fsr |= DFSR_WNR;
-  return { vector: t.isIabt ? A32_PABT_OFFSET : A32_DABT_OFFSET, esr: fsr, far: addr & 0xffff_ffffn };
+  let fsr = lpae ? FSR32.LPAE | FSR32.EXTABT_LPAE : FSR32.EXTABT_SHORT;
+  if (strict && !t.isIabt && t.isWrite) fsr |= FSR32.WNR;
+  return { vector: t.isIabt ? A32_VECTOR.PABT : A32_VECTOR.DABT, esr: fsr, far: addr & 0xffff_ffffn };
 }

@@ -3,6 +3,7 @@
 // the stage-2 walk, the syndrome) and the hypervisor side (the abort handler)
 // are kept apart, as on a real machine.
 
+import { VECTOR } from '../../arch/vectors.ts';
 import type { Errno } from '../../arch/errno.ts';
 import type { GuestState, HostConfig, MemoryRegion, RunOutcome, RunRequest } from '../../core/target.ts';
 import { parangeToPhysShift } from './cpu.ts';
@@ -253,6 +254,6 @@ function stage1AddressSizeFault(state: GuestState, isIabt: boolean, isWrite: boo
   const ec = isIabt ? (lower ? 0x20n : 0x21n) : lower ? 0x24n : 0x25n;
   let esr = (ec << 26n) | (1n << 25n) | FSC_ADDRSZ;
   if (!isIabt && isWrite) esr |= ESR_EL2_WNR;
-  const vector = state === 'el1t' ? 0x0 : state === 'el1h' ? 0x200 : 0x400;
+  const vector = state === 'el1t' ? VECTOR.CURRENT_SP0 : state === 'el1h' ? VECTOR.CURRENT_SPX : VECTOR.LOWER_AARCH64;
   return { vector, esr, far: va };
 }
