@@ -1,6 +1,7 @@
 // The simulator target: a mechanistic model of a host running KVM/arm64,
 // reachable through the same ioctl-shaped interface as a real kernel.
 
+import { HARNESS_CODE_SIZE, HARNESS_SLOT } from '../../core/cases.ts';
 import type { Errno } from '../../arch/errno.ts';
 import type {
   BackingRequest,
@@ -37,8 +38,6 @@ export interface SimOptions {
   readonly label?: string;
 }
 
-const HARNESS_SLOT = 500;
-const HARNESS_CODE_SIZE = 0x10000n;
 
 class SimVmHandle implements VmHandle {
   private nextUaddr = 0x10_0000_0000n;
