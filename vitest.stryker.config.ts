@@ -20,6 +20,7 @@ export default defineConfig({
       'tests/layout.test.ts',
       'tests/mte.test.ts',
       'tests/generators.test.ts',
+      'tests/provenance.test.ts',
     ],
     // the CLI round trips of the corpus run in child processes
     testNamePattern: '^(?!s2conform run and regress)',

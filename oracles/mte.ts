@@ -3,7 +3,7 @@
 // The rules, as the kernel and the thread state them:
 // - KVM_ENABLE_CAP(KVM_CAP_ARM_MTE): EINVAL with flags != 0, on a host without MTE, or once
 //   a vCPU exists (kvm_vm_ioctl_enable_cap: `!system_supports_mte() || kvm->created_vcpus`);
-//   enabling it again before any vCPU is 0. Unknown before 5.13 (EINVAL, the default case).
+//   enabling it again before any vCPU is 0. Unknown before 5.14 (EINVAL, the default case).
 // - Which VMAs carry VM_MTE_ALLOWED: anonymous mappings, private or shared (9f3419315f3c,
 //   arch_calc_vm_flag_bits on MAP_ANONYMOUS), shmem files, i.e. memfd and tmpfs (51b0bff2f703),
 //   hugetlbfs files from 6.13 (25c17c4b55de); never ramfs files nor VM_PFNMAP (/dev/mem).
@@ -55,7 +55,7 @@ export function vmaFlags(b: Backing, p: Profile): VmaFlags {
 
 /** The VMA test an MTE VM applies (memslot and fault time alike). */
 export function mteRefuses(v: VmaFlags, p: Profile): boolean {
-  // seed 003; ea7fc1bb1cd1 (5.13..6.1) refuses VM_SHARED; d89585fbb308 + c911f0d46879 (6.2) refuse !VM_MTE_ALLOWED
+  // seed 003; ea7fc1bb1cd1 (5.14..6.1) refuses VM_SHARED; d89585fbb308 + c911f0d46879 (6.2) refuse !VM_MTE_ALLOWED
   return p.mteVma === 'refuse-shared' ? v.shared : !v.mteAllowed;
 }
 

@@ -43,7 +43,7 @@ export interface Profile extends Rules {
   readonly source: string;
 }
 
-interface Change {
+export interface Change {
   readonly version: readonly [number, number];
   readonly rules: Partial<Rules>;
   /** seed and upstream commit */
@@ -86,7 +86,7 @@ const TIMELINE: readonly Change[] = [
   {
     version: [5, 12],
     rules: { defaultIpa: 'reject', memslotBound: 'exclusive', memslotIds: 32767 },
-    cite: 'seed 000; 7d717558dd5e reject unsupported default IPA; 262b003d059c fix exclusive limit; KVM_USER_MEM_SLOTS = SHRT_MAX',
+    cite: 'seed 000; 7d717558dd5e reject unsupported default IPA; 262b003d059c fix exclusive limit; 4fc096a99e01 KVM_USER_MEM_SLOTS = SHRT_MAX',
   },
   {
     version: [5, 12],
@@ -109,7 +109,7 @@ const TIMELINE: readonly Change[] = [
     cite: 'seed 004; 85ea6b1ec915 KVM: arm64: Inject exception on out-of-IPA-range translation fault',
   },
   {
-    version: [5, 13],
+    version: [5, 14],
     rules: { mteCap: true, mteVma: 'refuse-shared' },
     cite: 'seed 003; ea7fc1bb1cd1 KVM: arm64: Introduce MTE VM feature (VM_SHARED refused at memslot and fault time)',
   },
@@ -126,7 +126,7 @@ const TIMELINE: readonly Change[] = [
   {
     version: [6, 2],
     rules: { protectedForcesLimit: true },
-    cite: 'pKVM "KVM: arm64: Instantiate guest stage-2 page-tables at EL2": protected mode sizes VMs at the limit',
+    cite: '60dfe093ec13 KVM: arm64: Instantiate guest stage-2 page-tables at EL2 (pKVM: protected mode sizes VMs at the limit)',
   },
   {
     version: [6, 2],
@@ -148,10 +148,12 @@ const TIMELINE: readonly Change[] = [
 /** Versions worth naming: every change point plus the LTS releases targets run. */
 const NAMED_VERSIONS: readonly (readonly [number, number])[] = [
   [4, 20], [5, 4], [5, 10], [5, 11], [5, 12], [5, 15], [5, 17], [5, 18],
-  [5, 13], [6, 1], [6, 2], [6, 6], [6, 8], [6, 9], [6, 12],
+  [5, 14], [6, 1], [6, 2], [6, 6], [6, 8], [6, 9], [6, 12],
 ];
 
 const MAINLINE: readonly [number, number] = [6, 18];
+/** KVM_CAP_ARM_VM_IPA_SIZE and the first rules: nothing is encoded before it. */
+const FIRST: readonly [number, number] = [4, 20];
 
 function cmp(a: readonly [number, number], b: readonly [number, number]): number {
   return a[0] - b[0] || a[1] - b[1];
@@ -213,18 +215,18 @@ export function getProfile(name: string): Profile | undefined {
   return PROFILES.get(name);
 }
 
-/** --profile auto: the newest named version not newer than the kernel release. */
+/** --profile auto: the profile of the release's own version (the timeline folded at it). */
 export function profileForRelease(release: string): Profile | undefined {
   const m = /^(\d+)\.(\d+)/.exec(release);
   if (!m) return undefined;
   const v: [number, number] = [Number(m[1]), Number(m[2])];
   if (cmp(v, MAINLINE) >= 0) return PROFILES.get('mainline');
-  let best: Profile | undefined;
-  for (const p of PROFILES.values()) {
-    if (!p.version || !p.name.startsWith('v') || p.name.includes('-')) continue;
-    if (cmp(p.version, v) <= 0 && (!best?.version || cmp(p.version, best.version) > 0)) best = p;
-  }
-  // an exact version not in the named list: fold the timeline at it
-  if (best && best.version && cmp(best.version, v) !== 0) return versionProfile(`v${v[0]}.${v[1]}`, v, 'kernel version');
-  return best;
+  if (cmp(v, FIRST) < 0) return undefined;
+  const name = `v${v[0]}.${v[1]}`;
+  return PROFILES.get(name) ?? versionProfile(name, v, 'kernel version');
+}
+
+/** The timeline as data, for the provenance checks (tests/provenance.test.ts). */
+export function timeline(): readonly Change[] {
+  return TIMELINE;
 }

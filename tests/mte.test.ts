@@ -40,12 +40,14 @@ describe('mte oracle', () => {
     expect(mte({ ...base, remap: { kind: 'ramfs', shared: true } }, P('mainline')).run).toEqual({ kind: 'run-errno', errno: 'EFAULT' });
     expect(mte({ ...base, remap: { kind: 'pfnmap', shared: true } }, P('mainline')).run).toEqual({ kind: 'completed' });
   });
-  it('KVM_CAP_ARM_MTE: EINVAL after a vCPU, with flags, without MTE, before 5.13', () => {
+  it('KVM_CAP_ARM_MTE: EINVAL after a vCPU, with flags, without MTE, before 5.14', () => {
     expect(mte({ ...base, cap: 'after-vcpu' }, P('mainline')).enable).toEqual(['EINVAL']);
     expect(mte({ ...base, cap: 'bad-flags' }, P('mainline')).enable).toEqual(['EINVAL']);
     expect(mte({ ...base, hostMte: false }, P('mainline')).enable).toEqual(['EINVAL']);
     expect(mte({ ...base, cap: 'twice' }, P('mainline')).enable).toEqual(['ok', 'ok']);
     expect(mte(base, P('v5.12')).enable).toEqual(['EINVAL']);
+    // ea7fc1bb1cd1 is in v5.14 (applied after v5.13's release)
+    expect(mte(base, P('v5.14')).enable).toEqual(['ok']);
   });
   it('seed 003: with FEAT_MTE_PERM a ramfs slot is taken and a tag access exits', () => {
     const c = { ...base, mtePerm: true, backing: { kind: 'ramfs', shared: false }, access: 'tag-load' } as const;

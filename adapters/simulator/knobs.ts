@@ -61,7 +61,7 @@ export interface SimKnobs {
   readonly hypVaBits: 'idmap-t0sz' | 'max-idmap-vabits';
   /** kern_hyp_va on 52-bit VA: mask + tag (kvm_compute_layout), or seed 001 v1's low 2^48 window */
   readonly hypLayout: 'mask-tag' | 'low-window-48';
-  /** kvm_vm_ioctl_enable_cap: KVM_CAP_ARM_MTE exists (5.13), or falls to the default case (EINVAL) */
+  /** kvm_vm_ioctl_enable_cap: KVM_CAP_ARM_MTE exists (5.14, ea7fc1bb1cd1), or falls to the default case (EINVAL) */
   readonly mteCap: boolean;
   /** kvm_vm_ioctl_enable_cap(KVM_CAP_ARM_MTE): refused once a vCPU exists, or accepted whenever */
   readonly mteCapAfterVcpu: 'einval' | 'accept';
