@@ -21,6 +21,7 @@ export default defineConfig({
       'tests/mte.test.ts',
       'tests/generators.test.ts',
       'tests/provenance.test.ts',
+      'tests/simulator-mm.test.ts',
     ],
     // the CLI round trips of the corpus run in child processes
     testNamePattern: '^(?!s2conform run and regress)',

@@ -55,5 +55,7 @@ export async function observeEl2Mappable(c: LayoutCase, t: Target): Promise<El2M
 
 export async function observeBootLog(c: LayoutCase, t: Target): Promise<BootLogOutcome> {
   const r = await report(c, t);
+  // what the log says, read the same way on every target: a kernel's log lines are the observation
+  if (r.kmsg) return bootLogFacts(r.kmsg);
   return { kvm: r.kvm, linearCap51: r.linearCap51 };
 }

@@ -21,7 +21,7 @@ function fls64(x: bigint): number {
 }
 
 /** memblock, as far as arm64_memblock_init() uses it. */
-class Memblock {
+export class Memblock {
   regions: { base: bigint; end: bigint }[] = [];
   add(base: bigint, size: bigint): void {
     this.regions.push({ base, end: base + size });
