@@ -22,6 +22,7 @@ export default defineConfig({
       'tests/generators.test.ts',
       'tests/provenance.test.ts',
       'tests/simulator-mm.test.ts',
+      'tests/stage2-walk.test.ts',
     ],
     // the CLI round trips of the corpus run in child processes
     testNamePattern: '^(?!s2conform run and regress)',
