@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import type { SimKnobs } from '../adapters/simulator/knobs.ts';
-import { bootLogFacts, CAP_LINE } from '../adapters/observe/layout.ts';
+import { bootLogFacts, CAP_LINE, observeLayout } from '../adapters/observe/layout.ts';
 import { decodeCase } from '../core/codec.ts';
 import type { LayoutCase } from '../core/cases.ts';
 import { toJson } from '../core/json.ts';
@@ -148,5 +148,52 @@ describe('the simulator\'s knobs reproduce each older kernel the oracle describe
       }
     }
     for (const k of ['ok', 'ok+unmappable', 'idmap-intersects-hyp-va', 'hyp-va-range+unmappable']) expect(seen).toContain(k);
+  });
+});
+
+// Edges the generated boots reach rarely (issue 7, docs/mutation.md): both sides on hand-made boots.
+describe('layout: edges, oracle and simulator alike', () => {
+  async function both(c: LayoutCase, p: Profile = P('mainline'), knobs: Partial<SimKnobs> = {}) {
+    const expected = layout(c, p);
+    const target = simulatorTarget({ knobs });
+    await target.open();
+    expect(await observeLayout(c, target)).toEqual(expected);
+    return expected;
+  }
+  const MiB = 1n << 20n;
+  const at = (banks: PhysRange[], kernelBase: bigint, vaBits: 48 | 52, mode: HostConfig['mode'] = 'nvhe'): LayoutCase => ({
+    host: { parange: 6, granule: 4, lpa2: true, kernelPaBits: 52, vaBits, mode },
+    boot: { banks, kernel: { base: kernelBase, size: 32n * MiB }, idmapOffset: 16n * MiB, privateBytes: MiB, tag: 0n },
+  });
+
+  it('a kernel above the 2^47 linear window slides memstart up, rounded up to ARM64_MEMSTART_ALIGN, and drops what is below', async () => {
+    const high = { base: (1n << 47n) + 2n * MiB, size: 64n * MiB };
+    for (const mode of ['vhe', 'nvhe'] as const) {
+      const o = await both(at([{ base: 0n, size: 1n << 47n }, high], high.base, 48, mode));
+      // above the window only what the kernel needs stays: end = 2^47 + 34 MiB, the kernel's end;
+      // memstart = round_up(end - 2^47, 1 GiB) = 1 GiB
+      expect(o.kept).toEqual([{ base: GiB, size: (1n << 47n) - GiB }, { base: high.base, size: 32n * MiB }]);
+      expect(o.dropped).toEqual([{ base: 0n, size: GiB }, { base: high.base + 32n * MiB, size: 32n * MiB }]);
+    }
+  });
+
+  it('banks in any order, adjacent or empty, are the same DRAM', async () => {
+    const a = { base: 0x4000_0000n, size: GiB };
+    const b = { base: 0x8000_0000n, size: GiB }; // adjacent to a
+    const c = { base: 0x80_0000_0000n, size: GiB };
+    const sorted = await both(at([a, b, c], c.base, 52));
+    for (const banks of [[c, b, a], [b, c, a], [a, { base: 0x1_0000_0000n, size: 0n }, b, c]]) expect(await both(at(banks, c.base, 52))).toEqual(sorted);
+    expect(sorted.kept).toEqual([{ base: a.base, size: 2n * GiB }, c]);
+  });
+
+  // seed 001 v1 on the 5.12 kernel it was posted against
+  const V1_KNOBS: Partial<SimKnobs> = { linearCap51: 'never', idmapT0sz: 'va-bits-min', hypVaBits: 'max-idmap-vabits', hypLayout: 'low-window-48' };
+  it('seed 001 v1: a private VA range larger than the ID map address cannot be allocated', async () => {
+    const c = at([{ base: 0n, size: GiB }], 0n, 52);
+    const big: LayoutCase = { ...c, boot: { ...(c.boot as BootConfig), privateBytes: 32n * MiB } };
+    const o = await both(big, P('seed-001-v1'), V1_KNOBS);
+    expect(o.el2).toMatchObject({ kind: 'hyp', init: 'private-va-exhausted' });
+    const ok = await both(c, P('seed-001-v1'), V1_KNOBS);
+    expect(ok.el2).toMatchObject({ kind: 'hyp', init: 'ok' });
   });
 });

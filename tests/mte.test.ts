@@ -1,7 +1,7 @@
 // mte (seed 003): the kernel rules per profile, pinned on the cases the thread and the commits name.
 import { describe, expect, it } from 'vitest';
 import type { MteCase } from '../core/cases.ts';
-import { mte } from '../oracles/mte.ts';
+import { MEM_TYPES, mte, stage2DenyTags, vmmNextStep } from '../oracles/mte.ts';
 import { getProfile, type Profile } from '../oracles/profiles.ts';
 import { runProperty } from '../core/runner.ts';
 import { mteDesignProperties } from '../properties/mte.ts';
@@ -53,6 +53,31 @@ describe('mte oracle', () => {
     const c = { ...base, mtePerm: true, backing: { kind: 'ramfs', shared: false }, access: 'tag-load' } as const;
     expect(mte(c, P('seed-003-notagaccess'))).toEqual({ enable: ['ok'], memslot: 'ok', run: { kind: 'notag-access', gpa: 0x400000n, size: 0x1000n } });
     expect(mte(c, P('mainline')).memslot).toBe('EINVAL');
+  });
+});
+
+describe('mte oracle: the design checks\' helpers', () => {
+  it('a failed enable leaves MTE off: the slot is then taken whatever backs it', () => {
+    const ramfs = { ...base, backing: { kind: 'ramfs', shared: true } } as const;
+    expect(mte({ ...ramfs, cap: 'bad-flags' }, P('mainline'))).toEqual({ enable: ['EINVAL'], memslot: 'ok', run: { kind: 'completed' } });
+    expect(mte({ ...ramfs, cap: 'after-vcpu' }, P('mainline'))).toEqual({ enable: ['EINVAL'], memslot: 'ok', run: { kind: 'completed' } });
+    expect(mte({ ...ramfs, cap: 'none' }, P('mainline'))).toEqual({ enable: [], memslot: 'ok', run: { kind: 'completed' } });
+    expect(mte({ ...ramfs, cap: 'twice' }, P('mainline'))).toEqual({ enable: ['ok', 'ok'], memslot: 'EINVAL', run: null });
+    // /dev/mem is VM_SHARED whatever the VMM asked for: 6.1 refuses it
+    expect(mte({ ...base, backing: { kind: 'pfnmap', shared: false } }, P('v6.1')).memslot).toBe('EINVAL');
+  });
+  it('the proposal\'s stage-2 attribute: Normal loses tag access, Device and Normal-NC become Normal with tags (mainline never asks)', () => {
+    expect(MEM_TYPES).toEqual(['normal', 'normal-nc', 'device']);
+    expect(stage2DenyTags('normal', P('seed-003-notagaccess'))).toEqual({ type: 'normal', tags: 'denied' });
+    expect(stage2DenyTags('device', P('seed-003-notagaccess'))).toEqual({ type: 'normal', tags: 'allowed' });
+    expect(stage2DenyTags('normal-nc', P('seed-003-notagaccess'))).toEqual({ type: 'normal', tags: 'allowed' });
+    for (const t of MEM_TYPES) expect(stage2DenyTags(t, P('mainline'))).toBe('not-used');
+  });
+  it('every documented outcome tells the VMM what to do; the proposal\'s exit does not', () => {
+    expect(vmmNextStep({ enable: ['ok'], memslot: 'EINVAL', run: null })).toMatch(/anonymous, memfd or tmpfs.*api\.rst/);
+    expect(vmmNextStep({ enable: ['ok'], memslot: 'ok', run: { kind: 'run-errno', errno: 'EFAULT' } })).toMatch(/restore.*api\.rst/);
+    expect(vmmNextStep({ enable: ['ok'], memslot: 'ok', run: { kind: 'notag-access', gpa: 0x400000n, size: 0x1000n } })).toBeNull();
+    expect(vmmNextStep({ enable: ['ok'], memslot: 'ok', run: { kind: 'completed' } })).toBe('nothing to do');
   });
 });
 

@@ -24,6 +24,7 @@ function fls64(x: bigint): number {
 export class Memblock {
   regions: { base: bigint; end: bigint }[] = [];
   add(base: bigint, size: bigint): void {
+    if (size === 0n) return; // memblock_add_range(): `if (!size) return 0;`
     this.regions.push({ base, end: base + size });
     this.regions.sort((a, b) => (a.base < b.base ? -1 : 1));
     const merged: { base: bigint; end: bigint }[] = [];

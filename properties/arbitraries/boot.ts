@@ -1,4 +1,4 @@
-// A boot: banks, then the kernel placed as EFI does, top-down (the highest bank first,
+// A boot: banks (listed in any order), then the kernel placed as EFI does, top-down (the highest bank first,
 // near its top), the hyp ID map page inside the image, the private EL2 VA KVM asks for,
 // and the random long behind the hyp VA tag.
 
@@ -18,16 +18,19 @@ export const bootArb: fc.Arbitrary<BootConfig> = fc
     idmapPermille: fc.nat(1000),
     privatePages: fc.integer({ min: 1, max: 256 }),
     tag: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    order: fc.nat(11), // firmware lists banks in any order: rotated, then maybe reversed
   })
-  .map(({ banks, fromTop, slack, kernelUnits, idmapPermille, privatePages, tag }) => {
+  .map(({ banks, fromTop, slack, kernelUnits, idmapPermille, privatePages, tag, order }) => {
     const bank = banks[Math.max(0, banks.length - 1 - fromTop)] ?? { base: 0x4000_0000n, size: UNIT };
     const ksize = BigInt(kernelUnits) * UNIT < bank.size ? BigInt(kernelUnits) * UNIT : bank.size;
     const top = bank.base + bank.size - ksize - BigInt(slack) * UNIT;
     const kbase = top > bank.base ? top : bank.base;
     const room = ksize - 2n * IDMAP_ALIGN;
     const idmapOffset = ((room * BigInt(idmapPermille)) / 1000n / IDMAP_ALIGN) * IDMAP_ALIGN;
+    const k = (order >> 1) % banks.length;
+    const listed = [...banks.slice(k), ...banks.slice(0, k)];
     return {
-      banks,
+      banks: order & 1 ? listed.reverse() : listed,
       kernel: { base: kbase, size: ksize },
       idmapOffset,
       privateBytes: BigInt(privatePages) * 0x1000n,
