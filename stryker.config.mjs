@@ -1,8 +1,8 @@
-// Mutation testing of the rules and the simulator (issue 7): `npm run stryker`.
-// One mutant at a time (concurrency 1: the machine is shared); reports under
-// reports/stryker/ (git-ignored). One folder at a time:
-//   STRYKER_PART=oracles npm run stryker -- --mutate 'oracles/**/*.ts'
-// writes reports/stryker/oracles/. See docs/mutation.md for the scores and the survivors.
+// Mutation testing of the rules and the simulator (issue 7). `npm run stryker`
+// (scripts/stryker.ts) runs this configuration once per folder, oracles/ then
+// adapters/simulator/, each into reports/stryker/<part>/ (git-ignored), and prints
+// the scores. One mutant at a time (concurrency 1: the machine is shared). See
+// docs/mutation.md for the scores and the survivors.
 
 const part = process.env.STRYKER_PART ?? 'all';
 
