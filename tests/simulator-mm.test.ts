@@ -84,20 +84,26 @@ describe('simulated VMAs against a unit-by-unit model', () => {
             if (v) expect(v.start <= a + off && a + off < v.end).toBe(true);
           }
         }
-        // find_vma_intersection(): the lowest VMA in [start, end)
-        const start = WINDOW + BigInt(s) * U;
-        const end = start + BigInt(len) * U;
-        const firstMapped = [...Array(len).keys()].map((i) => start + BigInt(i) * U).find((a) => model.has(a));
-        const hit = space.intersecting(start, end);
-        if (firstMapped === undefined) expect(hit).toBeUndefined();
-        else expect(hit).toBe(space.lookup(firstMapped));
-        // an MTE VM's memslot over [start, end): refused iff any VMA in it is (unless NoTagAccess takes it)
+        // every window [start, end) of the placement area: find_vma_intersection() gives the lowest VMA in
+        // it, and an MTE VM's memslot over it is refused iff any VMA in it is (unless NoTagAccess takes it)
         const mte = new SimMte(k, true, perm);
         if (enabled) expect(mte.enableCap(0, false)).toBe(0);
         const notag = k.mteNoTagAccess === 'memattr' && perm;
+        for (let a = 0; a < UNITS; a++) {
+          for (let b = a + 1; b <= UNITS; b++) {
+            const lo = WINDOW + BigInt(a) * U;
+            const hi = WINDOW + BigInt(b) * U;
+            const inside = [...Array(b - a).keys()].map((i) => lo + BigInt(i) * U);
+            const firstMapped = inside.find((x) => model.has(x));
+            const hit = space.intersecting(lo, hi);
+            if (firstMapped === undefined) expect(hit).toBeUndefined();
+            else expect(hit).toBe(space.lookup(firstMapped));
+            const refused = enabled && !notag && inside.some((x) => model.has(x) && !allowed(model.get(x) as Backing, k));
+            expect(mte.prepare(space, lo, hi - lo), `memslot over units ${a}..${b}`).toBe(refused ? 'EINVAL' : 0);
+          }
+        }
+        const start = WINDOW + BigInt(s) * U;
         const units = [...Array(len).keys()].map((i) => model.get(start + BigInt(i) * U));
-        const refused = enabled && !notag && units.some((b) => b !== undefined && !allowed(b, k));
-        expect(mte.prepare(space, start, end - start)).toBe(refused ? 'EINVAL' : 0);
         // user_mem_abort() on each unit
         for (let i = 0; i < len; i++) {
           const b = units[i];
