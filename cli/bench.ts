@@ -62,7 +62,7 @@ export async function benchCommand(a: BenchArgs): Promise<number> {
     const target = await targetFromSpec(spec);
     const info = await target.open();
     const profile =
-      info.kind === 'sim' ? (getProfile('mainline') as Profile) : (profileForRelease(info.kernelRelease ?? '') ?? (getProfile('mainline') as Profile));
+      info.kind === 'sim' ? (getProfile('mainline') as Profile) : (profileForRelease(info.kernelRelease ?? '', info.kernelVersion) ?? (getProfile('mainline') as Profile));
     const runs = info.kind === 'sim' ? a.runs * 10 : a.runs;
     process.stdout.write(`${spec}${info.bootMs !== undefined ? `: boot ${info.bootMs} ms` : ''}\n`);
     try {

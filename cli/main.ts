@@ -1,11 +1,13 @@
-// s2conform command line. Contract (issues 2 and 8):
+// s2conform command line. Contract (issues 2, 8, 13, 15):
 //   s2conform run [--target sim] [--profile auto|<name>] [--family f1,f2] [--runs N] [--seed S] [--path P] [--report DIR]
+//                 [--qemu Q] [--kernel-config FILE]
 //   s2conform report <summary.json...> [--out FILE]
 // exit 0 all conform, 1 at least one deviation, 2 usage or infrastructure error, 4 nothing could run.
 
 import { parseArgs } from 'node:util';
 import { FAMILIES, type Family } from '../core/property.ts';
-import { profileNames } from '../oracles/profiles.ts';
+import { getProfile, PROFILE_GRAMMAR, profileNames } from '../oracles/profiles.ts';
+import { TARGET_GRAMMAR } from '../adapters/spec.ts';
 import { UsageError } from '../adapters/index.ts';
 import { reportCommand, type ReportArgs } from './report.ts';
 import { runCommand, type RunArgs } from './run.ts';
@@ -30,10 +32,18 @@ Usage:
 Options of run:
   --target T     sim (default: the embedded simulator), sim:<mutant> (the simulator with one
                  historical kernel bug put back, adapters/simulator/mutants.ts),
-                 qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<kernel>  (a real KVM in QEMU; needs npm run provision),
-                 native (this arm64 host's /dev/kvm), ssh:<user@host> (an arm64 machine over ssh)
-  --profile P    auto (default: mainline on sim, the kernel's version on real targets) or one of:
+                 qemu:<cpu>[,vhe|,nvhe|,protected][,mte][,qemu=<emulator>]@<kernel>  (a real KVM in
+                 QEMU; <kernel> is a name from fixtures/kernels.json or a path to an arm64 Image you
+                 built; needs npm run provision), native (this arm64 host's /dev/kvm),
+                 ssh:<user@host>[:port] (an arm64 machine over ssh). Grammar: ${TARGET_GRAMMAR}
+  --qemu Q       the emulator of a qemu: target: a name from fixtures/emulators.json or a path to
+                 qemu-system-aarch64 (default: the pinned default, QEMU 10)
+  --kernel-config FILE
+                 the .config of a kernel given by path (default: beside the image, or the tree's)
+  --profile P    auto (default: mainline on sim; on real targets the kernel's version plus the stable
+                 backports its release carries) or one of:
                  ${profileNames().join(', ')}
+                 or ${PROFILE_GRAMMAR}
   --family F     comma-separated families: ${FAMILIES.join(', ')} (default: all)
   --property ID  only this property (family/name, as in the report), e.g. for a replay
   --runs N       cases per property (default 100)
@@ -77,6 +87,8 @@ function parseRunArgs(argv: string[]): RunArgs {
       strict: { type: 'boolean', default: false },
       report: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      qemu: { type: 'string' },
+      'kernel-config': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -88,8 +100,8 @@ function parseRunArgs(argv: string[]): RunArgs {
   if (values.path !== undefined && !/^[0-9]+(:[0-9]+)*$/.test(values.path)) fail(`--path takes a fast-check path like 12:0:3, not '${values.path}'`);
   if (values.path !== undefined && values.property === undefined) fail('--path replays one property: give --property too');
   if (values.path !== undefined && values.seed === undefined) fail('--path needs the --seed it was found with');
-  if (values.profile !== 'auto' && !profileNames().includes(values.profile)) {
-    fail(`unknown profile '${values.profile}' (known: auto, ${profileNames().join(', ')})`);
+  if (values.profile !== 'auto' && getProfile(values.profile) === undefined) {
+    fail(`unknown profile '${values.profile}' (known: auto, ${profileNames().join(', ')}, or ${PROFILE_GRAMMAR})`);
   }
   return {
     target: values.target,
@@ -102,6 +114,8 @@ function parseRunArgs(argv: string[]): RunArgs {
     strict: values.strict,
     report: values.report,
     quiet: values.quiet,
+    qemu: values.qemu,
+    kernelConfig: values['kernel-config'],
   };
 }
 

@@ -30,6 +30,10 @@ export interface RunArgs {
   readonly strict: boolean;
   readonly report: string | undefined;
   readonly quiet: boolean;
+  /** --qemu: an emulators.json name or a path to qemu-system-aarch64 */
+  readonly qemu?: string | undefined;
+  /** --kernel-config: the .config of a kernel given by path */
+  readonly kernelConfig?: string | undefined;
 }
 
 const DEVIATIONS_FILE = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
@@ -46,7 +50,7 @@ function chooseProfile(name: string, info: TargetInfo): Profile {
     return p;
   }
   if (info.kind === 'sim') return getProfile('mainline') as Profile;
-  const p = info.kernelRelease ? profileForRelease(info.kernelRelease) : undefined;
+  const p = info.kernelRelease ? profileForRelease(info.kernelRelease, info.kernelVersion) : undefined;
   if (!p) throw new UsageError(`--profile auto: no profile for kernel '${info.kernelRelease ?? '?'}'`);
   return p;
 }
@@ -56,6 +60,8 @@ function replayCommand(a: RunArgs, profile: Profile, runs: number) {
     [
       'npx s2conform run',
       `--target ${a.target}`,
+      ...(a.qemu !== undefined ? [`--qemu ${a.qemu}`] : []),
+      ...(a.kernelConfig !== undefined ? [`--kernel-config ${a.kernelConfig}`] : []),
       `--profile ${profile.name}`,
       `--property ${propertyId(p)}`,
       `--seed ${seed}`,
@@ -88,7 +94,12 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   let target: Target;
   let info: TargetInfo;
   try {
-    target = await openTarget(a.target, { artefactDir: dir, strict: a.strict });
+    target = await openTarget(a.target, {
+      artefactDir: dir,
+      strict: a.strict,
+      ...(a.qemu !== undefined ? { qemu: a.qemu } : {}),
+      ...(a.kernelConfig !== undefined ? { kernelConfig: a.kernelConfig } : {}),
+    });
     info = await target.open();
   } catch (e) {
     if (e instanceof UsageError) throw e;

@@ -29,6 +29,12 @@ export interface TargetInfo {
   /** The --target string it was opened with. */
   readonly spec: string;
   readonly kernelRelease?: string;
+  /** the upstream release it builds ("5.10.223"): /proc/version or the release string */
+  readonly kernelVersion?: string;
+  /** where the kernel came from (real targets) */
+  readonly kernel?: KernelRecord;
+  /** the emulator a QEMU target ran under */
+  readonly emulator?: EmulatorRecord;
   readonly cpu?: string;
   readonly mode?: KvmMode;
   /** KVM_CAP_ARM_VM_IPA_SIZE as observed (absent on the simulator: it varies per case). */
@@ -46,6 +52,32 @@ export interface TargetInfo {
   readonly host: HostConfig | 'any';
   /** Things the target cannot do, each a reason a property is skipped. */
   readonly cannot?: Readonly<Partial<Record<Capability, string>>>;
+}
+
+/** summary.json's target.kernel: pinned Debian packages, or a path with its sha256. */
+export interface KernelRecord {
+  readonly name: string;
+  readonly suite?: string;
+  readonly packages?: readonly { readonly package: string; readonly version: string; readonly sha256: string }[];
+  readonly path?: string;
+  readonly sha256?: string;
+  /** the config the page size, PA and VA bits were read from */
+  readonly config?: string;
+  /** getpagesize() in the running kernel */
+  readonly pageSize?: number;
+  readonly procVersion?: string;
+  /** --allow-newer replaced the pin */
+  readonly newerThanPin?: boolean;
+}
+
+/** summary.json's target.emulator: which QEMU, and exactly how it was started (temporary paths elided). */
+export interface EmulatorRecord {
+  readonly name: string;
+  readonly binary: string;
+  /** `qemu-system-aarch64 --version`, first line */
+  readonly version: string;
+  readonly packages?: readonly { readonly package: string; readonly version: string; readonly sha256: string }[];
+  readonly command: readonly string[];
 }
 
 /** Optional abilities a property may need; a target lacking one makes it skip. */

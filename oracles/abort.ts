@@ -89,8 +89,10 @@ function acceptedSlots(c: AccessCase, ipaBits: number, p: Profile): MemoryRegion
 /**
  * The level a stage-2 translation fault is reported at: the first level whose
  * entry for `ipa` is not on the path of the only page the guest touched
- * before the access (the harness code page at IPA 0); the start level when
- * the IPA is beyond the walk's input range.
+ * before the access (the harness code page at IPA 0); level 0 when the IPA is
+ * beyond the walk's input range, whatever the start level (Arm ARM
+ * AArch64.S2Translate: IPAIsOutOfRange → Fault_Translation, level 0; seen on
+ * 5.10.223, docs/findings.md).
  */
 function translationFaultLevel(c: AccessCase, ipaBits: number): number {
   const shift = pageShift(c.host.granule);
@@ -98,7 +100,7 @@ function translationFaultLevel(c: AccessCase, ipaBits: number): number {
   // stage2_pgtable_levels(): up to 16 tables concatenated at the start level
   const levels = Math.max(2, Math.floor((ipaBits - 4 - 4) / stride));
   const start = 4 - levels;
-  if (c.access.ipa >> BigInt(ipaBits) !== 0n) return start;
+  if (c.access.ipa >> BigInt(ipaBits) !== 0n) return 0;
   for (let level = start; level <= 3; level++) {
     if (c.access.ipa >> BigInt(shift + stride * (3 - level)) !== 0n) return level;
   }

@@ -43,11 +43,21 @@ export interface Profile extends Rules {
   readonly source: string;
 }
 
+/** A stable series that carries a change, from its first release that does (e.g. 5.10.24). */
+export interface Backport {
+  readonly series: readonly [number, number];
+  readonly from: number;
+  /** where the backport was checked: the stable release mail or the tree of that release */
+  readonly evidence: string;
+}
+
 export interface Change {
   readonly version: readonly [number, number];
   readonly rules: Partial<Rules>;
   /** seed and upstream commit */
   readonly cite: string;
+  /** stable series that carry this change before the release it landed in (docs/kernel/stable-backports.md) */
+  readonly backports?: readonly Backport[];
 }
 
 // The timeline: each entry is what changed in that release.
@@ -85,8 +95,28 @@ const TIMELINE: readonly Change[] = [
   },
   {
     version: [5, 12],
-    rules: { defaultIpa: 'reject', memslotBound: 'exclusive', memslotIds: 32767 },
-    cite: 'seed 000; 7d717558dd5e reject unsupported default IPA; 262b003d059c fix exclusive limit; 4fc096a99e01 KVM_USER_MEM_SLOTS = SHRT_MAX',
+    rules: { defaultIpa: 'reject' },
+    cite: 'seed 000; 7d717558dd5e KVM: arm64: Reject VM creation when the default IPA size is unsupported',
+    backports: [
+      { series: [5, 4], from: 106, evidence: '[PATCH 5.4] stable review, "commit 7d717558dd5e upstream"' },
+      { series: [5, 10], from: 24, evidence: 'ChangeLog-5.10.24 (Debian linux-source-5.10 changelog); reset.c:444 of 5.10.223 returns -EINVAL' },
+      { series: [5, 11], from: 7, evidence: '5.11.7-rc1 stable review' },
+    ],
+  },
+  {
+    version: [5, 12],
+    rules: { memslotBound: 'exclusive' },
+    cite: 'seed 000; 262b003d059c KVM: arm64: Fix exclusive limit for IPA size',
+    backports: [
+      { series: [5, 4], from: 106, evidence: '[PATCH 5.4 161/168] "commit 262b003d059c upstream"' },
+      { series: [5, 10], from: 24, evidence: 'ChangeLog-5.10.24; mmu.c:1312 of 5.10.223 compares with > against kvm_phys_size >> PAGE_SHIFT' },
+      { series: [5, 11], from: 7, evidence: '5.11.7-rc1 stable review' },
+    ],
+  },
+  {
+    version: [5, 12],
+    rules: { memslotIds: 32767 },
+    cite: '4fc096a99e01 KVM: Raise the maximum number of user memslots (KVM_USER_MEM_SLOTS = SHRT_MAX; not in 5.10.y: 5.10.262 still has 512)',
   },
   {
     version: [5, 12],
@@ -97,6 +127,10 @@ const TIMELINE: readonly Change[] = [
     version: [5, 15],
     rules: { ipaLimit: 'cap48-4k16k' },
     cite: '5e5df9571c31 KVM: arm64: Restrict IPA size to maximum 48 bits on 4K and 16K page size',
+    backports: [
+      { series: [5, 10], from: 68, evidence: '[PATCH 5.10 086/122] (AUTOSEL); ChangeLog-5.10.68; reset.c:379 of 5.10.223 caps at 48 bits when PAGE_SIZE != SZ_64K' },
+      { series: [5, 14], from: 7, evidence: '5.14.7-rc1 stable review' },
+    ],
   },
   {
     version: [5, 15],
@@ -142,28 +176,47 @@ const TIMELINE: readonly Change[] = [
     version: [6, 9],
     rules: { outOfRange: 'split' },
     cite: 'f5fe0adeed60 KVM: arm64: Fix out-of-IPA space translation fault handling',
+    backports: [{ series: [6, 8], from: 5, evidence: '6.8-stable review; in the stable list that ends "Linux 6.8.5"' }],
   },
 ];
 
-/** Versions worth naming: every change point plus the LTS releases targets run. */
-const NAMED_VERSIONS: readonly (readonly [number, number])[] = [
-  [4, 20], [5, 4], [5, 10], [5, 11], [5, 12], [5, 15], [5, 17], [5, 18],
-  [5, 14], [6, 1], [6, 2], [6, 6], [6, 8], [6, 9], [6, 12],
-];
+// The fold below reads the changes in version order, whatever order they are written in.
+const ORDERED: readonly Change[] = [...TIMELINE].sort((x, y) => cmp(x.version, y.version));
 
 const MAINLINE: readonly [number, number] = [6, 18];
 /** KVM_CAP_ARM_VM_IPA_SIZE and the first rules: nothing is encoded before it. */
 const FIRST: readonly [number, number] = [4, 20];
 
+/** Versions worth naming: every change point (from the timeline) plus the LTS releases targets run. */
+const LTS: readonly (readonly [number, number])[] = [[5, 4], [5, 10], [5, 15], [5, 17], [6, 1], [6, 6], [6, 12]];
+const NAMED_VERSIONS: readonly (readonly [number, number])[] = [...ORDERED.map((c) => c.version), ...LTS]
+  .filter((v, i, all) => all.findIndex((w) => cmp(v, w) === 0) === i)
+  .sort(cmp);
+
 function cmp(a: readonly [number, number], b: readonly [number, number]): number {
   return a[0] - b[0] || a[1] - b[1];
 }
 
-export function rulesAt(version: readonly [number, number]): Rules {
+/** The backport of a later change that a stable release carries, if it does. */
+function carried(c: Change, version: readonly [number, number], sublevel: number | undefined): Backport | undefined {
+  if (sublevel === undefined || cmp(c.version, version) <= 0) return undefined;
+  return c.backports?.find((b) => cmp(b.series, version) === 0 && sublevel >= b.from);
+}
+
+/** The rules of a release: every change up to its version, plus the backports its stable sublevel carries. */
+export function rulesAt(version: readonly [number, number], sublevel?: number): Rules {
   let r: Partial<Rules> = {};
-  for (const c of TIMELINE) if (cmp(c.version, version) <= 0) r = { ...r, ...c.rules };
+  for (const c of ORDERED) if (cmp(c.version, version) <= 0 || carried(c, version, sublevel)) r = { ...r, ...c.rules };
   if (r.ipaLimit === undefined) throw new Error(`no rules before v4.20 (asked v${version.join('.')})`);
   return r as Rules;
+}
+
+/** What a stable release carries beyond its series' first release: the backported changes, in order. */
+export function backportsAt(version: readonly [number, number], sublevel: number): { readonly change: Change; readonly backport: Backport }[] {
+  return ORDERED.flatMap((c) => {
+    const b = carried(c, version, sublevel);
+    return b ? [{ change: c, backport: b }] : [];
+  });
 }
 
 function versionProfile(name: string, v: readonly [number, number], source: string): Profile {
@@ -211,17 +264,44 @@ export function profileNames(): string[] {
   return [...PROFILES.keys()];
 }
 
+/** The --profile grammar beyond the names above (for --help). */
+export const PROFILE_GRAMMAR =
+  'v<major>.<minor> (that release as it left mainline), v<major>.<minor>.<sublevel> (a stable release: the series plus the backports it carries), v<major>.<minor>+stable (the series with every backport listed)';
+
+const STABLE_NAME = /^v(\d+)\.(\d+)(?:\.(\d+)|(\+stable))?$/;
+
+/** A named profile, or one built from a version name: v5.10, v5.10.223, v5.10+stable. */
 export function getProfile(name: string): Profile | undefined {
-  return PROFILES.get(name);
+  const named = PROFILES.get(name);
+  if (named) return named;
+  const m = STABLE_NAME.exec(name);
+  if (!m) return undefined;
+  const v: [number, number] = [Number(m[1]), Number(m[2])];
+  if (cmp(v, FIRST) < 0) return undefined;
+  if (m[3] === undefined && m[4] === undefined) return versionProfile(name, v, 'kernel version');
+  return stableProfile(v, m[4] !== undefined ? Number.MAX_SAFE_INTEGER : Number(m[3]), name);
 }
 
-/** --profile auto: the profile of the release's own version (the timeline folded at it). */
-export function profileForRelease(release: string): Profile | undefined {
+function stableProfile(v: readonly [number, number], sublevel: number, name = `v${v[0]}.${v[1]}.${sublevel}`): Profile {
+  const carriedHere = backportsAt(v, sublevel);
+  const source = carriedHere.length === 0
+    ? `kernel version v${v[0]}.${v[1]} (no backport encoded for this stable release)`
+    : `v${v[0]}.${v[1]} plus stable backports: ${carriedHere.map((b) => `${b.change.cite.match(/\b[0-9a-f]{12}\b/)?.[0] ?? '?'} (${b.backport.series.join('.')}.${b.backport.from})`).join(', ')}`;
+  return { name, version: v, source, ...rulesAt(v, sublevel) };
+}
+
+/**
+ * --profile auto: the profile of the release's own version (the timeline folded at it) and, where
+ * the upstream stable release is known ("5.10.223", from /proc/version), the backports it carries.
+ */
+export function profileForRelease(release: string, stable?: string): Profile | undefined {
   const m = /^(\d+)\.(\d+)/.exec(release);
   if (!m) return undefined;
   const v: [number, number] = [Number(m[1]), Number(m[2])];
   if (cmp(v, MAINLINE) >= 0) return PROFILES.get('mainline');
   if (cmp(v, FIRST) < 0) return undefined;
+  const s = stable === undefined ? undefined : /^(\d+)\.(\d+)\.(\d+)/.exec(stable);
+  if (s && Number(s[1]) === v[0] && Number(s[2]) === v[1]) return stableProfile(v, Number(s[3]));
   const name = `v${v[0]}.${v[1]}`;
   return PROFILES.get(name) ?? versionProfile(name, v, 'kernel version');
 }

@@ -65,12 +65,12 @@ describe('abort: edges', () => {
     expect((await both(c, pre, knobs)).outcome?.kind).toBe('mmio');
     expect((await both(c)).outcome?.kind).toBe('completed');
   });
-  it('NISV beyond the IPA size before 5.18: the fault is reported at the walk\'s start level', async () => {
+  it('NISV beyond the IPA size before 5.18: the fault is reported at level 0, whatever the start level (Arm ARM IPAIsOutOfRange; seen on 5.10.223)', async () => {
     const pre = getProfile('pre-5.18') as Profile;
     const knobs = { ipaLimitClamp: 'cap48' as const, outOfRangeCheck: 'none' as const, protectedForcesLimit: false };
     const c = { ...base, nisvToUser: true, access: { ...base.access, ipa: (1n << 40n) + 0x10n, syndromeValid: false } };
-    // 4K, 40 bits: the walk starts at level 1 → translation fault level 1 (FSC 0x05)
-    expect(await both(c, pre, knobs)).toEqual({ vm: 'ok', outcome: { kind: 'nisv', esrIss: 0x05n, faultIpa: (1n << 40n) + 0x10n } });
+    // 4K, 40 bits: the walk would start at level 1, but the IPA is out of range before it starts → level 0 (FSC 0x04)
+    expect(await both(c, pre, knobs)).toEqual({ vm: 'ok', outcome: { kind: 'nisv', esrIss: 0x04n, faultIpa: (1n << 40n) + 0x10n } });
   });
 });
 

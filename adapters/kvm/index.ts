@@ -1,16 +1,17 @@
 // The `kvm` adapter: a real KVM/arm64 reached through the s2c-helper (adapters/kvm/helper/).
 //
-// Target specs:
-//   qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<kernel>   boot QEMU TCG with a provisioned kernel (6.1 | 6.12)
+// Target specs (adapters/spec.ts):
+//   qemu:<cpu>[,vhe|,nvhe|,protected][,mte][,qemu=<emulator>]@<kernel>   boot QEMU TCG with a kernel
+//       (a fixtures/kernels.json name, or a path to an Image the user built)
 //   native                                             run the helper here (arm64 host with /dev/kvm)
-//   ssh:<user@host>                                    copy the helper with scp, run it with ssh
+//   ssh:<user@host>[:port]                             copy the helper over ssh, run it there
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { errnoName, type Errno } from '../../arch/errno.ts';
-import { KVM_MODES, type KvmMode } from '../../arch/host.ts';
+import { KVM_MODES, type Granule, type KvmMode } from '../../arch/host.ts';
 import {
   type BackingRequest,
   type BackingResult,
@@ -27,13 +28,16 @@ import {
   type Target,
   type TargetInfo,
   type VmHandle,
+  type KernelRecord,
+  type EmulatorRecord,
 } from '../../core/target.ts';
 import { ProtocolError, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
-import { HELPER_PATH, KERNEL_NAMES, cacheDir, findKernel, type KernelName } from './paths.ts';
+import { HELPER_PATH, cacheDir, findKernel, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
-import { UsageError } from '../index.ts';
-import { bootQemu } from './qemu.ts';
+import { UsageError, type TargetSpec } from '../spec.ts';
+import { checkTargetSpec } from '../index.ts';
+import { bootQemu, emulatorFor } from './qemu.ts';
 
 export { notProvisioned } from './paths.ts';
 
@@ -45,37 +49,13 @@ const CAP_ARM_EL1_32BIT = 93;
 /** Extra time a request may take beyond its own budget before the target counts as wedged. */
 const SLACK_MS = 30_000;
 
-export type KvmSpec =
-  | { readonly kind: 'qemu'; readonly cpu: string; readonly mode: KvmMode | undefined; readonly mte: boolean; readonly kernel: KernelName }
-  | { readonly kind: 'native' }
-  | { readonly kind: 'ssh'; readonly dest: string };
+export type KvmSpec = Exclude<TargetSpec, { readonly kind: 'sim' }>;
 
-/** A spec that names no target (unknown kernel, option, bad ssh destination) is a usage error: exit 2. */
+/** A spec that names no real target (unknown kernel, option, bad ssh destination) is a usage error: exit 2. */
 export function parseKvmSpec(spec: string): KvmSpec {
-  if (spec === 'native') return { kind: 'native' };
-  if (spec.startsWith('ssh:')) {
-    const dest = spec.slice(4);
-    if (!/^[A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*$/.test(dest))
-      throw new UsageError(`bad ssh target '${spec}': expected ssh:<user@host>`);
-    return { kind: 'ssh', dest };
-  }
-  const m = /^qemu:([a-z0-9][a-z0-9-]*)((?:,[a-z]+)*)@([0-9.]+)$/.exec(spec);
-  if (!m || m[1] === undefined || m[3] === undefined)
-    throw new UsageError(`bad target '${spec}': expected qemu:<cpu>[,vhe|,nvhe|,protected][,mte]@<6.1|6.12>, native or ssh:<user@host>`);
-  const kernel = KERNEL_NAMES.find((k) => k === m[3]);
-  if (!kernel) throw new UsageError(`unknown kernel '${m[3]}' in '${spec}' (known: ${KERNEL_NAMES.join(', ')})`);
-  let mode: KvmMode | undefined;
-  let mte = false;
-  for (const opt of (m[2] ?? '').split(',').filter((s) => s !== '')) {
-    const asMode = KVM_MODES.find((k) => k === opt);
-    if (asMode) {
-      if (mode) throw new UsageError(`two KVM modes in '${spec}'`);
-      mode = asMode;
-    } else if (opt === 'mte') mte = true;
-    else throw new UsageError(`unknown option '${opt}' in '${spec}'`);
-  }
-  if (mte && m[1] !== 'max') throw new UsageError(`'${spec}': mte needs the max CPU`);
-  return { kind: 'qemu', cpu: m[1], mode, mte, kernel };
+  const s = checkTargetSpec(spec);
+  if (s.kind === 'sim') throw new UsageError(`'${spec}' is the simulator, not a real target`);
+  return s;
 }
 
 /**
@@ -103,6 +83,10 @@ export interface KvmTargetOptions {
   readonly idleS?: number;
   /** tests: send no keepalive pings */
   readonly noKeepalive?: boolean;
+  /** --qemu: an emulators.json name or a path to qemu-system-aarch64 (the spec's qemu= wins) */
+  readonly qemu?: string;
+  /** --kernel-config: the .config of a kernel given by path */
+  readonly kernelConfig?: string;
 }
 
 /** The arguments the helper gets outside QEMU: it refuses to run on a real host without --native. */
@@ -119,6 +103,10 @@ export interface Probe {
   readonly parange: number | undefined;
   readonly caps: Readonly<Record<number, number>>;
   readonly kmsg: readonly string[];
+  /** getpagesize() in the guest: the running kernel's page size */
+  readonly pageSize: number | undefined;
+  /** /proc/version: carries the upstream stable release where the release string does not */
+  readonly procVersion: string | undefined;
 }
 
 function parseProbe(w: Wire): Probe {
@@ -138,6 +126,57 @@ function parseProbe(w: Wire): Probe {
     parange: wOptNum(w, 'parange'),
     caps,
     kmsg,
+    pageSize: wOptNum(w, 'pageSize'),
+    procVersion: typeof w['procVersion'] === 'string' ? w['procVersion'] : undefined,
+  };
+}
+
+/**
+ * The upstream release the running kernel builds: Debian's release string (5.10.0-32-cloud-arm64)
+ * lacks the sublevel, its /proc/version says "Debian 5.10.223-1"; other kernels carry it in the
+ * release itself (6.12.95, 7.3.0-rc7).
+ */
+export function stableRelease(p: Pick<Probe, 'release' | 'procVersion'>): string | undefined {
+  const deb = /#\d+ [A-Z_ ]*\bDebian (\d+\.\d+\.\d+)/.exec(p.procVersion ?? ''); // "#1 SMP Debian 5.10.223-1", not gcc's "(Debian 10.2.1-6)"
+  if (deb?.[1]) return deb[1];
+  const own = /^(\d+\.\d+\.\d+)/.exec(p.release);
+  if (own?.[1] && !/^\d+\.\d+\.0-\d+-/.test(p.release)) return own[1]; // 5.10.0-32-…: Debian's ABI name, not a sublevel
+  return undefined;
+}
+
+export interface KernelGeometry {
+  readonly granule: Granule;
+  readonly kernelPaBits: 48 | 52;
+  readonly vaBits: number;
+}
+
+const GRANULE_OF_PAGE: Readonly<Record<number, Granule>> = { 4096: 4, 16384: 16, 65536: 64 };
+
+/**
+ * Page size, PA and VA bits: from the kernel's config where there is one, checked against what the
+ * running kernel reports (getpagesize()); without a config, from the running kernel alone.
+ */
+export function kernelGeometry(config: ReadonlyMap<string, string>, probe: Pick<Probe, 'pageSize' | 'ipaLimit'>, from: string): KernelGeometry {
+  const cfgPage = config.get('CONFIG_ARM64_4K_PAGES') === 'y' ? 4096 : config.get('CONFIG_ARM64_16K_PAGES') === 'y' ? 16384 : config.get('CONFIG_ARM64_64K_PAGES') === 'y' ? 65536 : undefined;
+  if (cfgPage !== undefined && probe.pageSize !== undefined && cfgPage !== probe.pageSize)
+    throw new TargetUnusable(`the kernel's config (${from}) says ${cfgPage}-byte pages but the running kernel has ${probe.pageSize}: wrong --kernel-config?`);
+  const page = probe.pageSize ?? cfgPage;
+  const granule = page === undefined ? undefined : GRANULE_OF_PAGE[page];
+  if (granule === undefined) throw new TargetUnusable(`cannot tell the kernel's page size (config: ${from}; the helper reported ${String(probe.pageSize)})`);
+  const pa = config.get('CONFIG_ARM64_PA_BITS');
+  const kernelPaBits = pa === '52' ? 52 : pa === '48' ? 48 : probe.ipaLimit > 48 ? 52 : 48;
+  const va = Number(config.get('CONFIG_ARM64_VA_BITS'));
+  return { granule, kernelPaBits, vaBits: Number.isInteger(va) && va > 0 ? va : kernelPaBits };
+}
+
+function kernelRecord(k: KernelInfo, probe: Probe): KernelRecord {
+  return {
+    name: k.name,
+    ...(k.source.kind === 'debian' ? { suite: k.source.suite, packages: k.source.packages } : { path: k.source.path, sha256: k.source.sha256 }),
+    ...(k.configFile ? { config: k.configFile } : {}),
+    ...(probe.pageSize !== undefined ? { pageSize: probe.pageSize } : {}),
+    ...(probe.procVersion !== undefined ? { procVersion: probe.procVersion } : {}),
+    ...(k.newerThanPin ? { newerThanPin: true } : {}),
   };
 }
 
@@ -197,24 +236,21 @@ export class KvmTarget implements Target {
     mkdirSync(join(this.consoleLog, '..'), { recursive: true, mode: 0o700 });
     if (!existsSync(HELPER_PATH)) throw new TargetUnusable(`helper not built (${HELPER_PATH}): run \`npm run provision\``);
     let bootMs: number | undefined;
-    let kernelPaBits: 48 | 52 | undefined;
-    let vaBits: number | undefined;
-    let granule4 = true;
+    let kernel: KernelInfo | undefined;
+    let emulator: EmulatorRecord | undefined;
     const s = this.spec;
     if (s.kind === 'qemu') {
-      const k = findKernel(s.kernel);
+      const k = findKernel(s.kernel, this.opts.kernelConfig);
       if (typeof k === 'string') throw new TargetUnusable(k);
-      const pa = k.config.get('CONFIG_ARM64_PA_BITS');
-      kernelPaBits = pa === '52' ? 52 : pa === '48' ? 48 : s.kernel === '6.12' ? 52 : 48;
-      granule4 = k.config.get('CONFIG_ARM64_4K_PAGES') === 'y';
-      const va = Number(k.config.get('CONFIG_ARM64_VA_BITS'));
-      vaBits = Number.isInteger(va) && va > 0 ? va : undefined;
+      kernel = k;
+      const emu = await emulatorFor(s.qemu ?? this.opts.qemu);
       const initrd = writeHelperInitramfs(HELPER_PATH, cacheDir());
       const booted = await bootQemu({
         cpu: s.cpu,
         mode: s.mode,
         mte: s.mte,
-        kernel: s.kernel,
+        kernel: k,
+        emulator: emu,
         initrd,
         consoleLog: this.consoleLog,
         appendLog: this.opened++ > 0,
@@ -224,6 +260,7 @@ export class KvmTarget implements Target {
       });
       this.proc = booted.proc;
       bootMs = booted.bootMs;
+      emulator = { name: emu.name, binary: emu.binary, version: emu.version, ...(emu.packages ? { packages: emu.packages } : {}), command: booted.command.display };
     } else if (s.kind === 'native') {
       if (process.arch !== 'arm64' || process.platform !== 'linux')
         throw new TargetUnusable(`native: this is ${process.platform}/${process.arch}, not an arm64 Linux host`);
@@ -243,15 +280,19 @@ export class KvmTarget implements Target {
       await this.close();
       throw new TargetUnusable(`${this.specString}: asked for ${s.mode} but KVM initialised in ${mode} mode (CPU ${s.cpu} cannot do it?)`);
     }
-    if (kernelPaBits === undefined) kernelPaBits = probe.ipaLimit > 48 ? 52 : 48;
-    // native/ssh: no kernel config at hand; a 52-bit IPA limit implies a 52-bit kernel.
-    vaBits ??= kernelPaBits === 52 ? 52 : 48;
+    let geometry: KernelGeometry;
+    try {
+      geometry = kernelGeometry(kernel?.config ?? new Map(), probe, kernel ? (kernel.configFile ?? 'no config') : 'the running kernel');
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
     const config: HostConfig = {
       parange: probe.parange,
-      granule: granule4 ? 4 : 16,
-      lpa2: kernelPaBits === 52 && probe.parange === 6,
-      kernelPaBits,
-      vaBits,
+      granule: geometry.granule,
+      lpa2: geometry.granule !== 64 && geometry.kernelPaBits === 52 && probe.parange === 6,
+      kernelPaBits: geometry.kernelPaBits,
+      vaBits: geometry.vaBits,
       mode,
     };
     this.config = config;
@@ -269,6 +310,9 @@ export class KvmTarget implements Target {
       kind: s.kind,
       spec: this.specString,
       kernelRelease: probe.release,
+      ...(stableRelease(probe) !== undefined ? { kernelVersion: stableRelease(probe) } : {}),
+      ...(kernel ? { kernel: kernelRecord(kernel, probe) } : {}),
+      ...(emulator ? { emulator } : {}),
       ...(s.kind === 'qemu' ? { cpu: s.cpu } : {}),
       mode,
       ipaLimit: probe.ipaLimit,

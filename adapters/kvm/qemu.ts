@@ -6,23 +6,54 @@
 // messages, where helper lines carry a unique prefix and the helper puts the tty in raw mode.
 // S2CONFORM_CHANNEL=pl011|virtio overrides the choice.
 
+import { execFile } from 'node:child_process';
 import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { promisify } from 'node:util';
 import type { KvmMode } from '../../arch/host.ts';
 import { TargetUnusable } from '../../core/target.ts';
-import { findKernel, type KernelInfo, type KernelName } from './paths.ts';
+import { findEmulator, type EmulatorInfo, type KernelInfo } from './paths.ts';
+import { emulatorPins } from './pins.ts';
 import { HelperProcess } from './process.ts';
+
+/** An emulator ready to boot: the binary and what it says its version is. */
+export interface Emulator extends EmulatorInfo {
+  /** `--version`, first line (e.g. "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)") */
+  readonly version: string;
+}
+
+const versions = new Map<string, Promise<string>>();
+
+/**
+ * The emulator a target boots under: an emulators.json name or a path (--qemu), else the pinned
+ * default. One that is not provisioned is named with the command that provisions it.
+ */
+export async function emulatorFor(ref: string | undefined): Promise<Emulator> {
+  const e = findEmulator(ref ?? emulatorPins().default);
+  if (typeof e === 'string') throw new TargetUnusable(e);
+  let v = versions.get(e.binary);
+  if (!v) {
+    v = promisify(execFile)(e.binary, ['--version'], { timeout: 30_000 }).then((r) => r.stdout.split('\n')[0] ?? '');
+    versions.set(e.binary, v);
+  }
+  try {
+    return { ...e, version: await v };
+  } catch (err) {
+    versions.delete(e.binary);
+    throw new TargetUnusable(`QEMU ${e.binary} does not run: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+}
 
 export interface QemuOptions {
   readonly cpu: string;
   /** undefined: the kernel's default for the CPU */
   readonly mode: KvmMode | undefined;
   readonly mte: boolean;
-  readonly kernel: KernelName;
+  readonly kernel: KernelInfo;
+  readonly emulator: Pick<Emulator, 'binary'>;
   readonly initrd: string;
   readonly consoleLog: string;
   readonly memMb?: number;
   readonly bootTimeoutMs?: number;
-  readonly qemuBinary?: string;
   /** keep the existing console log (a restart appends to it) */
   readonly appendLog?: boolean;
   /**
@@ -49,11 +80,12 @@ export interface QemuCommand {
   readonly args: string[];
   readonly channel: ChannelKind;
   readonly kernel: KernelInfo;
+  /** the command line as summary.json records it: the initramfs and console log paths elided */
+  readonly display: readonly string[];
 }
 
 export function qemuCommand(o: QemuOptions): QemuCommand {
-  const k = findKernel(o.kernel);
-  if (typeof k === 'string') throw new TargetUnusable(k);
+  const k = o.kernel;
   if (!/^[a-z0-9][a-z0-9-]*$/.test(o.cpu)) throw new TargetUnusable(`bad cpu model name '${o.cpu}'`);
   if (o.mte && o.cpu !== 'max') throw new TargetUnusable('mte needs -cpu max');
   const channel = chooseChannel(k);
@@ -87,7 +119,8 @@ export function qemuCommand(o: QemuOptions): QemuCommand {
   } else {
     args.push('-chardev', 'stdio,id=con,signal=off', '-serial', 'chardev:con');
   }
-  return { file: o.qemuBinary ?? 'qemu-system-aarch64', args, channel, kernel: k };
+  const display = [o.emulator.binary, ...args].map((a) => a.replace(o.initrd, '<initramfs>').replace(o.consoleLog.replace(/,/g, ',,'), '<console.log>'));
+  return { file: o.emulator.binary, args, channel, kernel: k, display };
 }
 
 export interface BootedQemu {
@@ -106,7 +139,7 @@ export async function bootQemu(o: QemuOptions): Promise<BootedQemu> {
     file: command.file,
     args: command.args,
     consoleLog: o.consoleLog,
-    what: `qemu (${o.cpu}@${o.kernel})`,
+    what: `qemu (${o.cpu}@${o.kernel.name})`,
     readyTimeoutMs: o.bootTimeoutMs ?? 120_000,
     ...(o.noKeepalive ? {} : { keepaliveMs: ((o.idleS ?? DEFAULT_IDLE_S) * 1000) / 10 }),
   });

@@ -113,7 +113,8 @@ export function walk(tables: Stage2Tables, vtcr: bigint, hwParange: number, ipa:
   const stride = pageShift - 3;
   const ia = 64 - t0sz(vtcr);
   const first = startLevel(vtcr);
-  if (ipa >> BigInt(ia) !== 0n) return { ok: false, fault: 'translation', level: first };
+  // beyond T0SZ's input range: a level 0 fault before any table is read (AArch64.S2Translate, IPAIsOutOfRange)
+  if (ipa >> BigInt(ia) !== 0n) return { ok: false, fault: 'translation', level: 0 };
   const oaBits = PS_BITS[Math.min(ps(vtcr), hwParange, 7)] ?? 48;
   let tablePa = tables.root;
   for (let level = first; level <= 3; level++) {

@@ -509,6 +509,11 @@ static void op_probe(struct req *r) {
 	o_fmt(o, ",\"ipaLimit\":%d", ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE));
 	o_s(o, ",\"release\":"); o_str(o, u.release);
 	o_s(o, ",\"machine\":"); o_str(o, u.machine);
+	// the page size and the upstream release (Debian's release string lacks the sublevel)
+	o_fmt(o, ",\"pageSize\":%d", getpagesize());
+	char ver[512];
+	read_small_file("/proc/version", ver, sizeof ver);
+	if (ver[0]) { o_s(o, ",\"procVersion\":"); o_str(o, ver); }
 	char midr[64];
 	read_small_file("/sys/devices/system/cpu/cpu0/regs/identification/midr_el1", midr, sizeof midr);
 	if (midr[0]) { o_s(o, ",\"midr\":"); o_hex(o, strtoull(midr, NULL, 0)); }
