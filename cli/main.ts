@@ -13,6 +13,7 @@ import { reportCommand, type ReportArgs } from './report.ts';
 import { runCommand, type RunArgs } from './run.ts';
 import { regressCommand } from './regress.ts';
 import { benchCommand } from './bench.ts';
+import { crosscheckCommand } from './crosscheck.ts';
 
 export const VERSION = '0.1.0';
 
@@ -24,6 +25,10 @@ Usage:
                                merge runs (targets, profiles) into one HTML conformance matrix
   s2conform bench [--target T ...] [--runs N] [--seed S]
                                cases/s per family on the simulator and on each target given
+  s2conform crosscheck <summary.json> [--qemu OTHER]
+                               replay a real target's failures under the other emulator and on the
+                               simulated kernel of that release; classify each as pointing at KVM,
+                               the emulator or the oracle (written into the reports)
   s2conform regress add <summary.json> [--property ID] [--name ID] [--note TEXT]
                                add a report's shrunk counterexamples to fixtures/regressions/
                                (replayed first by every run; s2conform regress --help)
@@ -156,6 +161,11 @@ export async function main(argv: string[]): Promise<number> {
       });
       if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
       return await benchCommand({ targets: values.target, runs: Number(values.runs), seed: Number(values.seed) });
+    }
+    if (cmd === 'crosscheck') {
+      const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { qemu: { type: 'string' }, quiet: { type: 'boolean', default: false } } });
+      if (positionals.length !== 1) fail('crosscheck takes one summary.json (try --help)');
+      return await crosscheckCommand({ file: positionals[0] as string, qemu: values.qemu, quiet: values.quiet });
     }
     if (cmd === 'regress') return regressCommand(rest); // issue 7: the regression corpus
     if (cmd === 'report') {

@@ -132,7 +132,7 @@ const MARK = { pass: 'ok  ', fail: 'FAIL', skip: 'skip', error: 'ERR ' } as cons
 /** One replayed entry as a person reads it (the same shape as a property's line). */
 export function formatRegression(r: RegressionResult): string {
   const lines = [`${MARK[r.verdict]} regression ${r.id}: ${r.property} (${r.origin.target}, ${r.origin.date})`];
-  for (const k of r.known ?? []) lines.push(`       known deviation ${k.id}: ${k.reference}`);
+  for (const k of r.known ?? []) lines.push(`       known ${k.kind} deviation ${k.id}: ${k.reference}`);
   if (r.reason) lines.push(`       ${r.reason}`);
   if (r.verdict === 'fail') {
     lines.push(`       counterexample: ${JSON.stringify(r.counterexample)}`);

@@ -5,19 +5,23 @@
 
 import { readFileSync } from 'node:fs';
 import type { FieldDiff } from './compare.ts';
-import type { Json } from './json.ts';
+import { toJson, type Json } from './json.ts';
 import type { TargetInfo } from './target.ts';
 
 export interface KnownDeviation {
   readonly id: string;
+  /** whose deviation it is: the kernel's (default) or the emulated CPU's */
+  readonly kind: 'kernel' | 'emulator';
   /** family/name, '*' matches any run of characters */
   readonly property: string;
-  /** regular expressions over the target's reported fields (kernelRelease, cpu, mode, kind, spec) */
+  /** regular expressions over the target's reported fields (kernelRelease, kernelVersion, cpu, mode, kind, spec, emulator.version, host.granule) */
   readonly target: Readonly<Record<string, string>>;
   /** dotted paths into the case (e.g. "access.kind") and the JSON value they must have */
   readonly case: Readonly<Record<string, Json>>;
-  /** the outcome fields that differ (dotted diff paths); the deviation explains exactly these */
+  /** the outcome fields that differ (dotted diff paths; "outcome.*" is any field under outcome); the deviation explains exactly these */
   readonly fields: readonly string[];
+  /** what the target must have observed at these diff paths (e.g. {"outcome.kind": "hang"}) */
+  readonly actual?: Readonly<Record<string, Json>>;
   /** for 64-bit fields: actual XOR expected must be exactly this (e.g. a sign-extended upper half) */
   readonly xor?: Readonly<Record<string, bigint>>;
   readonly reference: string;
@@ -28,7 +32,7 @@ export class FixtureError extends Error {
   override readonly name = 'FixtureError';
 }
 
-const TARGET_FIELDS = ['kernelRelease', 'cpu', 'mode', 'kind', 'spec'];
+const TARGET_FIELDS = ['kernelRelease', 'kernelVersion', 'cpu', 'mode', 'kind', 'spec', 'emulator.version', 'host.granule'];
 
 export function parseDeviations(text: string, file: string): KnownDeviation[] {
   let doc: unknown;
@@ -72,8 +76,14 @@ export function parseDeviations(text: string, file: string): KnownDeviation[] {
       if (!(fields as string[]).includes(k)) throw new FixtureError(`${at}: field 'xor.${k}' names a path not in 'fields'`);
       xor[k] = BigInt(v);
     }
+    const kind = o['kind'] ?? 'kernel';
+    if (kind !== 'kernel' && kind !== 'emulator') throw new FixtureError(`${at}: field 'kind' must be "kernel" or "emulator"`);
+    const actual = o['actual'] ?? {};
+    if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) throw new FixtureError(`${at}: field 'actual' must be an object`);
     return {
       id: str('id'),
+      kind,
+      actual: actual as Record<string, Json>,
       xor,
       property: str('property'),
       target: target as Record<string, string>,
@@ -105,22 +115,31 @@ function at(v: Json, path: string): Json | undefined {
 
 /** The entries that apply to a property on a target. */
 export function deviationsFor(all: readonly KnownDeviation[], propertyId: string, info: TargetInfo): KnownDeviation[] {
-  const fields = info as unknown as Record<string, unknown>;
+  const fields = toJson(info);
   return all.filter(
     (d) =>
       glob(d.property, propertyId) &&
-      Object.entries(d.target).every(([k, re]) => typeof fields[k] === 'string' && new RegExp(re).test(fields[k] as string)),
+      Object.entries(d.target).every(([k, re]) => {
+        const v = at(fields, k);
+        return (typeof v === 'string' || typeof v === 'number') && new RegExp(re).test(String(v));
+      }),
   );
+}
+
+/** A diff path against a deviation's field: exact, or "prefix.*" for any field under prefix. */
+function covers(field: string, path: string): boolean {
+  return field.endsWith('.*') ? path.startsWith(field.slice(0, -1)) : field === path;
 }
 
 /** The entry that explains this difference, if any. */
 export function explain(ds: readonly KnownDeviation[], kase: Json, diff: readonly FieldDiff[]): KnownDeviation | undefined {
-  const paths = new Set(diff.map((d) => d.path));
   return ds.find(
     (d) =>
       Object.entries(d.case).every(([p, v]) => JSON.stringify(at(kase, p)) === JSON.stringify(v)) &&
-      paths.size === d.fields.length &&
-      d.fields.every((f) => paths.has(f)) &&
+      // every differing path is one the entry names, and every exact path it names differs
+      diff.every((e) => d.fields.some((f) => covers(f, e.path))) &&
+      d.fields.every((f) => f.endsWith('.*') || diff.some((e) => e.path === f)) &&
+      Object.entries(d.actual ?? {}).every(([p, v]) => JSON.stringify(diff.find((e) => e.path === p)?.actual) === JSON.stringify(v)) &&
       Object.entries(d.xor ?? {}).every(([p, x]) => {
         const f = diff.find((e) => e.path === p);
         return typeof f?.expected === 'string' && typeof f.actual === 'string' && (BigInt(f.expected) ^ BigInt(f.actual)) === x;

@@ -208,6 +208,7 @@ async function replayOne(ctx: ReplayContext, r: Regression): Promise<RegressionR
   if (dev) {
     const hit: KnownHit = {
       id: dev.id,
+      kind: dev.kind,
       reference: dev.reference,
       cases: 1,
       example: { counterexample: r.case, expected: toJson(expected), actual: toJson(actual) },

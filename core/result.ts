@@ -26,14 +26,29 @@ export interface PropertyResult {
   /** known deviations (fixtures/deviations.json) met on the way: counted, not failed */
   readonly known?: readonly KnownHit[];
   readonly replay?: string;
+  /** s2conform crosscheck: the failure observed again under the other emulator and on the simulated kernel */
+  readonly crosscheck?: Crosscheck;
   readonly durationMs: number;
+}
+
+/** Whose fault a real target's failure is (cli/crosscheck.ts). */
+export interface Crosscheck {
+  readonly classification: 'same-under-both-emulators' | 'differs-between-emulators' | 'simulator-agrees-with-kernel' | 'undecided';
+  readonly pointsAt: 'kvm' | 'emulator' | 'oracle' | 'unknown';
+  readonly otherEmulator?: { readonly name: string; readonly actual: Json; readonly same: boolean } | undefined;
+  readonly simulator?: { readonly actual: Json; readonly agreesWithKernel: boolean } | undefined;
+  readonly note?: string;
 }
 
 export interface KnownHit {
   readonly id: string;
+  /** the kernel's deviation or the emulated CPU's */
+  readonly kind: 'kernel' | 'emulator';
   readonly reference: string;
   readonly cases: number;
   readonly example: { readonly counterexample: Json; readonly expected: Json; readonly actual: Json };
+  /** s2conform crosscheck of the example: should point where `kind` does */
+  readonly crosscheck?: Crosscheck;
 }
 
 /** One replayed entry of the regression corpus (fixtures/regressions/, core/regressions.ts). */

@@ -87,6 +87,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
       const hit = known.get(dev.id);
       known.set(dev.id, {
         id: dev.id,
+        kind: dev.kind,
         reference: dev.reference,
         cases: (hit?.cases ?? 0) + 1,
         example: hit?.example ?? { counterexample: toJson(c), expected: toJson(expected), actual: toJson(actual) },

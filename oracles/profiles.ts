@@ -277,7 +277,7 @@ export function getProfile(name: string): Profile | undefined {
   const m = STABLE_NAME.exec(name);
   if (!m) return undefined;
   const v: [number, number] = [Number(m[1]), Number(m[2])];
-  if (cmp(v, FIRST) < 0) return undefined;
+  if (cmp(v, FIRST) < 0 || cmp(v, MAINLINE) > 0) return undefined; // nothing is encoded outside [v4.20, mainline]
   if (m[3] === undefined && m[4] === undefined) return versionProfile(name, v, 'kernel version');
   return stableProfile(v, m[4] !== undefined ? Number.MAX_SAFE_INTEGER : Number(m[3]), name);
 }

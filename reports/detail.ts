@@ -26,6 +26,19 @@ export function targetName(s: Summary): string {
   return 'unknown';
 }
 
+/** What ran: the observed kernel release and the emulator, beside the spec ("" on the simulator). */
+export function observedKernel(s: Summary): string {
+  const t = s.target;
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) return '';
+  const rel = typeof t['kernelRelease'] === 'string' ? t['kernelRelease'] : undefined;
+  const ver = typeof t['kernelVersion'] === 'string' ? t['kernelVersion'] : undefined;
+  const e = t['emulator'];
+  const emu = e !== null && typeof e === 'object' && !Array.isArray(e) && typeof e['version'] === 'string' ? /version (\S+)/.exec(e['version'])?.[1] : undefined;
+  const h = t['host'];
+  const page = h !== null && typeof h === 'object' && !Array.isArray(h) && typeof h['granule'] === 'number' ? `${h['granule']}K pages` : undefined;
+  return [rel ? `Linux ${ver && !rel.startsWith(ver) ? `${ver} (${rel})` : rel}` : undefined, page, emu ? `QEMU ${emu}` : undefined].filter((x) => x !== undefined).join(', ');
+}
+
 /** The diff, one line per differing field, ESR fields decoded and indented under it. */
 export function diffLines(r: PropertyResult): string[] {
   const out: string[] = [];
@@ -34,6 +47,16 @@ export function diffLines(r: PropertyResult): string[] {
     for (const [k, v] of Object.entries(d.decoded ?? {})) out.push(`  ${k}: expected ${json(v.expected)}, actual ${json(v.actual)}`);
   }
   return out;
+}
+
+/** One line: whose fault the failure is, and what the crosscheck saw. */
+export function crosscheckLine(c: NonNullable<PropertyResult['crosscheck']>): string {
+  const seen = [
+    c.otherEmulator ? `QEMU ${c.otherEmulator.name}: ${c.otherEmulator.same ? 'same observation' : `observed ${json(c.otherEmulator.actual)}`}` : undefined,
+    c.simulator ? `simulated kernel: ${c.simulator.agreesWithKernel ? 'does what the kernel did' : 'does not'}` : undefined,
+    c.note,
+  ].filter((x) => x !== undefined);
+  return `crosscheck: ${c.classification} (points at ${c.pointsAt})${seen.length > 0 ? `; ${seen.join('; ')}` : ''}`;
 }
 
 /** Everything a reader needs to reproduce a result, as plain lines (no markup). */
@@ -49,7 +72,11 @@ export function detailLines(r: PropertyResult, profile: string): string[] {
     const diff = diffLines(r);
     if (diff.length > 0) out.push('diff:', ...diff.map((l) => `  ${l}`));
     if (r.replay) out.push(`replay: ${r.replay}`);
+    if (r.crosscheck) out.push(crosscheckLine(r.crosscheck));
   }
-  for (const k of r.known ?? []) out.push(`known deviation ${k.id} (${k.cases} cases): ${k.reference}`);
+  for (const k of r.known ?? []) {
+    out.push(`known ${k.kind} deviation ${k.id} (${k.cases} cases): ${k.reference}`);
+    if (k.crosscheck) out.push(`  ${crosscheckLine(k.crosscheck)}`);
+  }
   return out;
 }

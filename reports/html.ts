@@ -9,7 +9,7 @@ import { decodeEsr, decodeFsr32, isAArch32Vector } from '../arch/esr.ts';
 import type { Json } from '../core/json.ts';
 import type { FieldDiff } from '../core/compare.ts';
 import type { PropertyResult, Summary } from '../core/result.ts';
-import { json, targetName } from './detail.ts';
+import { crosscheckLine, json, observedKernel, targetName } from './detail.ts';
 import { escapeAttr, escapeMarkup as esc } from './escape.ts';
 import { ipaSpaceOf, renderIpaSpaceSvg } from './svg.ts';
 
@@ -42,7 +42,8 @@ export interface MatrixColumn {
 
 function columnsOf(runs: readonly Summary[]): MatrixColumn[] {
   return runs.map((s) => {
-    const label = `${targetName(s)} · ${s.profile}${s.strict ? ' · strict' : ''}`;
+    const kernel = observedKernel(s);
+    const label = `${targetName(s)}${kernel ? ` · ${kernel}` : ''} · ${s.profile}${s.strict ? ' · strict' : ''}`;
     return { label, summary: s };
   });
 }
@@ -148,8 +149,9 @@ function caseDetail(r: PropertyResult, s: Summary): string {
   if (r.expected !== undefined || r.actual !== undefined) {
     parts.push(`<div class="sides"><div><h4>Expected (profile)</h4>${pre(r.expected, 'expected')}</div><div><h4>Actual (target)</h4>${pre(r.actual, 'actual')}</div></div>`);
   }
-  for (const k of r.known ?? []) parts.push(`<p class="note">known deviation ${esc(k.id)} (${k.cases} cases): ${esc(k.reference)}</p>`);
+  for (const k of r.known ?? []) parts.push(`<p class="note">known ${esc(k.kind)} deviation ${esc(k.id)} (${k.cases} cases): ${esc(k.reference)}</p>`);
   if (r.replay) parts.push(`<h4>Replay</h4><pre class="replay"><code>${esc(r.replay)}</code></pre>`);
+  if (r.crosscheck) parts.push(`<h4>Crosscheck</h4><p class="crosscheck">${esc(crosscheckLine(r.crosscheck))}</p>`);
   return `<div class="case">${parts.join('')}</div>`;
 }
 

@@ -21,7 +21,7 @@
 // An error is 'not ok ... # ERROR <reason>', a skip 'ok ... # SKIP <reason>'.
 
 import type { PropertyResult, Summary, Verdict } from '../core/result.ts';
-import { byFamily, detailLines, targetName } from './detail.ts';
+import { byFamily, detailLines, observedKernel, targetName } from './detail.ts';
 import { ktapName, oneLine } from './escape.ts';
 
 const INDENT = '  ';
@@ -72,7 +72,8 @@ export function renderKtap(s: Summary): string {
   const body = ['KTAP version 1', `# Subtest: ${ktapName(target)}`, `1..${families.length}`];
   families.forEach(([f, rs], i) => body.push(...familyLines(f, rs, i + 1, s.profile)));
   const t = s.totals;
-  const head = `# s2conform ${s.version}: target ${oneLine(target)}, profile ${s.profile}, seed ${s.seed}${s.strict ? ', strict' : ''}`;
+  const kernel = observedKernel(s);
+  const head = `# s2conform ${s.version}: target ${oneLine(target)}${kernel ? ` (${oneLine(kernel)})` : ''}, profile ${s.profile}, seed ${s.seed}${s.strict ? ', strict' : ''}`;
   if (families.length === 0) return `KTAP version 1\n1..0\n${head}\n# no property has finished yet\n`;
   const lines = [
     'KTAP version 1',

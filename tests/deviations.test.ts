@@ -49,3 +49,38 @@ describe('fixtures/deviations.json', () => {
     expect(explain([d], { access: { kind: 'load' } }, diffOutcomes(e, { outcome: { ...e.outcome, esr: 0n } }))).toBeUndefined();
   });
 });
+
+describe('emulator deviations (issue 15): matched per emulator version, per page size, on exactly what they name', () => {
+  const hang = {
+    id: 'qemu-hang',
+    kind: 'emulator',
+    property: 'abort/*',
+    target: { 'emulator.version': 'version 7\\.', 'host.granule': '^16$' },
+    case: { ipaBits: 52 },
+    fields: ['outcome.*'],
+    actual: { 'outcome.kind': 'hang' },
+    reference: 'qemu 0ffe5b7ba883',
+    note: 'n',
+  };
+  const host = { parange: 6, granule: 16 as const, lpa2: true, kernelPaBits: 52 as const, vaBits: 52, mode: 'vhe' as const };
+  const under = (v: string): TargetInfo => ({ ...info, host, emulator: { name: 'x', binary: '/q', version: `QEMU emulator version ${v}`, command: [] } });
+  it('applies to the emulator version and page size it names only', () => {
+    const [d] = parseDeviations(JSON.stringify({ deviations: [hang] }), 'f.json');
+    if (!d) throw new Error('no entry');
+    expect(d.kind).toBe('emulator');
+    expect(deviationsFor([d], 'abort/routing', under('7.2.22'))).toHaveLength(1);
+    expect(deviationsFor([d], 'abort/routing', under('10.0.2'))).toHaveLength(0);
+    expect(deviationsFor([d], 'abort/routing', { ...under('7.2.22'), host: { ...host, granule: 4 } })).toHaveLength(0);
+    expect(deviationsFor([d], 'abort/routing', info)).toHaveLength(0); // no emulator recorded: never matched
+  });
+  it('explains a hang in place of any outcome, and nothing else', () => {
+    const [d] = parseDeviations(JSON.stringify({ deviations: [hang] }), 'f.json');
+    if (!d) throw new Error('no entry');
+    const mmio = { outcome: { kind: 'mmio', physAddr: 0x104000n, len: 1, isWrite: false, data: 0n } };
+    expect(explain([d], { ipaBits: 52 }, diffOutcomes(mmio, { outcome: { kind: 'hang' } }))?.id).toBe('qemu-hang');
+    expect(explain([d], { ipaBits: 48 }, diffOutcomes(mmio, { outcome: { kind: 'hang' } }))).toBeUndefined();
+    // a wrong MMIO address is not a hang: not explained
+    expect(explain([d], { ipaBits: 52 }, diffOutcomes(mmio, { outcome: { ...mmio.outcome, physAddr: 0n } }))).toBeUndefined();
+    expect(() => parseDeviations(JSON.stringify({ deviations: [{ ...hang, kind: 'cpu' }] }), 'f.json')).toThrow("field 'kind'");
+  });
+});

@@ -17,6 +17,14 @@ interface Pending {
   /** how long the helper may work on this request once it is at the head of the queue */
   readonly timeoutMs: number;
   readonly op: string;
+  readonly sentNs: bigint;
+}
+
+/** Per op: how many, the time each spent at the head of the queue (sent or previous answer → answer), and the helper's own share. */
+export interface OpTiming {
+  n: number;
+  wallNs: bigint;
+  helperNs: bigint;
 }
 
 export interface ChannelOptions {
@@ -38,6 +46,9 @@ export class HelperChannel {
   /** watchdog for the oldest pending request (the helper answers in order) */
   private watchdog: NodeJS.Timeout | undefined;
   private watchedId = 0;
+  private lastAnswerNs = 0n;
+  /** where a case's time goes (issue 14): per op, wall time at the head of the queue vs time inside the helper */
+  readonly timings = new Map<string, OpTiming>();
   /** receives helper responses that answer no pending request (tests of the helper's input handling) */
   onStray: ((w: Wire) => void) | undefined;
 
@@ -102,6 +113,13 @@ export class HelperChannel {
     }
     this.pending.delete(id);
     this.rearm(true);
+    const now = process.hrtime.bigint();
+    const t = this.timings.get(p.op) ?? { n: 0, wallNs: 0n, helperNs: 0n };
+    t.n++;
+    t.wallNs += now - (p.sentNs > this.lastAnswerNs ? p.sentNs : this.lastAnswerNs);
+    if (typeof w['helperNs'] === 'number') t.helperNs += BigInt(w['helperNs']);
+    this.timings.set(p.op, t);
+    this.lastAnswerNs = now;
     p.resolve(w);
   }
 
@@ -158,7 +176,7 @@ export class HelperChannel {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<Wire>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, timeoutMs, op: req.op });
+      this.pending.set(id, { resolve, reject, timeoutMs, op: req.op, sentNs: process.hrtime.bigint() });
       this.rearm(false);
       try {
         this.opts.write(JSON.stringify({ id, ...req }) + '\n');

@@ -31,7 +31,7 @@ import {
   type KernelRecord,
   type EmulatorRecord,
 } from '../../core/target.ts';
-import { ProtocolError, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
+import { ProtocolError, type OpTiming, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
 import { HELPER_PATH, cacheDir, findKernel, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
@@ -419,6 +419,11 @@ export class KvmTarget implements Target {
       ch.onStray = undefined;
     }
     return got;
+  }
+
+  /** Per helper op: wall time at the head of the queue vs time inside the helper (scripts/timesplit.ts). */
+  get timings(): ReadonlyMap<string, OpTiming> {
+    return this.proc?.channel.timings ?? new Map();
   }
 
   /** Requests sent through host and VM handles so far (the fault plan's counter). */

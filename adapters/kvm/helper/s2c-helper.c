@@ -1287,6 +1287,7 @@ static void handle_line(char *line, size_t len) {
 	else o_s(&o, "null");
 	struct req r = {.j = &j, .root = root, .o = &o};
 	const char *op = jstr(&j, jget(&j, root, "op"));
+	uint64_t t_op = now_ns(); // time inside the helper (issue 14: where does a case's time go?)
 	if (!op) { o_s(&o, ",\"error\":\"missing op\""); }
 	else if (!strcmp(op, "probe")) op_probe(&r);
 	else if (!strcmp(op, "check_extension")) op_check_extension(&r);
@@ -1306,7 +1307,7 @@ static void handle_line(char *line, size_t len) {
 	else if (!strcmp(op, "crash")) _exit(70); // diagnostic (fault injection): die without answering
 	else if (!strcmp(op, "shutdown")) { o_s(&o, ",\"ok\":true}"); emit(&o); power_off(); }
 	else { o_s(&o, ",\"error\":"); char m[128]; snprintf(m, sizeof m, "unknown op '%.64s'", op); o_str(&o, m); }
-	o_s(&o, "}");
+	o_fmt(&o, ",\"helperNs\":%" PRIu64 "}", now_ns() - t_op);
 	emit(&o);
 }
 
