@@ -14,7 +14,7 @@ import { toJson, type Json } from './json.ts';
 import { propertyId, type AnyConformance, type AnyProperty } from './property.ts';
 import type { KnownHit, PropertyResult, RegressionResult } from './result.ts';
 import { observeWithRetry } from './runner.ts';
-import type { Target, TargetInfo } from './target.ts';
+import type { HostConfig, Target, TargetInfo } from './target.ts';
 import type { Profile } from '../oracles/profiles.ts';
 
 /** One file of the corpus, as written. */
@@ -147,6 +147,16 @@ export interface ReplayContext {
   readonly strict: boolean;
   /** all known deviations; those for each entry's property and this target apply */
   readonly deviations?: readonly KnownDeviation[];
+  /**
+   * An entry recorded for another host, moved onto this target's host: undefined when the moved case
+   * still tells the bug it was recorded for from the rule on this host (it is replayed), else why not.
+   */
+  readonly retarget?: (r: Regression, moved: unknown) => Promise<string | undefined>;
+}
+
+/** The same case on another host: every case kind carries its host in `host`. */
+function onHost(kase: unknown, host: HostConfig): unknown {
+  return typeof kase === 'object' && kase !== null && 'host' in kase ? { ...kase, host } : undefined;
 }
 
 /**
@@ -179,15 +189,19 @@ async function replayOne(ctx: ReplayContext, r: Regression): Promise<RegressionR
   const cannot = p.needs?.map((n) => ctx.info.cannot?.[n]).find((why) => why !== undefined);
   if (cannot !== undefined) return done({ verdict: 'skip', runs: 0, reason: cannot });
   const host = p.hostOf(r.decoded);
+  let kase = r.decoded;
+  let retargeted = false;
   if (ctx.info.host !== 'any' && !sameOutcome(host, ctx.info.host)) {
-    return done({
-      verdict: 'skip',
-      runs: 0,
-      reason: `recorded for host ${JSON.stringify(toJson(host))}; this target's host is ${JSON.stringify(toJson(ctx.info.host))}`,
-    });
+    const recorded = `recorded for host ${JSON.stringify(toJson(host))}`;
+    const moved = onHost(r.decoded, ctx.info.host);
+    const why = moved === undefined ? 'the case has no host to move' : ctx.retarget ? await ctx.retarget(r, moved) : 'no re-targeting on this run';
+    if (why !== undefined) return done({ verdict: 'skip', runs: 0, reason: `${recorded}; on this target's host ${why}` });
+    kase = moved;
+    retargeted = true;
   }
-  const expected = p.expect(r.decoded, { profile: ctx.profile, strict: ctx.strict });
-  if (ctx.profile.name === r.profile && ctx.strict === r.strict && !sameOutcome(expected, r.expected)) {
+  const moved = retargeted ? { counterexample: toJson(kase), retargeted: true as const } : {};
+  const expected = p.expect(kase, { profile: ctx.profile, strict: ctx.strict });
+  if (!retargeted && ctx.profile.name === r.profile && ctx.strict === r.strict && !sameOutcome(expected, r.expected)) {
     return done({
       verdict: 'error',
       runs: 0,
@@ -197,25 +211,25 @@ async function replayOne(ctx: ReplayContext, r: Regression): Promise<RegressionR
   }
   let actual: unknown;
   try {
-    actual = await observeWithRetry(p, r.decoded, ctx.target);
+    actual = await observeWithRetry(p, kase, ctx.target);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     return done({ verdict: 'error', runs: 0, reason: `${err.name}: ${err.message}` });
   }
-  if (sameOutcome(expected, actual)) return done({ verdict: 'pass', runs: 1 });
+  if (sameOutcome(expected, actual)) return done({ verdict: 'pass', runs: 1, ...moved });
   const diff = diffOutcomes(expected, actual);
-  const dev = explain(deviationsFor(ctx.deviations ?? [], r.property, ctx.info), r.case, diff);
+  const dev = explain(deviationsFor(ctx.deviations ?? [], r.property, ctx.info), toJson(kase), diff);
   if (dev) {
     const hit: KnownHit = {
       id: dev.id,
       kind: dev.kind,
       reference: dev.reference,
       cases: 1,
-      example: { counterexample: r.case, expected: toJson(expected), actual: toJson(actual) },
+      example: { counterexample: toJson(kase), expected: toJson(expected), actual: toJson(actual) },
     };
-    return done({ verdict: 'pass', runs: 1, finding: 'known-deviation', known: [hit] });
+    return done({ verdict: 'pass', runs: 1, finding: 'known-deviation', known: [hit], ...moved });
   }
-  return done({ verdict: 'fail', runs: 1, expected: toJson(expected), actual: toJson(actual), diff });
+  return done({ verdict: 'fail', runs: 1, expected: toJson(expected), actual: toJson(actual), diff, ...moved });
 }
 
 /** A corpus entry from a failed property of a report (summary.json). */

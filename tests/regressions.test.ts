@@ -12,6 +12,7 @@ import { simulatorTarget } from '../adapters/simulator/index.ts';
 import { getMutant, MUTANTS } from '../adapters/simulator/mutants.ts';
 import { decodeCase } from '../core/codec.ts';
 import { toJson } from '../core/json.ts';
+import type { HostConfig } from '../core/target.ts';
 import { loadCorpus, parseRegression, replayRegressions, type RegressionEntry } from '../core/regressions.ts';
 import { getProfile, type Profile } from '../oracles/profiles.ts';
 import { ALL_PROPERTIES } from '../properties/index.ts';
@@ -175,5 +176,37 @@ describe('s2conform run and regress', () => {
     const r = await execa('node', [BIN, 'run', '--runs', '5', '--report', dir], { reject: false, env: { S2C_REGRESSIONS: bad } });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/broken\.json: field 'case\.type' must be a 64-bit/);
+  });
+});
+
+describe('the corpus on a fixed host (issue 14): entries recorded elsewhere are re-targeted where they still catch their bug', async () => {
+  const { replayForRun } = await import('../cli/regress.ts');
+  const { simulatorTarget } = await import('../adapters/simulator/index.ts');
+  const { simulatedKernel } = await import('../adapters/simulator/kernels.ts');
+  const { getMutant } = await import('../adapters/simulator/mutants.ts');
+  const { profileForRelease } = await import('../oracles/profiles.ts');
+  const { ALL_PROPERTIES } = await import('../properties/index.ts');
+  const { propertyId } = await import('../core/property.ts');
+  const a57: HostConfig = { parange: 4, granule: 4, lpa2: false, kernelPaBits: 48, vaBits: 48, mode: 'nvhe' };
+  const info = { kind: 'qemu' as const, spec: 'qemu:cortex-a57@6.1', kernelRelease: '6.1.0-50-cloud-arm64', kernelVersion: '6.1.176', host: a57, cannot: { 'host-any': 'fixed', mte: 'no MTE' } };
+  const profile = profileForRelease(info.kernelRelease, info.kernelVersion) as Profile;
+  const all = ALL_PROPERTIES.map(propertyId);
+  it('on the simulated 6.1 with the a57 host, at least half replay, and every skip says why', async () => {
+    const target = simulatorTarget({ knobs: simulatedKernel([6, 1], 176) });
+    const rs = await replayForRun({ target, info, profile, strict: false, deviations: [] }, all);
+    const replayed = rs.filter((r) => r.verdict !== 'skip');
+    expect(replayed.length * 2).toBeGreaterThanOrEqual(rs.length);
+    expect(replayed.every((r) => r.verdict === 'pass')).toBe(true);
+    expect(rs.some((r) => r.retargeted)).toBe(true);
+    for (const r of rs.filter((x) => x.verdict === 'skip')) expect(r.reason, r.id).toMatch(/does not catch|MTE|fixed|cannot/);
+    expect(rs.find((r) => r.id === 'default-ipa-accepted')?.reason).toMatch(/does not catch default-ipa-accepted/);
+  });
+  it('a re-targeted entry fails the kernel that has its bug', async () => {
+    const m = getMutant('memslot-bound-off-by-one');
+    if (!m) throw new Error('mutant missing');
+    const target = simulatorTarget({ knobs: { ...simulatedKernel([6, 1], 176), ...m.knobs } });
+    const rs = await replayForRun({ target, info, profile, strict: false, deviations: [] }, ['memslot/sequence']);
+    const own = rs.find((r) => r.id === 'memslot-bound-off-by-one');
+    expect(own).toMatchObject({ verdict: 'fail', retargeted: true });
   });
 });
