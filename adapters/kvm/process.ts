@@ -16,6 +16,8 @@ export interface HelperProcessOptions {
   readonly readyTimeoutMs: number;
   /** send a ping this often (the guest's idle timeout must not fire while we live) */
   readonly keepaliveMs?: number;
+  /** extra environment for the process */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class HelperProcess {
@@ -47,6 +49,7 @@ export class HelperProcess {
       buffer: false,
       reject: false,
       cleanup: true,
+      ...(opts.env ? { env: opts.env } : {}),
     });
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (d: string) => this.channel.feed(d));

@@ -75,6 +75,20 @@ export function chooseChannel(k: KernelInfo): ChannelKind {
   return k.config.get('CONFIG_VIRTIO_CONSOLE') === 'y' && k.config.get('CONFIG_VIRTIO_PCI') === 'y' ? 'virtio' : 'pl011';
 }
 
+/**
+ * QEMU's CPU models without the 16K granule (target/arm/cpu64.c: id_aa64mmfr0 0x00001122 for
+ * cortex-a53, 0x00001124 for cortex-a57 and cortex-a72, TGran16 = 0): a 16K kernel dies on them
+ * before it prints a line, so the target says so before booting instead of timing out.
+ */
+export const NO_16K_GRANULE: readonly string[] = ['cortex-a53', 'cortex-a57', 'cortex-a72'];
+
+function pageSizeOf(k: KernelInfo): number | undefined {
+  if (k.config.get('CONFIG_ARM64_16K_PAGES') === 'y') return 16384;
+  if (k.config.get('CONFIG_ARM64_64K_PAGES') === 'y') return 65536;
+  if (k.config.get('CONFIG_ARM64_4K_PAGES') === 'y') return 4096;
+  return undefined;
+}
+
 export interface QemuCommand {
   readonly file: string;
   readonly args: string[];
@@ -86,6 +100,9 @@ export interface QemuCommand {
 
 export function qemuCommand(o: QemuOptions): QemuCommand {
   const k = o.kernel;
+  const page = pageSizeOf(k);
+  if (page === 16384 && NO_16K_GRANULE.includes(o.cpu))
+    throw new TargetUnusable(`-cpu ${o.cpu} has no 16K granule (ID_AA64MMFR0_EL1.TGran16 = 0): it cannot boot the 16K kernel ${k.name}; use max, neoverse-n1 or cortex-a76`);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(o.cpu)) throw new TargetUnusable(`bad cpu model name '${o.cpu}'`);
   if (o.mte && o.cpu !== 'max') throw new TargetUnusable('mte needs -cpu max');
   const channel = chooseChannel(k);
@@ -141,6 +158,9 @@ export async function bootQemu(o: QemuOptions): Promise<BootedQemu> {
     consoleLog: o.consoleLog,
     what: `qemu (${o.cpu}@${o.kernel.name})`,
     readyTimeoutMs: o.bootTimeoutMs ?? 120_000,
+    // a pinned QEMU unpacked into the cache must not load the system QEMU's modules (audio, …): only
+    // modules of the same build load, and the others fail noisily
+    env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' },
     ...(o.noKeepalive ? {} : { keepaliveMs: ((o.idleS ?? DEFAULT_IDLE_S) * 1000) / 10 }),
   });
   try {
