@@ -14,11 +14,15 @@ import { KvmTarget, notProvisioned, parseKvmSpec } from './index.ts';
 
 describe('kvm adapter: pure parts', () => {
   it('parses target specs', () => {
-    expect(parseKvmSpec('qemu:cortex-a57@6.1')).toEqual({ kind: 'qemu', cpu: 'cortex-a57', mode: undefined, mte: false, kernel: '6.1' });
-    expect(parseKvmSpec('qemu:max,nvhe,mte@6.12')).toEqual({ kind: 'qemu', cpu: 'max', mode: 'nvhe', mte: true, kernel: '6.12' });
+    expect(parseKvmSpec('qemu:cortex-a57@6.1')).toEqual({ kind: 'qemu', cpu: 'cortex-a57', mode: undefined, mte: false, kernel: '6.1', qemu: undefined });
+    expect(parseKvmSpec('qemu:max,nvhe,mte@6.12')).toEqual({ kind: 'qemu', cpu: 'max', mode: 'nvhe', mte: true, kernel: '6.12', qemu: undefined });
+    // any kernel of fixtures/kernels.json, a path to an image, a named emulator
+    expect(parseKvmSpec('qemu:max,qemu=7.2@7.3-16k')).toMatchObject({ kernel: '7.3-16k', qemu: '7.2' });
+    expect(parseKvmSpec('qemu:max@/home/me/linux/arch/arm64/boot/Image')).toMatchObject({ kernel: '/home/me/linux/arch/arm64/boot/Image' });
     expect(parseKvmSpec('native')).toEqual({ kind: 'native' });
-    expect(parseKvmSpec('ssh:me@arm-box.lan')).toEqual({ kind: 'ssh', dest: 'me@arm-box.lan' });
-    for (const bad of ['qemu:max@5.10', 'qemu:cortex-a57,mte@6.1', 'qemu:max,vhe,nvhe@6.12', 'ssh:host', 'ssh:a@b;rm', 'qemu:Max@6.1'])
+    expect(parseKvmSpec('ssh:me@arm-box.lan')).toEqual({ kind: 'ssh', dest: 'me@arm-box.lan', port: undefined });
+    expect(parseKvmSpec('ssh:root@127.0.0.1:2222')).toEqual({ kind: 'ssh', dest: 'root@127.0.0.1', port: 2222 });
+    for (const bad of ['qemu:max@4.19', 'qemu:max,qemu=9.9@6.1', 'qemu:cortex-a57,mte@6.1', 'qemu:max,vhe,nvhe@6.12', 'ssh:host', 'ssh:a@b;rm', 'qemu:Max@6.1', 'sim'])
       expect(() => parseKvmSpec(bad), bad).toThrow(/./);
   });
 

@@ -16,7 +16,7 @@
 //                                 (also S2CONFORM_ALLOW_NEWER=1)
 //   --kernels-only, --helper-only, --no-tools
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { createHash } from 'node:crypto';
 import {
   chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync,
@@ -72,9 +72,15 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function run(file: string, args: string[], opts: { cwd?: string; quiet?: boolean } = {}): string {
-  const r = spawnSync(file, args, { cwd: opts.cwd, encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.status !== 0) die(`${file} ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout || '').trim().slice(-2000)}`);
+/** A command and its arguments (never a shell): status, stdout, stderr. */
+function spawnSync(file: string, args: string[], opts: { cwd?: string } = {}): { status: number | undefined; stdout: string; stderr: string } {
+  const r = execaSync(file, args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), reject: false, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  return { status: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+function run(file: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(file, args, opts);
+  if (r.status !== 0) die(`${file} ${args.join(' ')} failed (exit ${r.status ?? 'signal'}):\n${(r.stderr || r.stdout || '').trim().slice(-2000)}`);
   return r.stdout;
 }
 
@@ -84,7 +90,7 @@ const needRoot = (what: string): void => {
 };
 
 function installed(pkg: string): string | undefined {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}\t${Version}', pkg], { encoding: 'utf8' });
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}\t${Version}', pkg]);
   const [status, version] = r.stdout.split('\t');
   return r.status === 0 && status === 'install ok installed' ? version : undefined;
 }
@@ -168,13 +174,13 @@ function ensureArm64(): void {
 
 /** Versions of a package the archive serves for an architecture (newest first). */
 function madison(pkg: string, arch: string): string[] {
-  const out = spawnSync('apt-cache', ['madison', `${pkg}:${arch}`], { encoding: 'utf8' }).stdout;
+  const out = spawnSync('apt-cache', ['madison', `${pkg}:${arch}`]).stdout;
   return out.split('\n').map((l) => l.split('|')[1]?.trim()).filter((v): v is string => !!v);
 }
 
 /** Newest package in a series (a regular expression over names) for an architecture. */
 function newestOf(series: string, arch: string): { package: string; version: string } | undefined {
-  const names = spawnSync('apt-cache', ['search', '--names-only', series], { encoding: 'utf8' }).stdout
+  const names = spawnSync('apt-cache', ['search', '--names-only', series]).stdout
     .split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => new RegExp(series).test(n));
   let best: { package: string; version: string } | undefined;
   for (const p of names)
@@ -358,7 +364,7 @@ async function main(): Promise<void> {
     }
     if (a.helper) {
       step('5. static aarch64 helper');
-      execFileSync('bash', [join(KVM_DIR, 'helper', 'build.sh')], { stdio: 'inherit' });
+      execaSync('bash', [join(KVM_DIR, 'helper', 'build.sh')], { stdio: 'inherit' });
     }
   });
   step(`done (cache: ${cacheDir()})`);

@@ -6,9 +6,8 @@
 // messages, where helper lines carry a unique prefix and the helper puts the tty in raw mode.
 // S2CONFORM_CHANNEL=pl011|virtio overrides the choice.
 
-import { execFile } from 'node:child_process';
 import { appendFileSync, closeSync, openSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { execa } from 'execa';
 import type { KvmMode } from '../../arch/host.ts';
 import { TargetUnusable } from '../../core/target.ts';
 import { findEmulator, type EmulatorInfo, type KernelInfo } from './paths.ts';
@@ -32,7 +31,7 @@ export async function emulatorFor(ref: string | undefined): Promise<Emulator> {
   if (typeof e === 'string') throw new TargetUnusable(e);
   let v = versions.get(e.binary);
   if (!v) {
-    v = promisify(execFile)(e.binary, ['--version'], { timeout: 30_000 }).then((r) => r.stdout.split('\n')[0] ?? '');
+    v = execa(e.binary, ['--version'], { timeout: 30_000, env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' } }).then((r) => String(r.stdout).split('\n')[0] ?? '');
     versions.set(e.binary, v);
   }
   try {
