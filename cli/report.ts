@@ -1,6 +1,7 @@
 // `s2conform report <summary.json...> [--out FILE]`: merge the runs of several
 // targets (or profiles) into one conformance matrix, a single static HTML file.
 
+import { makeDirs } from '../reports/summary.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../adapters/index.ts';
@@ -40,7 +41,7 @@ export function readSummary(file: string): Summary {
 export function reportCommand(a: ReportArgs): number {
   const runs = a.files.map(readSummary);
   const out = resolve(a.out);
-  mkdirSync(dirname(out), { recursive: true });
+  makeDirs(dirname(out));
   writeAtomic(out, renderHtml(runs));
   const props = new Set(runs.flatMap((s) => s.properties.map((r) => `${r.family}/${r.name}`))).size;
   if (!a.quiet) process.stdout.write(`${runs.length} runs, ${props} properties: ${out}\n`);

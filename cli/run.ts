@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { targetFromSpec, UsageError } from '../adapters/index.ts';
+import { checkTargetSpec, targetFromSpec, UsageError } from '../adapters/index.ts';
 import { toJson } from '../core/json.ts';
 import { propertyId, type AnyProperty, type Family } from '../core/property.ts';
 import type { PropertyResult, Summary } from '../core/result.ts';
@@ -14,6 +14,7 @@ import { TargetUnusable, type Target, type TargetInfo } from '../core/target.ts'
 import { getProfile, profileForRelease, type Profile } from '../oracles/profiles.ts';
 import { propertiesOf } from '../properties/index.ts';
 import { writeReports } from '../reports/write.ts';
+import { reportDirProblem } from '../reports/summary.ts';
 import { Progress } from './progress.ts';
 import { deviationsFor, loadDeviations } from '../core/deviations.ts';
 import type { RegressionResult } from '../core/result.ts';
@@ -91,6 +92,10 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   });
   const say = (s: string) => progress.line(s);
 
+  // a bad spec, then a report directory that cannot be written: neither opens the target
+  checkTargetSpec(a.target);
+  const problem = reportDirProblem(dir);
+  if (problem) throw new UsageError(problem);
   let target: Target;
   let info: TargetInfo;
   try {
@@ -126,8 +131,16 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     durationMs: Math.round(performance.now() - t0),
     complete,
   });
-  writeReports(dir, summary(false));
+  const write = (complete: boolean): string => {
+    try {
+      return writeReports(dir, summary(complete));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new Error(`cannot write the reports in ${dir}: ${err.code ?? ''} ${err.message.replace(/^[A-Z]+: /, '').split(',')[0] ?? ''}`.replace(/\s+/g, ' '));
+    }
+  };
   try {
+    write(false);
     // issue 7: the regression corpus first, the entries of the selected properties
     regressions = await replayForRun({ target, info, profile, strict: a.strict, deviations }, props.map(propertyId));
     reportRegressions(regressions, say);
@@ -146,7 +159,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
           onCase: () => progress.tick(),
         });
         results.push(r);
-        writeReports(dir, summary(false)); // on disk before the next property starts
+        write(false); // on disk before the next property starts
         progress.endProperty(r);
       }
       progress.endFamily();
@@ -154,7 +167,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   } finally {
     await target.close();
   }
-  const file = writeReports(dir, summary(true));
+  const file = write(true);
   const t = totals(results);
   progress.final(`${t.pass} passed, ${t.fail} failed, ${t.skip} skipped, ${t.error} errors; report: ${file}`);
   const rt = regressionTotals(regressions);

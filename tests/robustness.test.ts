@@ -3,7 +3,7 @@
 // before the next case starts, and turns injected target deaths into `error`, never a verdict.
 // The QEMU parts need `npm run provision` and skip with the reason otherwise.
 
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { XMLValidator } from 'fast-xml-parser';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,13 +51,43 @@ describe('bad command lines: one line on stderr, exit 2, nothing run, no report'
     [['run', '--target', 'sim', '--target']],
     [['report']],
     [['report', '/nonexistent/summary.json']],
-  ])('%j', async (args) => {
+    // issue 20: a report directory that cannot be made (Node's recursive mkdir spins forever under /proc)
+    [['run', '--report', '/proc/s2conform-x'], /cannot create the directory \(ENOENT\)/],
+    [['run', '--report', BIN], /is a file, not a directory/],
+    [['crosscheck', BIN]],
+  ])('%j', async (args, message?: RegExp) => {
     const dir = join(tmp(), 'report');
     const r = await execa('node', [BIN, ...args, ...(args[0] === 'run' && !args.includes('--report') ? ['--report', dir] : [])], { reject: false });
     expect(r.exitCode, r.stderr).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    if (message) expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
     expect(existsSync(dir)).toBe(false);
+  }, 30_000);
+});
+
+describe('a full disk (issue 20): exit 2 with one line, no temporary file left, the reports on disk still valid', () => {
+  const mnt = mkdtempSync(join(tmpdir(), 's2c-tiny-'));
+  const mounted = execaSync('mount', ['-t', 'tmpfs', '-o', 'size=12k', 'tmpfs', mnt], { reject: false }).exitCode === 0;
+  it.skipIf(!mounted)(`on a 12 KiB tmpfs${mounted ? '' : ' (skipped: cannot mount a tmpfs here; needs root)'}`, async () => {
+    try {
+      const dir = join(mnt, 'r');
+      const r = await execa('node', [BIN, 'run', '--report', dir, '--quiet'], { reject: false, timeout: 60_000 });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cannot write the reports in .*ENOSPC/)]);
+      const files = readdirSync(dir);
+      expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      for (const f of files) {
+        const text = readFileSync(join(dir, f), 'utf8');
+        if (f.endsWith('.json')) expect(() => JSON.parse(text)).not.toThrow();
+        if (f === 'ktap.txt') expect(text).toMatch(/^KTAP version 1\n/);
+        if (f.endsWith('.xml')) expect(text).toMatch(/<\/testsuites>\s*$/);
+        if (f.endsWith('.html')) expect(text).toMatch(/<\/html>\s*$/);
+      }
+      expect(files).toContain('summary.json');
+    } finally {
+      execaSync('umount', [mnt], { reject: false });
+    }
   });
 });
 
