@@ -264,3 +264,46 @@ for (const c of CASES) {
     }, 60_000);
   });
 }
+
+// issue 13 (and 21: "test your own tree"): a kernel in no cache, given by path, as a user's own build
+// is. The 16K Debian kernel is copied into a temporary directory the way a tree leaves its Image:
+// `vmlinuz-<x>` with `config-<x>` beside it; and once more as arch/arm64/boot/Image under a tree
+// whose .config is at the top.
+const why16k = notProvisioned(['6.12-16k']);
+describe.skipIf(why16k !== undefined)(`a kernel given by path${why16k ? ` (skipped: ${why16k})` : ''}`, () => {
+  it('boots with the config beside it or at the top of its tree; granule and source are the kernel\'s own', async () => {
+    const { findKernel } = await import('./paths.ts');
+    const { copyFileSync, mkdirSync } = await import('node:fs');
+    const { createHash } = await import('node:crypto');
+    const k = findKernel('6.12-16k');
+    if (typeof k === 'string' || !k.configFile) throw new Error('6.12-16k not provisioned with a config');
+    const dir = mkdtempSync(join(tmpdir(), 's2c-own-kernel-'));
+    const image = join(dir, 'vmlinuz-6.12.95-mine');
+    copyFileSync(k.vmlinuz, image);
+    copyFileSync(k.configFile, join(dir, 'config-6.12.95-mine'));
+    const tree = join(dir, 'linux');
+    mkdirSync(join(tree, 'arch', 'arm64', 'boot'), { recursive: true });
+    copyFileSync(k.vmlinuz, join(tree, 'arch', 'arm64', 'boot', 'Image'));
+    copyFileSync(k.configFile, join(tree, '.config'));
+    const sha = createHash('sha256').update(readFileSync(image)).digest('hex');
+    for (const [path, config] of [[image, join(dir, 'config-6.12.95-mine')], [join(tree, 'arch', 'arm64', 'boot', 'Image'), join(tree, '.config')]] as const) {
+      const t = new KvmTarget(`qemu:max@${path}`, { consoleLog: join(dir, 'console.log') });
+      try {
+        const info = await t.open();
+        expect(info.host).toMatchObject({ granule: 16, lpa2: true, kernelPaBits: 52 });
+        expect(info.kernel).toMatchObject({ name: path, path, sha256: sha, config, pageSize: 16384 });
+        expect(info.kernelVersion).toBe('6.12.95');
+        expect(info.emulator?.version).toMatch(/QEMU emulator version 10\./);
+        // and it runs VMs: a 52-bit VM's first access completes under QEMU 10 (F3: it hangs under 7.2)
+        const h = await t.host(info.host === 'any' ? (undefined as never) : info.host);
+        const vm = await h.createVm(52n);
+        if (isErrno(vm)) throw new Error(vm.errno);
+        expect(await vm.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x10000n, userspaceAddr: 'auto' })).toEqual({ errno: null });
+        expect((await vm.run({ state: 'el1h', nisvToUser: false, access: { kind: 'load', size: 8, ipa: 0x200000n, data: 0n, syndromeValid: true } })).kind).toBe('mmio');
+        await vm.destroy();
+      } finally {
+        await t.close();
+      }
+    }
+  }, 240_000);
+});
