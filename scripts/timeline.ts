@@ -78,7 +78,8 @@ for (const k of kernels) {
     release = `${tgt.kernelVersion ?? tgt.kernelRelease ?? '?'}, ${tgt.host?.granule ?? '?'}K`;
     const c = cell(s);
     allOk &&= c.ok;
-    cols.push(`${c.text}; ${tgt.mode}, limit ${tgt.ipaLimit}, \`${s.profile}\``);
+    const runs = Math.max(0, ...s.properties.map((p) => p.runs));
+    cols.push(`${c.text}; ${tgt.mode}, limit ${tgt.ipaLimit}, \`${s.profile}\`${String(runs) !== values.runs ? `, ${runs} runs` : ''}`);
     process.stdout.write(`${k} ${cpu}: ${c.text} (${s.profile}, ${Math.round((Date.now() - t) / 1000)} s)\n`);
   }
   rows.push(`| \`${k}\` | ${release} | ${cols.join(' | ')} |`);
