@@ -125,7 +125,14 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   };
 }
 
-function runDesign(p: AnyDesign, o: RunOptions): Outcome {
+/**
+ * Design checks touch no target and cost microseconds, so they never run fewer than this many cases:
+ * an expected finding must not go missing because a slow real target asked for few runs.
+ */
+export const DESIGN_MIN_RUNS = 200;
+
+function runDesign(p: AnyDesign, given: RunOptions): Outcome {
+  const o = given.path === undefined ? { ...given, runs: Math.max(given.runs, DESIGN_MIN_RUNS) } : given;
   let why: string | null = null;
   const d = fc.check(
     fc.property(p.arbitrary(), (c) => {
