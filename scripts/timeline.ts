@@ -63,7 +63,7 @@ for (const k of kernels) {
     const done = values.reuse && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as Summary).complete;
     const r = done ? { status: 0, stderr: '' } : spawnSync('node', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (!existsSync(file)) {
-      const why = (r.stderr.trim().split('\n').pop() ?? '').replace(/^s2conform: /, '').slice(0, 160);
+      const why = (r.stderr.trim().split('\n').pop() ?? '').replace(/^s2conform: (target \S+ cannot be used: )?/, '').replace(/: it cannot boot.*$/, '');
       // a target that cannot run the kernel at all (exit 4: a CPU without the kernel's granule) is not a failure
       if (r.status === 4) {
         cols.push(`n/a: ${why}`);
@@ -78,7 +78,8 @@ for (const k of kernels) {
     release = `${tgt.kernelVersion ?? tgt.kernelRelease ?? '?'}, ${tgt.host?.granule ?? '?'}K`;
     const c = cell(s);
     allOk &&= c.ok;
-    const runs = Math.max(0, ...s.properties.map((p) => p.runs));
+    // conformance properties run exactly --runs cases; design checks run at least DESIGN_MIN_RUNS
+    const runs = Math.min(...s.properties.filter((p) => p.verdict === 'pass' && p.runs > 0).map((p) => p.runs));
     cols.push(`${c.text}; ${tgt.mode}, limit ${tgt.ipaLimit}, \`${s.profile}\`${String(runs) !== values.runs ? `, ${runs} runs` : ''}`);
     process.stdout.write(`${k} ${cpu}: ${c.text} (${s.profile}, ${Math.round((Date.now() - t) / 1000)} s)\n`);
   }
