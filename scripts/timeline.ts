@@ -87,7 +87,7 @@ for (const k of kernels) {
 }
 const emu = values.qemu ?? 'default (fixtures/emulators.json)';
 const table = [
-  `Kernels of fixtures/kernels.json × CPUs, \`--profile auto\`, ${values.runs} runs per property, seed ${values.seed}, QEMU ${emu}; cells: pass/fail/skip/error, KVM mode, IPA limit, profile (${Math.round((Date.now() - t0) / 60000)} min, one QEMU at a time)`,
+  `Kernels of fixtures/kernels.json × CPUs, \`--profile auto\`, ${values.runs} runs per property, seed ${values.seed}, QEMU ${emu}; cells: pass/fail/skip/error, KVM mode, IPA limit, profile (${values.reuse ? 'complete cells of earlier runs in ' + values.out + ' reused' : `${Math.round((Date.now() - t0) / 60000)} min`}, one QEMU at a time)`,
   '',
   `| kernel | release, page | ${cpus.map((c) => `${c}`).join(' | ')} |`,
   `| --- | --- | ${cpus.map(() => '---').join(' | ')} |`,
