@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { isPathRef } from '../spec.ts';
 import { fileURLToPath } from 'node:url';
 
 export const KVM_DIR = dirname(fileURLToPath(import.meta.url));
@@ -37,10 +38,6 @@ export interface KernelInfo {
   readonly newerThanPin: boolean;
 }
 
-export function isKernelPath(ref: KernelRef): boolean {
-  return ref.startsWith('/') || ref.startsWith('./') || ref.startsWith('../') || ref.startsWith('~/');
-}
-
 export function parseConfig(text: string): Map<string, string> {
   const cfg = new Map<string, string>();
   for (const line of text.split('\n')) {
@@ -67,7 +64,7 @@ export interface KernelMarker {
 
 /** The unpacked kernel (by name) or the image at a path, or a reason it cannot be used. */
 export function findKernel(ref: KernelRef, configFile?: string): KernelInfo | string {
-  return isKernelPath(ref) ? kernelAtPath(ref, configFile) : cachedKernel(ref);
+  return isPathRef(ref) ? kernelAtPath(ref, configFile) : cachedKernel(ref);
 }
 
 function cachedKernel(name: string): KernelInfo | string {
