@@ -16,6 +16,8 @@ export interface TargetOptions {
   readonly qemu?: string;
   /** --kernel-config: the .config of a kernel given by path */
   readonly kernelConfig?: string;
+  /** --boot-timeout: how long a QEMU target may take to boot */
+  readonly bootTimeoutMs?: number;
 }
 
 const KVM_ADAPTER = './kvm/index.ts';
@@ -41,5 +43,6 @@ export async function targetFromSpec(spec: string, o: TargetOptions = {}): Promi
     ...(o.artefactDir ? { consoleLog: `${o.artefactDir}/console.log` } : {}),
     ...(o.qemu !== undefined ? { qemu: o.qemu } : {}),
     ...(o.kernelConfig !== undefined ? { kernelConfig: o.kernelConfig } : {}),
+    ...(o.bootTimeoutMs !== undefined ? { bootTimeoutMs: o.bootTimeoutMs } : {}),
   });
 }

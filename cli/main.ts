@@ -45,6 +45,10 @@ Options of run:
                  qemu-system-aarch64 (default: the pinned default, QEMU 10)
   --kernel-config FILE
                  the .config of a kernel given by path (default: beside the image, or the tree's)
+  --boot-timeout S
+                 seconds a qemu: target may take from start to the helper's READY line (default
+                 120; a kernel that does not boot in time ends the run with exit 4 and its last
+                 console lines)
   --profile P    auto (default: mainline on sim; on real targets the kernel's version plus the stable
                  backports its release carries) or one of:
                  ${profileNames().join(', ')}
@@ -94,10 +98,13 @@ function parseRunArgs(argv: string[]): RunArgs {
       quiet: { type: 'boolean', default: false },
       qemu: { type: 'string' },
       'kernel-config': { type: 'string' },
+      'boot-timeout': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (positionals.length > 0) fail(`unexpected argument '${positionals[0]}'`);
+  const bt = values['boot-timeout'];
+  if (bt !== undefined && !/^[1-9][0-9]*$/.test(bt)) fail(`--boot-timeout takes a whole number of seconds, not '${bt}'`);
   const families = values.family === undefined ? [...FAMILIES] : values.family.split(',').map((f) => f.trim());
   for (const f of families) if (!FAMILIES.includes(f as Family)) fail(`unknown family '${f}' (known: ${FAMILIES.join(', ')})`);
   if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
@@ -121,6 +128,7 @@ function parseRunArgs(argv: string[]): RunArgs {
     quiet: values.quiet,
     qemu: values.qemu,
     kernelConfig: values['kernel-config'],
+    bootTimeoutS: bt === undefined ? undefined : Number(bt),
   };
 }
 

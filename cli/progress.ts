@@ -59,6 +59,13 @@ export class Progress {
     this.o.write(`${s}\n`);
   }
 
+  /** A signal stopped the run: clear the status line and draw nothing more. */
+  interrupt(): void {
+    this.clear();
+    this.family = undefined;
+    this.property = undefined;
+  }
+
   startFamily(name: string, total: number): void {
     this.family = { name, total, done: [], cases: 0, t0: this.now() };
   }

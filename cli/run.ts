@@ -10,12 +10,13 @@ import { propertyId, type AnyProperty, type Family } from '../core/property.ts';
 import type { PropertyResult, Summary } from '../core/result.ts';
 import { totals } from '../core/result.ts';
 import { runProperty } from '../core/runner.ts';
-import { TargetUnusable, type Target, type TargetInfo } from '../core/target.ts';
+import { TargetDied, TargetUnusable, type Target, type TargetInfo } from '../core/target.ts';
 import { getProfile, profileForRelease, type Profile } from '../oracles/profiles.ts';
 import { propertiesOf } from '../properties/index.ts';
 import { writeReports } from '../reports/write.ts';
 import { reportDirProblem } from '../reports/summary.ts';
 import { Progress } from './progress.ts';
+import { onStopSignal, within, type StopSignal } from './signals.ts';
 import { deviationsFor, loadDeviations } from '../core/deviations.ts';
 import type { RegressionResult } from '../core/result.ts';
 import { regressionTotals, replayForRun, reportRegressions } from './regress.ts';
@@ -35,6 +36,8 @@ export interface RunArgs {
   readonly qemu?: string | undefined;
   /** --kernel-config: the .config of a kernel given by path */
   readonly kernelConfig?: string | undefined;
+  /** --boot-timeout: seconds from QEMU's start to the helper's READY line */
+  readonly bootTimeoutS?: number | undefined;
 }
 
 const DEVIATIONS_FILE = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
@@ -63,6 +66,7 @@ function replayCommand(a: RunArgs, profile: Profile, runs: number) {
       `--target ${a.target}`,
       ...(a.qemu !== undefined ? [`--qemu ${a.qemu}`] : []),
       ...(a.kernelConfig !== undefined ? [`--kernel-config ${a.kernelConfig}`] : []),
+      ...(a.bootTimeoutS !== undefined ? [`--boot-timeout ${a.bootTimeoutS}`] : []),
       `--profile ${profile.name}`,
       `--property ${propertyId(p)}`,
       `--seed ${seed}`,
@@ -70,6 +74,23 @@ function replayCommand(a: RunArgs, profile: Profile, runs: number) {
       `--runs ${runs}`,
       ...(a.strict ? ['--strict'] : []),
     ].join(' ');
+}
+
+/** How long a stopping run waits for the target to power off before execa's cleanup kills it. */
+const STOP_GRACE_MS = 3000;
+
+/** The target, refusing to boot again once a signal has stopped the run (no QEMU started after Ctrl-C). */
+function stoppable(t: Target, stopped: () => StopSignal | undefined): Target {
+  const refuse = (): never => {
+    throw new TargetDied(`stopped by ${stopped() ?? 'a signal'}`);
+  };
+  const guarded: Target = {
+    open: () => (stopped() ? Promise.reject(refuse()) : t.open()),
+    host: (c) => (stopped() ? Promise.reject(refuse()) : t.host(c)),
+    close: () => t.close(),
+  };
+  const restart = t.restart?.bind(t);
+  return restart ? { ...guarded, restart: () => (stopped() ? Promise.reject(refuse()) : restart()) } : guarded;
 }
 
 /** How the run gets its target (tests hand in a wrapped one: fault injection, disk checks). */
@@ -96,33 +117,16 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   checkTargetSpec(a.target);
   const problem = reportDirProblem(dir);
   if (problem) throw new UsageError(problem);
-  let target: Target;
-  let info: TargetInfo;
-  try {
-    target = await openTarget(a.target, {
-      artefactDir: dir,
-      strict: a.strict,
-      ...(a.qemu !== undefined ? { qemu: a.qemu } : {}),
-      ...(a.kernelConfig !== undefined ? { kernelConfig: a.kernelConfig } : {}),
-    });
-    info = await target.open();
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    const why = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`s2conform: target ${a.target} cannot be used: ${why}\n`);
-    return e instanceof TargetUnusable ? 4 : 2;
-  }
-  const profile = chooseProfile(a.profile, info);
-  const deviations = loadDeviations(DEVIATIONS_FILE);
-  say(`s2conform ${version}: target ${info.spec}, profile ${profile.name}, seed ${a.seed}, ${a.runs} runs per property`);
-
   const results: PropertyResult[] = [];
   let regressions: RegressionResult[] = [];
+  let info: TargetInfo | undefined;
+  let profile: Profile | undefined;
+  let stopped: StopSignal | undefined;
   const summary = (complete: boolean): Summary => ({
     tool: 's2conform',
     version,
-    target: toJson(info),
-    profile: profile.name,
+    target: info ? toJson(info) : { spec: a.target },
+    profile: profile?.name ?? a.profile,
     strict: a.strict,
     seed: a.seed,
     properties: results,
@@ -130,6 +134,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     totals: totals(results),
     durationMs: Math.round(performance.now() - t0),
     complete,
+    ...(stopped ? { interrupted: stopped } : {}),
   });
   const write = (complete: boolean): string => {
     try {
@@ -139,10 +144,63 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
       throw new Error(`cannot write the reports in ${dir}: ${err.code ?? ''} ${err.message.replace(/^[A-Z]+: /, '').split(',')[0] ?? ''}`.replace(/\s+/g, ' '));
     }
   };
+
+  let target: Target;
+  try {
+    target = await openTarget(a.target, {
+      artefactDir: dir,
+      strict: a.strict,
+      ...(a.qemu !== undefined ? { qemu: a.qemu } : {}),
+      ...(a.kernelConfig !== undefined ? { kernelConfig: a.kernelConfig } : {}),
+      ...(a.bootTimeoutS !== undefined ? { bootTimeoutMs: a.bootTimeoutS * 1000 } : {}),
+    });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`s2conform: target ${a.target} cannot be used: ${why}\n`);
+    return e instanceof TargetUnusable ? 4 : 2;
+  }
+  // Ctrl-C / SIGTERM: stop QEMU or the helper first, then the reports say how far the run got.
+  const opened = target;
+  const removeSignals = onStopSignal(async (signal) => {
+    stopped = signal;
+    progress.interrupt();
+    await within(opened.close(), STOP_GRACE_MS);
+    let where = '';
+    try {
+      where = `; reports (incomplete) in ${write(false)}`;
+    } catch (e) {
+      where = `; ${e instanceof Error ? e.message : String(e)}`;
+    }
+    process.stderr.write(`s2conform: stopped by ${signal} after ${results.length} properties: target ${a.target} closed${where}\n`);
+  });
+  target = stoppable(opened, () => stopped);
+  try {
+    return await runOpened();
+  } finally {
+    removeSignals();
+  }
+
+  async function runOpened(): Promise<number> {
+  try {
+    info = await target.open();
+  } catch (e) {
+    if (stopped) return new Promise<number>(() => undefined); // the signal handler exits
+    if (e instanceof UsageError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`s2conform: target ${a.target} cannot be used: ${why}\n`);
+    return e instanceof TargetUnusable ? 4 : 2;
+  }
+  const prof = chooseProfile(a.profile, info);
+  profile = prof;
+  const opened = info;
+  const deviations = loadDeviations(DEVIATIONS_FILE);
+  say(`s2conform ${version}: target ${opened.spec}, profile ${prof.name}, seed ${a.seed}, ${a.runs} runs per property`);
+
   try {
     write(false);
     // issue 7: the regression corpus first, the entries of the selected properties
-    regressions = await replayForRun({ target, info, profile, strict: a.strict, deviations }, props.map(propertyId));
+    regressions = await replayForRun({ target, info: opened, profile: prof, strict: a.strict, deviations }, props.map(propertyId));
     reportRegressions(regressions, say);
     const families = [...new Set(props.map((p) => p.family))];
     for (const family of families) {
@@ -150,23 +208,26 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
       progress.startFamily(family, members.length);
       for (const p of members) {
         progress.startProperty(propertyId(p));
-        const r = await runProperty(p, { target, info, profile, deviations: deviationsFor(deviations, propertyId(p), info) }, {
+        const r = await runProperty(p, { target, info: opened, profile: prof, deviations: deviationsFor(deviations, propertyId(p), opened) }, {
           runs: a.runs,
           seed: a.seed,
           path: a.path,
           strict: a.strict,
-          replayCommand: replayCommand(a, profile, a.runs),
+          replayCommand: replayCommand(a, prof, a.runs),
           onCase: () => progress.tick(),
         });
+        if (stopped) break;
         results.push(r);
         write(false); // on disk before the next property starts
         progress.endProperty(r);
       }
+      if (stopped) break;
       progress.endFamily();
     }
   } finally {
-    await target.close();
+    if (!stopped) await target.close();
   }
+  if (stopped) return new Promise<number>(() => undefined); // the signal handler writes and exits
   const file = write(true);
   const t = totals(results);
   progress.final(`${t.pass} passed, ${t.fail} failed, ${t.skip} skipped, ${t.error} errors; report: ${file}`);
@@ -175,4 +236,5 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   if (t.error > 0 || rt.error > 0) return 2;
   if (t.pass === 0) return 4;
   return 0;
+}
 }

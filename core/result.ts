@@ -89,6 +89,8 @@ export interface Summary {
   readonly durationMs: number;
   /** false while the run is still going (the file is rewritten after every property) */
   readonly complete: boolean;
+  /** the signal that stopped the run (SIGINT: Ctrl-C, SIGTERM), when one did; complete is then false */
+  readonly interrupted?: 'SIGINT' | 'SIGTERM';
 }
 
 export function totals(rs: readonly PropertyResult[]): Summary['totals'] {

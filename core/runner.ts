@@ -34,6 +34,7 @@ export interface RunContext {
 
 export async function runProperty(p: AnyProperty, ctx: RunContext, o: RunOptions): Promise<PropertyResult> {
   const t0 = performance.now();
+  await turn(); // a signal that arrived during the last property is handled before this one starts
   const r = p.kind === 'design' ? runDesign(p, o) : await runConformance(p, ctx, o);
   return { ...r, durationMs: Math.round(performance.now() - t0) };
 }
@@ -59,6 +60,12 @@ export async function observeWithRetry(p: AnyConformance, c: unknown, t: Target)
   }
 }
 
+/** One turn of the event loop: signal handlers and timers run (the simulator answers in microtasks only). */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** At most every YIELD_MS a case waits one turn of the event loop, so Ctrl-C stops a long simulator run. */
+const YIELD_MS = 50;
+
 async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions): Promise<Outcome> {
   const cannot = p.needs?.map((n) => ctx.info.cannot?.[n]).find((why) => why !== undefined);
   if (cannot !== undefined) return { ...base(p, o), verdict: 'skip', runs: 0, reason: cannot };
@@ -68,8 +75,13 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   let executed = 0;
   const known = new Map<string, KnownHit>();
   let sample: PropertyResult['sample'];
+  let lastTurn = performance.now();
   const prop = fc.asyncProperty(p.arbitrary({ info: ctx.info }), async (c) => {
     if (broken) return true; // the target is gone: the verdict is already `error`
+    if (performance.now() - lastTurn >= YIELD_MS) {
+      await turn();
+      lastTurn = performance.now();
+    }
     const expected = p.expect(c, { profile: ctx.profile, strict: o.strict });
     let actual: unknown;
     try {

@@ -5,7 +5,7 @@
 
 import { execa, execaSync } from 'execa';
 import { XMLValidator } from 'fast-xml-parser';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -236,4 +236,84 @@ describe.skipIf(why !== undefined)(`runs on ${SPEC}${why ? ` (skipped: ${why})` 
       expect({ v: p.verdict, c: p.counterexample, d: p.diff }, p.name).toEqual({ v: b?.verdict, c: b?.counterexample, d: b?.diff });
     }
   }, 900_000);
+});
+
+/** Start a run, wait until its first property is on disk (or the marker line is printed), then signal it. */
+async function signalAfterStart(args: string[], dir: string, signal: 'SIGINT' | 'SIGTERM', env: Record<string, string> = {}) {
+  const p = execa('node', [BIN, ...args, '--report', dir], { reject: false, env, timeout: 600_000 });
+  const deadline = Date.now() + 300_000;
+  let kids: number[] = [];
+  while (Date.now() < deadline) {
+    if (p.pid !== undefined) kids = [...new Set([...kids, ...childrenOf(p.pid)])];
+    const f = join(dir, 'summary.json');
+    if (existsSync(f) && load(dir).properties.length > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  p.kill(signal);
+  const r = await p;
+  return { r, kids };
+}
+
+describe('Ctrl-C and SIGTERM (issue 20): exit 130 / 143, reports say complete: false and which signal', () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s during a long simulator run', async (signal, status) => {
+    const dir = tmp();
+    const { r } = await signalAfterStart(['run', '--runs', '200000', '--seed', '5', '--quiet'], dir, signal);
+    expect(r.exitCode, r.stderr).toBe(status);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^s2conform: stopped by ${signal} after \\d+ properties: target sim closed; reports \\(incomplete\\) in `))]);
+    const s = checkReports(dir);
+    expect(s.complete).toBe(false);
+    expect(s.interrupted).toBe(signal);
+    expect(s.properties.length).toBeGreaterThanOrEqual(1);
+    expect(readFileSync(join(dir, 'ktap.txt'), 'utf8')).toMatch(/run not finished/);
+  }, 120_000);
+});
+
+describe('a corrupt cache (issue 20): one line naming the file and the command that repairs it, exit 4', () => {
+  const real = join(process.env['HOME'] ?? '/root', '.cache', 's2conform', 'kernels', '6.1');
+  const have = existsSync(join(real, 'vmlinuz')) && existsSync(join(real, 'config'));
+  /** A cache with kernel 6.1 copied from the real one, then broken by `breakIt`. */
+  function brokenCache(breakIt: (k: string) => void): string {
+    const cache = tmp();
+    const k = join(cache, 'kernels', '6.1');
+    mkdirSync(k, { recursive: true });
+    for (const f of ['vmlinuz', 'config', '.s2conform-kernel.json']) copyFileSync(join(real, f), join(k, f));
+    breakIt(k);
+    return cache;
+  }
+  const run = (cache: string, extra: Record<string, string> = {}) =>
+    execa('node', [BIN, 'run', '--target', 'qemu:max@6.1', '--report', join(tmp(), 'r'), '--quiet'], {
+      reject: false,
+      timeout: 30_000,
+      env: { S2CONFORM_CACHE: cache, ...extra },
+    });
+  it.skipIf(!have).each([
+    ['a truncated vmlinuz', (k: string) => truncateSync(join(k, 'vmlinuz'), 1_000_000), /6\.1\/vmlinuz is truncated: its PE sections end at byte \d+, the file has 1000000: run `npm run provision -- --kernels 6\.1`$/],
+    // within the signature after the PE sections: only the size the provisioning recorded tells
+    ['a vmlinuz cut short by 100 bytes', (k: string) => {
+      const marker = join(k, '.s2conform-kernel.json');
+      const size = statSync(join(k, 'vmlinuz')).size;
+      writeFileSync(marker, JSON.stringify({ ...(JSON.parse(readFileSync(marker, 'utf8')) as object), vmlinuzBytes: size }));
+      truncateSync(join(k, 'vmlinuz'), size - 100);
+    }, /6\.1\/vmlinuz is \d+ bytes, \d+ when unpacked \(truncated or replaced\): run `npm run provision -- --kernels 6\.1`$/],
+    ['a missing config', (k: string) => rmSync(join(k, 'config')), /6\.1\/config is missing: run `npm run provision -- --kernels 6\.1`$/],
+    ['a corrupt marker', (k: string) => writeFileSync(join(k, '.s2conform-kernel.json'), '{'), /6\.1\/\.s2conform-kernel\.json is corrupt: run `npm run provision -- --kernels 6\.1`$/],
+    ['something else where the image should be', (k: string) => writeFileSync(join(k, 'vmlinuz'), '<html>404</html>'), /6\.1\/vmlinuz is not an arm64 kernel Image \(16 bytes.*: run `npm run provision -- --kernels 6\.1`$/],
+  ])('%s', async (_what, breakIt, message) => {
+    const r = await run(brokenCache(breakIt));
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+  });
+  it('a helper built for another architecture', async () => {
+    const r = await run(tmp(), { S2CONFORM_HELPER: process.execPath });
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/helper .*node is built for x86-64, not aarch64: rebuild it, or unset S2CONFORM_HELPER$/)]);
+  });
+  it('a --target path that is not an arm64 Image', async () => {
+    const r = await execa('node', [BIN, 'run', '--target', `qemu:max@${BIN}`, '--report', join(tmp(), 'r')], { reject: false, timeout: 30_000 });
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/kernel image .*s2conform\.mjs is not an arm64 kernel Image/)]);
+  });
 });

@@ -33,7 +33,7 @@ import {
 } from '../../core/target.ts';
 import { ProtocolError, type OpTiming, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
-import { HELPER_PATH, cacheDir, findKernel, type KernelInfo } from './paths.ts';
+import { HELPER_PATH, cacheDir, findKernel, helperProblem, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
 import { UsageError, type TargetSpec } from '../spec.ts';
 import { checkTargetSpec } from '../index.ts';
@@ -234,7 +234,8 @@ export class KvmTarget implements Target {
   async open(): Promise<TargetInfo> {
     if (this.info && this.proc?.alive) return this.info;
     mkdirSync(join(this.consoleLog, '..'), { recursive: true, mode: 0o700 });
-    if (!existsSync(HELPER_PATH)) throw new TargetUnusable(`helper not built (${HELPER_PATH}): run \`npm run provision\``);
+    const helper = helperProblem();
+    if (helper) throw new TargetUnusable(helper);
     let bootMs: number | undefined;
     let kernel: KernelInfo | undefined;
     let emulator: EmulatorRecord | undefined;

@@ -1,7 +1,7 @@
 // Where the adapter finds what `npm run provision` made: the kernel cache and the helper build.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isPathRef } from '../spec.ts';
@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 export const KVM_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(KVM_DIR, '..', '..');
-export const HELPER_PATH = join(KVM_DIR, 'helper', 'build', 's2c-helper');
+/** The helper `npm run provision` builds; S2CONFORM_HELPER names another build of it (e.g. one made on an arm64 box). */
+export const BUILT_HELPER = join(KVM_DIR, 'helper', 'build', 's2c-helper');
+export const HELPER_PATH = process.env['S2CONFORM_HELPER'] ?? BUILT_HELPER;
 
 /** A kernel is named by its fixtures/kernels.json entry, or given as a path to an image the user built. */
 export type KernelRef = string;
@@ -58,6 +60,8 @@ export interface KernelMarker {
   /** what was actually unpacked */
   readonly packages: readonly { readonly package: string; readonly version: string; readonly sha256: string }[];
   readonly vmlinuz: string;
+  /** its size when unpacked (markers written before this field lack it) */
+  readonly vmlinuzBytes?: number;
   readonly config: string | null;
   readonly newerThanPin: boolean;
 }
@@ -79,6 +83,9 @@ function cachedKernel(name: string): KernelInfo | string {
   }
   const vmlinuz = join(dir, m.vmlinuz);
   if (!existsSync(vmlinuz)) return `kernel ${name}: ${vmlinuz} is missing: run \`npm run provision -- --kernels ${name}\``;
+  const bytes = statSync(vmlinuz).size;
+  const bad = m.vmlinuzBytes !== undefined && m.vmlinuzBytes !== bytes ? `is ${bytes} bytes, ${m.vmlinuzBytes} when unpacked (truncated or replaced)` : imageProblem(vmlinuz);
+  if (bad) return `kernel ${name}: ${vmlinuz} ${bad}: run \`npm run provision -- --kernels ${name}\``;
   const configFile = m.config ? join(dir, m.config) : undefined;
   if (configFile && !existsSync(configFile)) return `kernel ${name}: ${configFile} is missing: run \`npm run provision -- --kernels ${name}\``;
   return {
@@ -108,6 +115,8 @@ function configBeside(image: string): string | undefined {
 function kernelAtPath(ref: string, configFile: string | undefined): KernelInfo | string {
   const path = resolve(ref.startsWith('~/') ? join(homedir(), ref.slice(2)) : ref);
   if (!existsSync(path)) return `kernel image ${path} does not exist`;
+  const bad = imageProblem(path);
+  if (bad) return `kernel image ${path} ${bad}`;
   const cfg = configFile ?? configBeside(path);
   if (configFile && !existsSync(configFile)) return `kernel config ${configFile} does not exist`;
   return {
@@ -119,6 +128,61 @@ function kernelAtPath(ref: string, configFile: string | undefined): KernelInfo |
     configFile: cfg,
     newerThanPin: false,
   };
+}
+
+function readHead(path: string, n: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    const got = readSync(fd, b, 0, n, 0);
+    return b.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** arm64 Image header magic "ARM\x64" at offset 0x38 (Documentation/arch/arm64/booting.rst). */
+const ARM64_IMAGE_MAGIC = 0x644d5241;
+
+/**
+ * Why a file cannot be an arm64 kernel image QEMU boots, or undefined: the Image header's magic, and
+ * for an EFI-stub Image (every Debian kernel) that its PE sections end inside the file, which catches
+ * a truncated download or copy. A gzip-compressed Image (QEMU unpacks it) passes unchecked.
+ */
+export function imageProblem(path: string): string | undefined {
+  const size = statSync(path).size;
+  const h = readHead(path, 4096);
+  if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b) return undefined;
+  if (h.length < 64 || h.readUInt32LE(0x38) !== ARM64_IMAGE_MAGIC) {
+    return `is not an arm64 kernel Image (${size} bytes, no "ARM\\x64" magic at offset 0x38)`;
+  }
+  if (h[0] !== 0x4d || h[1] !== 0x5a) return undefined; // no EFI stub: nothing more to check
+  const pe = h.readUInt32LE(0x3c);
+  if (pe + 24 > h.length || h.readUInt32LE(pe) !== 0x00004550) return `has a broken PE header (${size} bytes)`;
+  const sections = h.readUInt16LE(pe + 6);
+  const table = pe + 24 + h.readUInt16LE(pe + 20);
+  let end = 0;
+  for (let i = 0; i < sections && table + 40 * (i + 1) <= h.length; i++) {
+    const at = table + 40 * i;
+    end = Math.max(end, h.readUInt32LE(at + 20) + h.readUInt32LE(at + 16)); // PointerToRawData + SizeOfRawData
+  }
+  return end > size ? `is truncated: its PE sections end at byte ${end}, the file has ${size}` : undefined;
+}
+
+const EM_AARCH64 = 183;
+
+/** Why the helper binary cannot run in an arm64 guest (missing, not ELF, built for another machine), or undefined. */
+export function helperProblem(path: string = HELPER_PATH): string | undefined {
+  const repair = path === BUILT_HELPER ? 'run `npm run provision -- --helper-only`' : 'rebuild it, or unset S2CONFORM_HELPER';
+  if (!existsSync(path)) return `helper not built (${path}): ${repair}`;
+  const h = readHead(path, 64);
+  if (h.length < 20 || h.readUInt32BE(0) !== 0x7f454c46) return `helper ${path} is not an ELF binary: ${repair}`;
+  const machine = h.readUInt16LE(18);
+  if (h[4] !== 2 || machine !== EM_AARCH64) {
+    const names: Record<number, string> = { 3: 'i386', 40: 'arm', 62: 'x86-64', 243: 'riscv' };
+    return `helper ${path} is built for ${names[machine] ?? `ELF machine ${machine}`}, not aarch64: ${repair}`;
+  }
+  return undefined;
 }
 
 export const EMULATOR_MARKER = '.s2conform-qemu.json';
@@ -139,7 +203,12 @@ export function findEmulator(ref: string): EmulatorInfo | string {
   const dir = join(cacheDir(), 'qemu', ref);
   const marker = join(dir, EMULATOR_MARKER);
   if (!existsSync(marker)) return `emulator QEMU ${ref} is not provisioned (no ${marker}): run \`npm run provision -- --qemu ${ref}\``;
-  const m = JSON.parse(readFileSync(marker, 'utf8')) as { binary: string; packages: EmulatorInfo['packages'] };
+  let m: { binary: string; packages: EmulatorInfo['packages'] };
+  try {
+    m = JSON.parse(readFileSync(marker, 'utf8')) as typeof m;
+  } catch {
+    return `emulator QEMU ${ref}: ${marker} is corrupt: run \`npm run provision -- --qemu ${ref}\``;
+  }
   const binary = join(dir, m.binary);
   if (!existsSync(binary)) return `emulator QEMU ${ref}: ${binary} is missing: run \`npm run provision -- --qemu ${ref}\``;
   return { name: ref, binary, ...(m.packages ? { packages: m.packages } : {}) };
@@ -147,7 +216,8 @@ export function findEmulator(ref: string): EmulatorInfo | string {
 
 /** Why the QEMU targets cannot run here, or undefined when kernels and helper are provisioned. */
 export function notProvisioned(kernels: readonly KernelRef[] = ['6.1', '6.12']): string | undefined {
-  if (!existsSync(HELPER_PATH)) return `helper not built (${HELPER_PATH}): run \`npm run provision\``;
+  const helper = helperProblem();
+  if (helper) return helper;
   for (const k of kernels) {
     const r = findKernel(k);
     if (typeof r === 'string') return r;

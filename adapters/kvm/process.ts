@@ -1,7 +1,7 @@
 // A helper behind a child process (QEMU, the helper itself, or ssh), driven through execa: its
 // stdout feeds the channel, its exit fails every pending call with TargetDied.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { TargetDied } from '../../core/target.ts';
 import { HelperChannel, type Wire } from './channel.ts';
@@ -107,4 +107,17 @@ export class HelperProcess {
   private closeLog(): Promise<void> {
     return new Promise((resolve) => this.log.end(resolve));
   }
+}
+
+/**
+ * The last lines a guest printed (kernel log and helper), indented under a failure message: why a
+ * kernel did not boot, or booted without KVM, is almost always in them.
+ */
+export function consoleTail(consoleLog: string, lines = 12): string {
+  if (!existsSync(consoleLog)) return '';
+  const text = readFileSync(consoleLog, 'utf8').replace(/\r/g, '').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+  const tail = text.slice(-lines);
+  return tail.length === 0
+    ? '\n  the console stayed empty (the kernel printed nothing: not an arm64 kernel, or no console on ttyAMA0?)'
+    : `\n  last console lines (${consoleLog}):\n${tail.map((l) => `    ${l.slice(0, 200)}`).join('\n')}`;
 }

@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { EMULATOR_MARKER, KERNEL_MARKER, KVM_DIR, cacheDir, type KernelMarker } from './paths.ts';
+import { EMULATOR_MARKER, KERNEL_MARKER, KVM_DIR, cacheDir, findEmulator, findKernel, type KernelMarker } from './paths.ts';
 import { emulatorPins, kernelPins, type PinnedPackage } from './pins.ts';
 import { withCacheLock } from './lock.ts';
 
@@ -244,9 +244,16 @@ function provisionKernels(names: string[], allowNewer: boolean): void {
     const marker = join(dest, KERNEL_MARKER);
     const pinned = pin.packages.map((p) => ({ package: p.package, version: p.version }));
     if (existsSync(marker)) {
-      const m = JSON.parse(readFileSync(marker, 'utf8')) as KernelMarker;
-      if (JSON.stringify(m.pinned) === JSON.stringify(pinned) && (!m.newerThanPin || allowNewer) && existsSync(join(dest, m.vmlinuz))) {
+      const broken = findKernel(name);
+      const m = typeof broken === 'string' ? undefined : (JSON.parse(readFileSync(marker, 'utf8')) as KernelMarker);
+      if (typeof broken === 'string') loud(`${broken.replace(/: run `.*$/, '')}: fetching it again`);
+      else if (m && JSON.stringify(m.pinned) === JSON.stringify(pinned) && (!m.newerThanPin || allowNewer)) {
         info(`${name}: ${m.packages.map((p) => `${p.package}=${p.version}`).join(' ')} already in ${dest}`);
+        // markers of older provisionings lack the image size that tells a truncated copy
+        if (m.vmlinuzBytes === undefined) {
+          writeFileSync(`${marker}.${process.pid}`, JSON.stringify({ ...m, vmlinuzBytes: statSync(join(dest, m.vmlinuz)).size }, null, 2) + '\n');
+          renameSync(`${marker}.${process.pid}`, marker); // a run reading it meanwhile sees the old or the new, whole
+        }
         continue;
       }
     }
@@ -271,6 +278,7 @@ function provisionKernels(names: string[], allowNewer: boolean): void {
         pinned,
         packages: got.map(({ package: p, version, sha256 }) => ({ package: p, version, sha256 })),
         vmlinuz: 'vmlinuz',
+        vmlinuzBytes: statSync(join(fresh, 'vmlinuz')).size,
         config: config ? 'config' : null,
         newerThanPin: newer,
       };
@@ -292,9 +300,11 @@ function provisionEmulators(names: string[], allowNewer: boolean): void {
     const pin = emulators.find((e) => e.name === name) ?? die(`unknown emulator '${name}' (fixtures/emulators.json has: ${emulators.map((e) => e.name).join(', ')})`);
     const dest = join(qdir, name);
     const marker = join(dest, EMULATOR_MARKER);
-    if (existsSync(marker)) {
+    const usable = existsSync(marker) ? findEmulator(name) : 'absent';
+    if (typeof usable === 'string' && usable !== 'absent') loud(`${usable.replace(/: run `.*$/, '')}: fetching it again`);
+    if (typeof usable !== 'string') {
       const m = JSON.parse(readFileSync(marker, 'utf8')) as { pinned: unknown; binary: string };
-      if (JSON.stringify(m.pinned) === JSON.stringify(pin.packages) && existsSync(join(dest, m.binary))) {
+      if (JSON.stringify(m.pinned) === JSON.stringify(pin.packages)) {
         info(`QEMU ${name}: already in ${dest}`);
         continue;
       }

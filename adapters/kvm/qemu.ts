@@ -12,7 +12,8 @@ import type { KvmMode } from '../../arch/host.ts';
 import { TargetUnusable } from '../../core/target.ts';
 import { findEmulator, type EmulatorInfo, type KernelInfo } from './paths.ts';
 import { emulatorPins } from './pins.ts';
-import { HelperProcess } from './process.ts';
+import type { Wire } from './channel.ts';
+import { HelperProcess, consoleTail } from './process.ts';
 
 /** An emulator ready to boot: the binary and what it says its version is. */
 export interface Emulator extends EmulatorInfo {
@@ -162,12 +163,18 @@ export async function bootQemu(o: QemuOptions): Promise<BootedQemu> {
     env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' },
     ...(o.noKeepalive ? {} : { keepaliveMs: ((o.idleS ?? DEFAULT_IDLE_S) * 1000) / 10 }),
   });
+  let ready: Wire;
   try {
-    await proc.waitReady();
+    ready = await proc.waitReady();
   } catch (e) {
     proc.kill();
     await proc.exited;
-    throw new TargetUnusable(`${e instanceof Error ? e.message : String(e)} (console log: ${o.consoleLog})`);
+    throw new TargetUnusable(`${e instanceof Error ? e.message : String(e)}${consoleTail(o.consoleLog)}`);
+  }
+  if (ready['kvm'] !== true) {
+    await proc.stop();
+    const why = typeof ready['error'] === 'string' ? ready['error'] : 'no /dev/kvm';
+    throw new TargetUnusable(`qemu (${o.cpu}@${o.kernel.name}): the kernel booted without a usable KVM (${why})${consoleTail(o.consoleLog)}`);
   }
   return { proc, bootMs: Math.round(performance.now() - t0), command };
 }
