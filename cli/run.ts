@@ -90,7 +90,12 @@ function stoppable(t: Target, stopped: () => StopSignal | undefined): Target {
     close: () => t.close(),
   };
   const restart = t.restart?.bind(t);
-  return restart ? { ...guarded, restart: () => (stopped() ? Promise.reject(refuse()) : restart()) } : guarded;
+  const bootLog = t.bootLog?.bind(t);
+  return {
+    ...guarded,
+    ...(restart ? { restart: () => (stopped() ? Promise.reject(refuse()) : restart()) } : {}),
+    ...(bootLog ? { bootLog } : {}),
+  };
 }
 
 /** How the run gets its target (tests hand in a wrapped one: fault injection, disk checks). */

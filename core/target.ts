@@ -260,6 +260,8 @@ export interface Target {
   host(config: HostConfig): Promise<HostHandle>;
   /** Bring a dead target back (reboot QEMU, restart the helper); absent when it cannot die. */
   restart?(): Promise<void>;
+  /** The kernel's boot log lines about KVM, as the target read them at open (real targets only). */
+  bootLog?(): readonly string[] | undefined;
   close(): Promise<void>;
 }
 

@@ -317,3 +317,82 @@ describe('a corrupt cache (issue 20): one line naming the file and the command t
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/kernel image .*s2conform\.mjs is not an arm64 kernel Image/)]);
   });
 });
+
+describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC} (issue 20)${why ? ` (skipped: ${why})` : ''}`, () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s during a real run: QEMU gone, exit %i, reports incomplete', async (signal, status) => {
+    const dir = tmp();
+    const { r, kids } = await signalAfterStart(['run', '--target', SPEC, '--family', 'vm-create,memslot', '--runs', '2000', '--seed', '2', '--quiet'], dir, signal);
+    try {
+      expect(r.exitCode, r.stderr).toBe(status);
+      expect(r.stderr).toMatch(new RegExp(`^s2conform: stopped by ${signal} after \\d+ properties: target ${SPEC.replace('.', '\\.')} closed; reports \\(incomplete\\) in `));
+      expect(kids.length).toBeGreaterThanOrEqual(1); // QEMU was running under the run
+      await new Promise((res) => setTimeout(res, 500));
+      expect(kids.filter(alive)).toEqual([]); // and is gone: no orphaned qemu-system-aarch64
+      const s = checkReports(dir);
+      expect(s.complete).toBe(false);
+      expect(s.interrupted).toBe(signal);
+    } finally {
+      for (const pid of kids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }, 600_000);
+
+  it('a kernel that does not boot: exit 4 within --boot-timeout, with what the console showed', async () => {
+    // an arm64 Image whose header and PE sections are intact but whose code is zeros: QEMU starts it,
+    // it never prints a line
+    const dir = tmp();
+    const image = join(dir, 'Image');
+    const real = readFileSync(join(process.env['HOME'] ?? '/root', '.cache', 's2conform', 'kernels', '6.12', 'vmlinuz'));
+    real.fill(0, 0x10000);
+    writeFileSync(image, real);
+    const t0 = Date.now();
+    const r = await execa('node', [BIN, 'run', '--target', `qemu:max@${image}`, '--boot-timeout', '20', '--report', join(dir, 'r')], { reject: false, timeout: 120_000 });
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/cannot be used: qemu \(max@.*Image\): no READY line from the helper within 20000 ms$/);
+    expect(lines.slice(1).join('\n')).toMatch(/the console stayed empty|last console lines/);
+  }, 120_000);
+
+  it('two documented runs at once (npx s2conform, a cold npx cache) both succeed', async () => {
+    // npm 11 installs the project itself into <cache>/_npx on a first `npx s2conform`; two first
+    // uses at once race there unless npm's own lock holds (npm/cli#8224, #8512)
+    const npmCache = tmp();
+    const one = (spec: string) =>
+      execa('npx', ['s2conform', 'run', '--target', spec, '--family', 'vm-create', '--runs', '30', '--seed', '4', '--report', join(tmp(), 'r'), '--quiet'], {
+        cwd: ROOT,
+        reject: false,
+        timeout: 600_000,
+        env: { npm_config_cache: npmCache },
+      });
+    const [a, b] = await Promise.all([one('qemu:max@6.12'), one('qemu:cortex-a57@6.1')]);
+    expect(a.exitCode, a.stderr).toBe(0);
+    expect(b.exitCode, b.stderr).toBe(0);
+  }, 600_000);
+
+  it('two npm run provision at once share one cache, and a truncated kernel is fetched again', async () => {
+    const cache = tmp();
+    const provision = () =>
+      execa('npx', ['tsx', join(ROOT, 'adapters', 'kvm', 'provision.ts'), '--kernels', '6.1', '--qemu', 'none', '--kernels-only', '--no-tools'], {
+        cwd: ROOT,
+        reject: false,
+        timeout: 600_000,
+        env: { S2CONFORM_CACHE: cache },
+      });
+    const [a, b] = await Promise.all([provision(), provision()]);
+    expect(a.exitCode, a.stderr).toBe(0);
+    expect(b.exitCode, b.stderr).toBe(0);
+    expect(`${a.stderr}${b.stderr}`).toMatch(/waiting for the cache lock/);
+    const k = join(cache, 'kernels', '6.1');
+    const marker = JSON.parse(readFileSync(join(k, '.s2conform-kernel.json'), 'utf8')) as { vmlinuzBytes: number };
+    expect(statSync(join(k, 'vmlinuz')).size).toBe(marker.vmlinuzBytes);
+    expect(readdirSync(join(cache, 'kernels'))).toEqual(['6.1']); // no half-unpacked leftovers
+    truncateSync(join(k, 'vmlinuz'), 1000);
+    const c = await provision();
+    expect(c.exitCode, c.stderr).toBe(0);
+    expect(c.stderr + c.stdout).toMatch(/6\.1\/vmlinuz is 1000 bytes, \d+ when unpacked \(truncated or replaced\): fetching it again/);
+    expect(statSync(join(k, 'vmlinuz')).size).toBe(marker.vmlinuzBytes);
+  }, 600_000);
+});

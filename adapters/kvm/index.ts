@@ -333,6 +333,10 @@ export class KvmTarget implements Target {
     await this.open();
   }
 
+  bootLog(): readonly string[] | undefined {
+    return this.probeResult?.kmsg;
+  }
+
   async close(): Promise<void> {
     const p = this.proc;
     this.proc = undefined;

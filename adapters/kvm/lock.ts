@@ -17,9 +17,10 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function withCacheLock<T>(what: string, fn: () => Promise<T> | T, waitMs = 30 * 60_000): Promise<T> {
+/** lock: the lock's name under the cache (another name for another part of it, e.g. the kernel tree). */
+export async function withCacheLock<T>(what: string, fn: () => Promise<T> | T, waitMs = 30 * 60_000, lock = '.lock'): Promise<T> {
   mkdirSync(cacheDir(), { recursive: true });
-  const dir = join(cacheDir(), '.lock');
+  const dir = join(cacheDir(), lock);
   const t0 = Date.now();
   let said = false;
   for (;;) {

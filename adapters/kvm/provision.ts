@@ -10,8 +10,8 @@
 // Idempotent and safe to run twice at once: one lock over the cache, every unpack renamed into place.
 //
 // Options:
-//   --kernels ci|all|<name,...>   which kernels (default: those marked "ci")
-//   --qemu default|all|<name,...> which emulators (default: the default one, QEMU 10)
+//   --kernels ci|all|none|<name,...> which kernels (default: those marked "ci")
+//   --qemu default|all|none|<name,...> which emulators (default: the default one, QEMU 10)
 //   --allow-newer                 a pin that has left the archive: take the newest of its series, loudly
 //                                 (also S2CONFORM_ALLOW_NEWER=1)
 //   --kernels-only, --helper-only, --no-tools
@@ -331,6 +331,7 @@ function provisionEmulators(names: string[], allowNewer: boolean): void {
 
 function select(arg: string, all: readonly string[], defaults: readonly string[], what: string): string[] {
   if (arg === 'all') return [...all];
+  if (arg === 'none') return [];
   if (arg === 'ci' || arg === 'default') return [...defaults];
   const names = arg.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const n of names) if (!all.includes(n)) die(`unknown ${what} '${n}' (known: ${all.join(', ')})`);

@@ -24,19 +24,11 @@ export function bootLogFacts(kmsg: readonly string[]): BootLogOutcome {
   return { kvm, linearCap51: kmsg.some((l) => l.includes(CAP_LINE)) };
 }
 
-/** A target that exposes its probe's kernel log (adapters/kvm's KvmTarget), seen structurally. */
-function probeKmsg(t: Target): readonly string[] | undefined {
-  const p: unknown = (t as { probe?: unknown }).probe;
-  if (typeof p !== 'object' || p === null || !('kmsg' in p)) return undefined;
-  const k: unknown = p.kmsg;
-  return Array.isArray(k) && k.every((x): x is string => typeof x === 'string') ? k : undefined;
-}
-
 async function report(c: LayoutCase, t: Target): Promise<HypLayoutReport> {
   const h = await t.host(c.host);
   if (h.hypLayout) return h.hypLayout(c.boot);
   // a real target whose adapter does not report a layout yet: its boot log
-  const kmsg = c.boot === 'own' ? probeKmsg(t) : undefined;
+  const kmsg = c.boot === 'own' ? t.bootLog?.() : undefined;
   if (!kmsg) throw new Error('the target reports no boot layout and no boot log');
   return { ...bootLogFacts(kmsg), kmsg };
 }

@@ -1,0 +1,213 @@
+// npm run kernel-mutants [-- --mutants a,b | --smoke] [--runs N] [--seed S] [--score [--score-budget MIN] | --score-only] [--readme]
+//
+// Real-kernel mutants (issue 21). Builds Debian's newest linux-source with fixtures/kernel/s2conform.config
+// (once, into the cache), checks that the unmutated build conforms, then for each patch in
+// fixtures/kernel-mutants/ applies it, rebuilds incrementally, boots the Image under QEMU in each target
+// the patch names and runs its families. Prints the table (mutant, upstream, killed by, runs, shrunk
+// counterexample, first difference) and exits 1 if an observable mutant survives.
+// --score adds single-token mutants of the functions the suite covers (scripts/kernel/tokens.ts).
+// --smoke: the unmutated build and one mutant (the nightly job's quick check).
+
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { REPO_ROOT } from '../adapters/kvm/paths.ts';
+import type { Family } from '../core/property.ts';
+import type { PropertyResult, Summary } from '../core/result.ts';
+import { shortCase, shortDiff } from './killMutants.ts';
+import { kernelMutants, type KernelMutant } from './kernel/mutantFile.ts';
+import { buildImage, configure, ensureTree, keepImage, TreeError, withPatch, type Tree } from './kernel/tree.ts';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  strict: true,
+  options: {
+    mutants: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '100' },
+    seed: { type: 'string', default: '1' },
+    score: { type: 'boolean', default: false },
+    'score-only': { type: 'boolean', default: false },
+    'score-budget': { type: 'string' },
+    readme: { type: 'boolean', default: false },
+    out: { type: 'string', default: join('reports', 'kernel-mutants') },
+  },
+});
+const runs = Number(values.runs);
+const seed = Number(values.seed);
+if (!/^[1-9][0-9]*$/.test(values.runs) || !Number.isInteger(seed)) {
+  process.stderr.write('kernel-mutants: --runs takes a positive whole number, --seed an integer\n');
+  process.exit(2);
+}
+const SMOKE_MUTANT = 'memslot-bound-off-by-one';
+const all = kernelMutants();
+let chosen: KernelMutant[] = all;
+if (values.smoke) chosen = all.filter((m) => m.name === SMOKE_MUTANT);
+else if (values.mutants !== undefined) {
+  const names = values.mutants.split(',');
+  const unknown = names.filter((n) => !all.some((m) => m.name === n));
+  if (unknown.length > 0) {
+    process.stderr.write(`kernel-mutants: unknown mutant ${unknown.join(', ')} (fixtures/kernel-mutants/ has: ${all.map((m) => m.name).join(', ')})\n`);
+    process.exit(2);
+  }
+  chosen = all.filter((m) => names.includes(m.name));
+}
+if (values['score-only']) chosen = [];
+const OUT = values.out;
+mkdirSync(OUT, { recursive: true });
+const log = (s: string) => process.stderr.write(`kernel-mutants: ${s}\n`);
+const BIN = join(REPO_ROOT, 'bin', 's2conform.mjs');
+
+export interface TargetRun {
+  readonly spec: string;
+  readonly exit: number;
+  readonly summary: Summary | undefined;
+  readonly killer: PropertyResult | undefined;
+  readonly seconds: number;
+  readonly stderr: string;
+}
+
+/** One s2conform run of the families on one image, as a user would type it. */
+export async function runOn(image: string, target: string, families: readonly Family[], report: string): Promise<TargetRun> {
+  const spec = `qemu:${target}@${image}`;
+  rmSync(report, { recursive: true, force: true });
+  const t0 = performance.now();
+  const r = await execa('node', [BIN, 'run', '--target', spec, '--family', families.join(','), '--runs', String(runs), '--seed', String(seed), '--report', report, '--quiet'], {
+    reject: false,
+    timeout: 30 * 60_000,
+  });
+  const file = join(report, 'summary.json');
+  const summary = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Summary) : undefined;
+  return {
+    spec,
+    exit: r.exitCode ?? -1,
+    summary,
+    killer: summary?.properties.find((p) => p.verdict === 'fail'),
+    seconds: Math.round((performance.now() - t0) / 1000),
+    stderr: String(r.stderr).trim(),
+  };
+}
+
+interface Row {
+  readonly mutant: KernelMutant;
+  readonly build: string;
+  readonly runs: TargetRun[];
+}
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+async function main(): Promise<number> {
+  const t0 = performance.now();
+  let tree: Tree;
+  try {
+    tree = await ensureTree(log);
+    await configure(tree);
+  } catch (e) {
+    process.stderr.write(`kernel-mutants: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  log(`building ${tree.pin.tree} ${tree.pin.version} (unmutated) in ${tree.build}`);
+  const base = await buildImage(tree);
+  if (!base.ok) {
+    process.stderr.write(`kernel-mutants: the unmutated tree does not build:\n${base.tail ?? ''}\n`);
+    return 2;
+  }
+  const baseImage = keepImage(tree, 'unmutated');
+  log(`unmutated Image ready (${base.seconds} s)`);
+
+  // The unmutated build must conform on every target and family the mutants use first.
+  const pairs = new Map<string, Set<Family>>();
+  for (const m of chosen) for (const t of m.targets) for (const f of m.families) pairs.set(t, (pairs.get(t) ?? new Set()).add(f));
+  if (values.score || values['score-only']) for (const f of ['vm-create', 'memslot', 'abort'] as const) pairs.set('max', (pairs.get('max') ?? new Set()).add(f));
+  const baseRuns: TargetRun[] = [];
+  for (const [t, fs] of pairs) {
+    log(`unmutated: ${t}: ${[...fs].join(',')}`);
+    const r = await runOn(baseImage, t, [...fs], join(OUT, 'unmutated', t.replace(/,/g, '-')));
+    baseRuns.push(r);
+    if (r.exit !== 0) log(`  the unmutated build does not conform on ${r.spec} (exit ${r.exit}): ${r.killer ? `${r.killer.family}/${r.killer.name}: ${shortDiff(r.killer)}` : r.stderr.split('\n')[0]}`);
+  }
+  const baseConforms = baseRuns.every((r) => r.exit === 0);
+
+  const rows: Row[] = [];
+  for (const m of chosen) {
+    log(`${m.name}: applying ${m.file}`);
+    try {
+      const row = await withPatch(tree, m.file, async (): Promise<Row> => {
+        const b = await buildImage(tree);
+        if (!b.ok) return { mutant: m, build: `did not build: ${b.tail ?? ''}`, runs: [] };
+        keepImage(tree, m.name);
+        log(`${m.name}: built in ${b.seconds} s`);
+        return { mutant: m, build: `${b.seconds} s`, runs: [] };
+      });
+      if (row.build.startsWith('did not build')) {
+        rows.push(row);
+        continue;
+      }
+      const image = join(tree.build, '..', 'images', m.name, 'Image');
+      for (const t of m.targets) {
+        const r = await runOn(image, t, m.families, join(OUT, m.name, t.replace(/,/g, '-')));
+        row.runs.push(r);
+        log(`${m.name}: ${r.spec}: ${r.killer ? `killed by ${r.killer.family}/${r.killer.name} after ${r.killer.runs} runs` : `exit ${r.exit}, not killed`} (${r.seconds} s)`);
+        if (r.killer) break;
+      }
+      rows.push(row);
+    } catch (e) {
+      if (!(e instanceof TreeError)) throw e;
+      rows.push({ mutant: m, build: `did not apply: ${e.message.split('\n')[0] ?? ''}`, runs: [] });
+    }
+  }
+  // the tree is pristine again: rebuild so the next run starts from the unmutated objects
+  await buildImage(tree);
+
+  const out: string[] = [];
+  out.push(`Kernel mutants: ${tree.pin.package} ${tree.pin.version} built with fixtures/kernel/s2conform.config, one patch at a time; QEMU TCG, ${runs} runs per property, seed ${seed}`);
+  out.push('');
+  out.push(`Unmutated build: ${baseRuns.map((r) => `${r.spec.replace(/@.*/, '')} ${r.exit === 0 ? 'conforms' : `DOES NOT CONFORM (exit ${r.exit})`} (${r.summary?.totals.pass ?? 0} passed, ${r.summary?.totals.skip ?? 0} skipped)`).join('; ')}`);
+  out.push('');
+  out.push('| mutant | upstream | target | killed by | runs | shrunk counterexample | first difference (expected → actual) |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- |');
+  let survivors = 0;
+  for (const row of rows) {
+    const m = row.mutant;
+    const last = row.runs[row.runs.length - 1];
+    const k = last?.killer;
+    let verdict: string;
+    if (k) verdict = `\`${k.family}/${k.name}\``;
+    else if (row.runs.length === 0) verdict = `**${row.build}**`;
+    else if (m.unobservable !== undefined) verdict = `not observable under QEMU: ${m.unobservable}`;
+    else {
+      verdict = '**SURVIVED**';
+      survivors++;
+    }
+    out.push(`| \`${m.name}\` | ${cell(m.upstream)} | ${last ? `\`${last.spec.replace(/@.*/, '')}\`` : '–'} | ${cell(verdict)} | ${k ? k.runs : '–'} | ${k ? cell(shortCase(k)) : ''} | ${k ? cell(shortDiff(k)) : ''} |`);
+  }
+  out.push('');
+  const killed = rows.filter((r) => r.runs.some((x) => x.killer)).length;
+  out.push(`${killed} of ${rows.length} killed, ${survivors} survived, ${rows.filter((r) => r.mutant.unobservable !== undefined && !r.runs.some((x) => x.killer)).length} not observable under QEMU (${Math.round((performance.now() - t0) / 1000)} s)`);
+
+  let scoreSurvivors = 0;
+  if (values.score || values['score-only']) {
+    const { scoreMutants } = await import('./kernel/score.ts');
+    const s = await scoreMutants(tree, { runs, seed, out: OUT, log, runOn, ...(values['score-budget'] ? { budgetMin: Number(values['score-budget']) } : {}) });
+    out.push('', ...s.lines);
+    scoreSurvivors = s.unexplained;
+  }
+  const text = `${out.join('\n')}\n`;
+  process.stdout.write(text);
+  writeFileSync(join(OUT, 'table.md'), text);
+  if (values.readme) {
+    const readme = join(REPO_ROOT, 'README.md');
+    const r = readFileSync(readme, 'utf8');
+    const begin = '<!-- kernel-mutants:begin -->';
+    const end = '<!-- kernel-mutants:end -->';
+    if (r.includes(begin) && r.includes(end)) {
+      writeFileSync(readme, `${r.slice(0, r.indexOf(begin) + begin.length)}\n${text}${r.slice(r.indexOf(end))}`);
+      log('README.md table updated');
+    } else log(`README.md has no ${begin} … ${end} markers: not updated`);
+  }
+  if (!baseConforms) return 1;
+  return survivors > 0 || scoreSurvivors > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
