@@ -18,6 +18,8 @@ export interface TargetOptions {
   readonly kernelConfig?: string;
   /** --boot-timeout: how long a QEMU target may take to boot */
   readonly bootTimeoutMs?: number;
+  /** --kernel-args: more kernel command line for a qemu: target */
+  readonly kernelArgs?: string;
 }
 
 const KVM_ADAPTER = './kvm/index.ts';
@@ -44,5 +46,6 @@ export async function targetFromSpec(spec: string, o: TargetOptions = {}): Promi
     ...(o.qemu !== undefined ? { qemu: o.qemu } : {}),
     ...(o.kernelConfig !== undefined ? { kernelConfig: o.kernelConfig } : {}),
     ...(o.bootTimeoutMs !== undefined ? { bootTimeoutMs: o.bootTimeoutMs } : {}),
+    ...(o.kernelArgs ? { kernelArgs: o.kernelArgs } : {}),
   });
 }

@@ -14,6 +14,7 @@ import { runCommand, type RunArgs } from './run.ts';
 import { regressCommand } from './regress.ts';
 import { benchCommand } from './bench.ts';
 import { crosscheckCommand } from './crosscheck.ts';
+import { kcidbCommand } from './kcidb.ts';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +30,9 @@ Usage:
                                replay a real target's failures under the other emulator and on the
                                simulated kernel of that release; classify each as pointing at KVM,
                                the emulator or the oracle (written into the reports)
+  s2conform kcidb <summary.json...> [--out FILE]
+                               runs as one KernelCI KCIDB v5.3 submission (checked against the
+                               schema's rules; nothing is sent). --check <kcidb.json...>: only check
   s2conform regress add <summary.json> [--property ID] [--name ID] [--note TEXT]
                                add a report's shrunk counterexamples to fixtures/regressions/
                                (replayed first by every run; s2conform regress --help)
@@ -49,6 +53,9 @@ Options of run:
                  seconds a qemu: target may take from start to the helper's READY line (default
                  120; a kernel that does not boot in time ends the run with exit 4 and its last
                  console lines)
+  --kernel-args A
+                 more kernel command line for a qemu: target, after the adapter's own (e.g.
+                 'arm64.nolva', or 'kvm-arm.mode=none' to see how a run reports a kernel without KVM)
   --profile P    auto (default: mainline on sim; on real targets the kernel's version plus the stable
                  backports its release carries) or one of:
                  ${profileNames().join(', ')}
@@ -61,7 +68,8 @@ Options of run:
   --strict       injected aborts carry the syndrome bits the architecture gives a
                  hardware abort (WnR on stores), not the ones KVM means to inject
   --report DIR   where the reports go (default reports/<timestamp>-<target>/): summary.json,
-                 ktap.txt (KTAP version 1), junit.xml, index.html; rewritten after every property
+                 ktap.txt (KTAP version 1), junit.xml, index.html, kcidb.json (KernelCI KCIDB
+                 v5.3); rewritten after every property
   --quiet        only the final line (no progress, no per-property lines)
 
 Options of report:
@@ -99,12 +107,15 @@ function parseRunArgs(argv: string[]): RunArgs {
       qemu: { type: 'string' },
       'kernel-config': { type: 'string' },
       'boot-timeout': { type: 'string' },
+      'kernel-args': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (positionals.length > 0) fail(`unexpected argument '${positionals[0]}'`);
   const bt = values['boot-timeout'];
   if (bt !== undefined && !/^[1-9][0-9]*$/.test(bt)) fail(`--boot-timeout takes a whole number of seconds, not '${bt}'`);
+  const ka = values['kernel-args'];
+  if (ka !== undefined && (ka.trim() === '' || /[\n'"]/.test(ka))) fail(`--kernel-args takes kernel parameters separated by spaces, without quotes or newlines, not '${ka}'`);
   const families = values.family === undefined ? [...FAMILIES] : values.family.split(',').map((f) => f.trim());
   for (const f of families) if (!FAMILIES.includes(f as Family)) fail(`unknown family '${f}' (known: ${FAMILIES.join(', ')})`);
   if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
@@ -129,6 +140,7 @@ function parseRunArgs(argv: string[]): RunArgs {
     qemu: values.qemu,
     kernelConfig: values['kernel-config'],
     bootTimeoutS: bt === undefined ? undefined : Number(bt),
+    kernelArgs: values['kernel-args'],
   };
 }
 
@@ -174,6 +186,15 @@ export async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { qemu: { type: 'string' }, quiet: { type: 'boolean', default: false } } });
       if (positionals.length !== 1) fail('crosscheck takes one summary.json (try --help)');
       return await crosscheckCommand({ file: positionals[0] as string, qemu: values.qemu, quiet: values.quiet });
+    }
+    if (cmd === 'kcidb') {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        strict: true,
+        allowPositionals: true,
+        options: { out: { type: 'string', default: 'kcidb.json' }, check: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
+      });
+      return kcidbCommand({ files: positionals, out: values.out, check: values.check, quiet: values.quiet });
     }
     if (cmd === 'regress') return regressCommand(rest); // issue 7: the regression corpus
     if (cmd === 'report') {

@@ -38,6 +38,8 @@ export interface RunArgs {
   readonly kernelConfig?: string | undefined;
   /** --boot-timeout: seconds from QEMU's start to the helper's READY line */
   readonly bootTimeoutS?: number | undefined;
+  /** --kernel-args: appended to a qemu: target's kernel command line */
+  readonly kernelArgs?: string | undefined;
 }
 
 const DEVIATIONS_FILE = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
@@ -67,6 +69,7 @@ function replayCommand(a: RunArgs, profile: Profile, runs: number) {
       ...(a.qemu !== undefined ? [`--qemu ${a.qemu}`] : []),
       ...(a.kernelConfig !== undefined ? [`--kernel-config ${a.kernelConfig}`] : []),
       ...(a.bootTimeoutS !== undefined ? [`--boot-timeout ${a.bootTimeoutS}`] : []),
+      ...(a.kernelArgs !== undefined ? [`--kernel-args '${a.kernelArgs}'`] : []),
       `--profile ${profile.name}`,
       `--property ${propertyId(p)}`,
       `--seed ${seed}`,
@@ -103,6 +106,7 @@ export type OpenTarget = typeof targetFromSpec;
 
 export async function runCommand(a: RunArgs, version: string, openTarget: OpenTarget = targetFromSpec): Promise<number> {
   const t0 = performance.now();
+  const started = new Date().toISOString();
   let props = propertiesOf(a.families);
   if (a.property !== undefined) {
     props = props.filter((p) => propertyId(p) === a.property);
@@ -138,6 +142,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     regressions,
     totals: totals(results),
     durationMs: Math.round(performance.now() - t0),
+    started,
     complete,
     ...(stopped ? { interrupted: stopped } : {}),
   });
@@ -158,6 +163,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
       ...(a.qemu !== undefined ? { qemu: a.qemu } : {}),
       ...(a.kernelConfig !== undefined ? { kernelConfig: a.kernelConfig } : {}),
       ...(a.bootTimeoutS !== undefined ? { bootTimeoutMs: a.bootTimeoutS * 1000 } : {}),
+      ...(a.kernelArgs !== undefined ? { kernelArgs: a.kernelArgs } : {}),
     });
   } catch (e) {
     if (e instanceof UsageError) throw e;

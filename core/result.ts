@@ -87,6 +87,8 @@ export interface Summary {
   readonly regressions?: readonly RegressionResult[];
   readonly totals: { pass: number; fail: number; skip: number; error: number };
   readonly durationMs: number;
+  /** when the run started (ISO 8601, UTC); absent in reports of older versions */
+  readonly started?: string;
   /** false while the run is still going (the file is rewritten after every property) */
   readonly complete: boolean;
   /** the signal that stopped the run (SIGINT: Ctrl-C, SIGTERM), when one did; complete is then false */

@@ -356,6 +356,16 @@ describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC} (issue 20)${wh
     expect(lines.slice(1).join('\n')).toMatch(/the console stayed empty|last console lines/);
   }, 120_000);
 
+  it('a kernel without KVM (kvm-arm.mode=none): exit 4 with the console lines that say so', async () => {
+    const dir = tmp();
+    const r = await execa('node', [BIN, 'run', '--target', SPEC, '--kernel-args', 'kvm-arm.mode=none', '--family', 'vm-create', '--report', join(dir, 'r')], { reject: false, timeout: 180_000 });
+    expect(r.exitCode, r.stderr).toBe(4);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/cannot be used: qemu \(max@6\.12\): the kernel booted without a usable KVM \(cannot open \/dev\/kvm: No such file or directory\)$/);
+    expect(lines[1]).toMatch(/^  last console lines \(/);
+    expect(lines.length).toBeGreaterThan(3);
+  }, 180_000);
+
   it('two documented runs at once (npx s2conform, a cold npx cache) both succeed', async () => {
     // npm 11 installs the project itself into <cache>/_npx on a first `npx s2conform`; two first
     // uses at once race there unless npm's own lock holds (npm/cli#8224, #8512)

@@ -87,6 +87,8 @@ export interface KvmTargetOptions {
   readonly qemu?: string;
   /** --kernel-config: the .config of a kernel given by path */
   readonly kernelConfig?: string;
+  /** --kernel-args: appended to a qemu: target's kernel command line */
+  readonly kernelArgs?: string;
 }
 
 /** The arguments the helper gets outside QEMU: it refuses to run on a real host without --native. */
@@ -258,6 +260,7 @@ export class KvmTarget implements Target {
         ...(this.opts.idleS !== undefined ? { idleS: this.opts.idleS } : {}),
         ...(this.opts.noKeepalive ? { noKeepalive: true } : {}),
         ...(this.opts.bootTimeoutMs !== undefined ? { bootTimeoutMs: this.opts.bootTimeoutMs } : {}),
+        ...(this.opts.kernelArgs ? { kernelArgs: this.opts.kernelArgs } : {}),
       });
       this.proc = booted.proc;
       bootMs = booted.bootMs;

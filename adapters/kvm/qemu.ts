@@ -63,6 +63,8 @@ export interface QemuOptions {
   readonly idleS?: number;
   /** tests: no keepalive pings (the guest then powers off after idleS) */
   readonly noKeepalive?: boolean;
+  /** --kernel-args: more kernel command line, after the adapter's own */
+  readonly kernelArgs?: string;
 }
 
 export const DEFAULT_IDLE_S = 300;
@@ -112,6 +114,7 @@ export function qemuCommand(o: QemuOptions): QemuCommand {
   if (!Number.isInteger(idle) || idle < 1 || idle > 86400) throw new TargetUnusable(`bad idle timeout ${idle} s`);
   const append = ['console=ttyAMA0', 'panic=-1', `s2c.tty=${channel === 'virtio' ? 'hvc0' : 'ttyAMA0'}`, `s2c.idle=${idle}`];
   if (o.mode === 'nvhe' || o.mode === 'protected') append.push(`kvm-arm.mode=${o.mode}`);
+  if (o.kernelArgs) append.push(o.kernelArgs);
   const args = [
     '-M', machine,
     '-cpu', cpu,
