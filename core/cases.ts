@@ -22,9 +22,19 @@ export interface VmCreateCase {
   readonly type: bigint;
 }
 
-/** firstAccess: a load from a backed page just above the harness area. */
+/**
+ * firstAccess: a load from a backed page just above the harness area. It completes, or hangs (an IPA size
+ * the stage-2 walk cannot start); anything else is an outcome too, compared exactly: KVM_RUN failing with
+ * an errno (seen when pKVM's forced IPA size is taken out), or the run ending in another way.
+ */
+export type FirstAccess =
+  | 'completed'
+  | 'hang'
+  | { readonly kind: 'run-errno'; readonly errno: Errno }
+  | { readonly kind: 'other'; readonly outcome: string };
+
 export type VmCreateOutcome =
-  | { readonly result: 'created'; readonly ipaBits: number; readonly firstAccess: 'completed' | 'hang' }
+  | { readonly result: 'created'; readonly ipaBits: number; readonly firstAccess: FirstAccess }
   | { readonly result: 'errno'; readonly errno: Errno };
 
 // --- memslot ---------------------------------------------------------------

@@ -17,6 +17,7 @@ import type { Family } from '../core/property.ts';
 import type { PropertyResult, Summary } from '../core/result.ts';
 import { shortCase, shortDiff } from './killMutants.ts';
 import { kernelMutants, type KernelMutant } from './kernel/mutantFile.ts';
+import { REGIONS, scoreMutants } from './kernel/score.ts';
 import { buildImage, configure, ensureTree, keepImage, TreeError, withPatch, type Tree } from './kernel/tree.ts';
 
 const { values } = parseArgs({
@@ -95,6 +96,19 @@ interface Row {
   readonly runs: TargetRun[];
 }
 
+interface StoredRow {
+  readonly name: string;
+  readonly target: string;
+  readonly verdict: 'killed' | 'survived' | 'not observable' | 'not built';
+  readonly killer: string;
+  readonly runs: number;
+  readonly counterexample: string;
+  readonly diff: string;
+  readonly when: string;
+  readonly runsPerProperty: number;
+  readonly seed: number;
+}
+
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 async function main(): Promise<number> {
@@ -119,7 +133,7 @@ async function main(): Promise<number> {
   // The unmutated build must conform on every target and family the mutants use first.
   const pairs = new Map<string, Set<Family>>();
   for (const m of chosen) for (const t of m.targets) for (const f of m.families) pairs.set(t, (pairs.get(t) ?? new Set()).add(f));
-  if (values.score || values['score-only']) for (const f of ['vm-create', 'memslot', 'abort'] as const) pairs.set('max', (pairs.get('max') ?? new Set()).add(f));
+  if (values.score || values['score-only']) for (const r of REGIONS) for (const t of r.targets) for (const f of r.families) pairs.set(t, (pairs.get(t) ?? new Set()).add(f));
   const baseRuns: TargetRun[] = [];
   for (const [t, fs] of pairs) {
     log(`unmutated: ${t}: ${[...fs].join(',')}`);
@@ -160,35 +174,50 @@ async function main(): Promise<number> {
   // the tree is pristine again: rebuild so the next run starts from the unmutated objects
   await buildImage(tree);
 
+  // Each mutant's row is kept on disk (reports/kernel-mutants/rows/<name>.json), so `--mutants a` redoes one
+  // row and the table still lists every mutant: the latest result of each.
+  const rowsDir = join(OUT, 'rows');
+  mkdirSync(rowsDir, { recursive: true });
+  for (const row of rows) {
+    const last = row.runs[row.runs.length - 1];
+    const k = last?.killer;
+    const stored: StoredRow = {
+      name: row.mutant.name,
+      target: last ? last.spec.replace(/@.*/, '') : '',
+      verdict: k ? 'killed' : row.runs.length === 0 ? 'not built' : row.mutant.unobservable !== undefined ? 'not observable' : 'survived',
+      killer: k ? `${k.family}/${k.name}` : row.runs.length === 0 ? row.build : '',
+      runs: k ? k.runs : 0,
+      counterexample: k ? shortCase(k) : '',
+      diff: k ? shortDiff(k) : '',
+      when: new Date().toISOString(),
+      runsPerProperty: runs,
+      seed,
+    };
+    writeFileSync(join(rowsDir, `${row.mutant.name}.json`), `${JSON.stringify(stored, null, 1)}\n`);
+  }
+  const table = all.flatMap((m) => {
+    const f = join(rowsDir, `${m.name}.json`);
+    return existsSync(f) ? [{ m, r: JSON.parse(readFileSync(f, 'utf8')) as StoredRow }] : [];
+  });
   const out: string[] = [];
-  out.push(`Kernel mutants: ${tree.pin.package} ${tree.pin.version} built with fixtures/kernel/s2conform.config, one patch at a time; QEMU TCG, ${runs} runs per property, seed ${seed}`);
+  out.push(`Kernel mutants: ${tree.pin.package} ${tree.pin.version} built with fixtures/kernel/s2conform.config, one patch at a time; QEMU TCG, seed ${seed}, ${runs} runs per property`);
   out.push('');
   out.push(`Unmutated build: ${baseRuns.map((r) => `${r.spec.replace(/@.*/, '')} ${r.exit === 0 ? 'conforms' : `DOES NOT CONFORM (exit ${r.exit})`} (${r.summary?.totals.pass ?? 0} passed, ${r.summary?.totals.skip ?? 0} skipped)`).join('; ')}`);
   out.push('');
   out.push('| mutant | upstream | target | killed by | runs | shrunk counterexample | first difference (expected → actual) |');
   out.push('| --- | --- | --- | --- | --- | --- | --- |');
-  let survivors = 0;
-  for (const row of rows) {
-    const m = row.mutant;
-    const last = row.runs[row.runs.length - 1];
-    const k = last?.killer;
-    let verdict: string;
-    if (k) verdict = `\`${k.family}/${k.name}\``;
-    else if (row.runs.length === 0) verdict = `**${row.build}**`;
-    else if (m.unobservable !== undefined) verdict = `not observable under QEMU: ${m.unobservable}`;
-    else {
-      verdict = '**SURVIVED**';
-      survivors++;
-    }
-    out.push(`| \`${m.name}\` | ${cell(m.upstream)} | ${last ? `\`${last.spec.replace(/@.*/, '')}\`` : '–'} | ${cell(verdict)} | ${k ? k.runs : '–'} | ${k ? cell(shortCase(k)) : ''} | ${k ? cell(shortDiff(k)) : ''} |`);
+  for (const { m, r } of table) {
+    const verdict =
+      r.verdict === 'killed' ? `\`${r.killer}\`` : r.verdict === 'not observable' ? `not observable under QEMU: ${m.unobservable ?? ''}` : r.verdict === 'not built' ? `**${r.killer}**` : '**SURVIVED**';
+    out.push(`| \`${m.name}\` | ${cell(m.upstream)} | ${r.target ? `\`${r.target}\`` : '–'} | ${cell(verdict)} | ${r.verdict === 'killed' ? r.runs : '–'} | ${cell(r.counterexample)} | ${cell(r.diff)} |`);
   }
   out.push('');
-  const killed = rows.filter((r) => r.runs.some((x) => x.killer)).length;
-  out.push(`${killed} of ${rows.length} killed, ${survivors} survived, ${rows.filter((r) => r.mutant.unobservable !== undefined && !r.runs.some((x) => x.killer)).length} not observable under QEMU (${Math.round((performance.now() - t0) / 1000)} s)`);
+  const count = (v: StoredRow['verdict']) => table.filter(({ r }) => r.verdict === v).length;
+  const survivors = count('survived') + count('not built');
+  out.push(`${count('killed')} of ${table.length} killed, ${count('survived')} survived, ${count('not observable')} not observable under QEMU${count('not built') ? `, ${count('not built')} did not build or apply` : ''} (this invocation: ${rows.length} mutants, ${Math.round((performance.now() - t0) / 1000)} s)`);
 
   let scoreSurvivors = 0;
   if (values.score || values['score-only']) {
-    const { scoreMutants } = await import('./kernel/score.ts');
     const s = await scoreMutants(tree, { runs, seed, out: OUT, log, runOn, ...(values['score-budget'] ? { budgetMin: Number(values['score-budget']) } : {}) });
     out.push('', ...s.lines);
     scoreSurvivors = s.unexplained;

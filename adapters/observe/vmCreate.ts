@@ -2,7 +2,7 @@
 
 import { KVM_CAP_ARM_VM_IPA_SIZE } from '../../arch/kvm.ts';
 import { pageSize } from '../../arch/host.ts';
-import { FIRST_ACCESS_IPA, type IpaLimitCase, type IpaLimitOutcome, type VmCreateCase, type VmCreateOutcome } from '../../core/cases.ts';
+import { FIRST_ACCESS_IPA, type FirstAccess, type IpaLimitCase, type IpaLimitOutcome, type VmCreateCase, type VmCreateOutcome } from '../../core/cases.ts';
 import { isErrno, type Target } from '../../core/target.ts';
 
 export async function observeIpaLimit(c: IpaLimitCase, t: Target): Promise<IpaLimitOutcome> {
@@ -49,9 +49,11 @@ export async function observeVmCreate(c: VmCreateCase, t: Target): Promise<VmCre
   results.forEach((r, i) => {
     if (r.errno === null) ipaBits = 32 + i;
   });
-  const firstAccess = outcome.kind === 'completed' || outcome.kind === 'hang' ? outcome.kind : 'completed';
-  if (outcome.kind !== 'completed' && outcome.kind !== 'hang') {
-    throw new Error(`first access to backed memory ended in ${outcome.kind}`);
-  }
+  const firstAccess: FirstAccess =
+    outcome.kind === 'completed' || outcome.kind === 'hang'
+      ? outcome.kind
+      : outcome.kind === 'run-errno'
+        ? { kind: 'run-errno', errno: outcome.errno }
+        : { kind: 'other', outcome: outcome.kind };
   return { result: 'created', ipaBits, firstAccess };
 }

@@ -21,12 +21,12 @@ export interface ScoredRegion extends Region {
 /** What the suite claims to cover, in the order the score runs them. */
 export const REGIONS: readonly ScoredRegion[] = [
   { name: 'kvm_init_ipa_range', file: 'arch/arm64/kvm/mmu.c', start: 'static int kvm_init_ipa_range(', end: '\tmmfr0 = read_sanitised_ftr_reg', families: ['vm-create'], targets: ['max', 'max,protected'] },
-  { name: 'kvm_set_ipa_limit', file: 'arch/arm64/kvm/reset.c', start: 'int __init kvm_set_ipa_limit(void)', end: '\treturn 0;\n}', families: ['vm-create'], targets: ['max', 'cortex-a57'] },
-  { name: 'kvm_arch_prepare_memory_region', file: 'arch/arm64/kvm/mmu.c', start: '\tif (change != KVM_MR_CREATE && change != KVM_MR_MOVE &&', end: '\t/*\n\t * Only support guest_memfd', families: ['memslot'], targets: ['max'] },
-  { name: 'kvm_handle_guest_abort', file: 'arch/arm64/kvm/mmu.c', start: '\tis_iabt = kvm_vcpu_trap_is_iabt(vcpu);\n\n\tif (esr_fsc_is_translation_fault(esr)) {', end: '\ttrace_kvm_guest_fault(', families: ['abort'], targets: ['max'] },
-  { name: 'kvm_inject_size_fault', file: 'arch/arm64/kvm/inject_fault.c', start: 'void kvm_inject_size_fault(struct kvm_vcpu *vcpu)', end: '\n}\n', families: ['abort'], targets: ['max'] },
-  { name: 'inject_abt64', file: 'arch/arm64/kvm/inject_fault.c', start: 'static void inject_abt64(', end: '\n}\n', families: ['abort'], targets: ['max'] },
-  { name: '__get_fault_info', file: 'arch/arm64/kvm/hyp/include/hyp/fault.h', start: 'static inline bool __get_fault_info(', end: '\n}\n', families: ['abort'], targets: ['max', 'max,nvhe'] },
+  { name: 'kvm_set_ipa_limit', file: 'arch/arm64/kvm/reset.c', start: 'int __init kvm_set_ipa_limit(void)', end: '\treturn 0;\n}', families: ['vm-create'], targets: ['max', 'cortex-a72'] },
+  { name: 'kvm_arch_prepare_memory_region', file: 'arch/arm64/kvm/mmu.c', start: '\tif (change != KVM_MR_CREATE && change != KVM_MR_MOVE &&', end: '\t/*\n\t * Only support guest_memfd', families: ['memslot'], targets: ['cortex-a72'] },
+  { name: 'kvm_handle_guest_abort', file: 'arch/arm64/kvm/mmu.c', start: '\tis_iabt = kvm_vcpu_trap_is_iabt(vcpu);\n\n\tif (esr_fsc_is_translation_fault(esr)) {', end: '\ttrace_kvm_guest_fault(', families: ['abort'], targets: ['cortex-a72'] },
+  { name: 'kvm_inject_size_fault', file: 'arch/arm64/kvm/inject_fault.c', start: 'void kvm_inject_size_fault(struct kvm_vcpu *vcpu)', end: '\n}\n', families: ['abort'], targets: ['cortex-a72'] },
+  { name: 'inject_abt64', file: 'arch/arm64/kvm/inject_fault.c', start: 'static void inject_abt64(', end: '\n}\n', families: ['abort'], targets: ['cortex-a72'] },
+  { name: '__get_fault_info', file: 'arch/arm64/kvm/hyp/include/hyp/fault.h', start: 'static inline bool __get_fault_info(', end: '\n}\n', families: ['abort'], targets: ['cortex-a72', 'neoverse-n1'] },
 ];
 
 export const NOTES_FILE = join(REPO_ROOT, 'fixtures', 'kernel-mutants', 'score-notes.json');
