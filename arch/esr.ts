@@ -52,10 +52,6 @@ export function ec(esr: bigint): bigint {
   return (esr >> EC_SHIFT) & 0x3fn;
 }
 
-export function isTranslationFault(fsc: bigint): boolean {
-  return (fsc >= FSC.TRANS_L0 && fsc <= FSC.TRANS_L3) || fsc === FSC.TRANS_LM1;
-}
-
 const EC_NAMES: Record<string, string> = {
   '32': 'IABT_LOW',
   '33': 'IABT_CUR',

@@ -14,12 +14,6 @@ export function parangeBits(parange: number): number | undefined {
   return PARANGE_BITS[parange];
 }
 
-/** The PARange encoding for an exact bit count, if the architecture has one. */
-export function parangeOf(bits: number): number | undefined {
-  const i = PARANGE_BITS.indexOf(bits);
-  return i < 0 ? undefined : i;
-}
-
 export function pageShift(g: Granule): number {
   return g === 4 ? 12 : g === 16 ? 14 : 16;
 }

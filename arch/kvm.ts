@@ -11,7 +11,6 @@ export const KVM_VM_TYPE_ARM_IPA_SIZE_MASK = 0xffn;
 
 export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
 export const KVM_MEM_READONLY = 1 << 1;
-export const KVM_MEM_GUEST_MEMFD = 1 << 2;
 
 export const KVM_EXIT_MMIO = 6;
 export const KVM_EXIT_ARM_NISV = 28;

@@ -1,8 +1,14 @@
-// s2conform command line. Contract (issues 2, 8, 13, 15):
-//   s2conform run [--target sim] [--profile auto|<name>] [--family f1,f2] [--runs N] [--seed S] [--path P] [--report DIR]
-//                 [--qemu Q] [--kernel-config FILE]
-//   s2conform report <summary.json...> [--out FILE]
-// exit 0 all conform, 1 at least one deviation, 2 usage or infrastructure error, 4 nothing could run.
+// s2conform command line. Contract (issues 2, 7, 8, 13, 15, 19, 20):
+//   s2conform run [--target sim] [--profile auto|<name>] [--family f1,f2] [--property ID] [--runs N] [--seed S]
+//                 [--path P] [--strict] [--report DIR] [--quiet] [--qemu Q] [--kernel-config FILE]
+//                 [--boot-timeout S] [--kernel-args A]
+//   s2conform report <summary.json...> [--out FILE] [--quiet]
+//   s2conform bench [--target T ...] [--runs N] [--seed S]
+//   s2conform crosscheck <summary.json> [--qemu OTHER] [--quiet]
+//   s2conform kcidb <summary.json...> [--out FILE] | --check <kcidb.json...>
+//   s2conform regress add <summary.json> [--property ID] [--name ID] [--note TEXT]
+// exit 0 all conform, 1 at least one deviation, 2 usage or infrastructure error, 4 nothing could run,
+// 130 / 143 stopped by SIGINT / SIGTERM (reports written with "complete": false).
 
 import { parseArgs } from 'node:util';
 import { FAMILIES, type Family } from '../core/property.ts';

@@ -85,6 +85,7 @@ export interface AccessOutcome {
  * simulator alike): a code slot at IPA 0 whose first page holds the vectors
  * and the access stubs (the only page the guest touches before the access),
  * and unbacked report addresses up to HARNESS_END. Cases stay above it.
+ * HARNESS_SLOT is that code slot's memslot id (a case's own slots use other ids).
  */
 export const HARNESS_SLOT = 500;
 export const HARNESS_CODE_SIZE = 0x10000n;

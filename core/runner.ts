@@ -192,4 +192,3 @@ function runDesign(p: AnyDesign, given: RunOptions): Outcome {
   return { ...base(p, o), verdict: 'pass', runs: d.numRuns };
 }
 
-export { propertyId };

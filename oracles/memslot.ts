@@ -34,33 +34,34 @@ export function setMemoryRegion(
   ipaBits: number,
   p: Profile,
 ): { result: SlotResult; slots: ReadonlyMap<number, Slot> } {
-  const fail = (e: SlotResult) => ({ result: e, slots });
+  /** the call's result with the slots unchanged (an error, or 'ok' for a modify that changes nothing) */
+  const unchanged = (e: SlotResult) => ({ result: e, slots });
   const ps = pageSize(host.granule);
   const shift = BigInt(pageShift(host.granule));
   const uaddr = r.userspaceAddr === 'auto' ? 0n : r.userspaceAddr;
 
   // check_memory_region_flags: arm64 knows dirty logging and read-only slots
-  if ((r.flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)) !== 0) return fail('EINVAL');
+  if ((r.flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)) !== 0) return unchanged('EINVAL');
   // general sanity: size, guest address and user address page aligned; user address untagged and below TASK_SIZE
-  if ((r.memorySize & (ps - 1n)) !== 0n) return fail('EINVAL');
-  if ((r.guestPhysAddr & (ps - 1n)) !== 0n) return fail('EINVAL');
+  if ((r.memorySize & (ps - 1n)) !== 0n) return unchanged('EINVAL');
+  if ((r.guestPhysAddr & (ps - 1n)) !== 0n) return unchanged('EINVAL');
   if (r.userspaceAddr !== 'auto') {
-    if ((uaddr & (ps - 1n)) !== 0n) return fail('EINVAL');
-    if (uaddr >> 56n !== 0n) return fail('EINVAL'); // untagged_addr() differs
-    if (r.memorySize > taskSize(host) || uaddr > taskSize(host) - r.memorySize) return fail('EINVAL');
+    if ((uaddr & (ps - 1n)) !== 0n) return unchanged('EINVAL');
+    if (uaddr >> 56n !== 0n) return unchanged('EINVAL'); // untagged_addr() differs
+    if (r.memorySize > taskSize(host) || uaddr > taskSize(host) - r.memorySize) return unchanged('EINVAL');
   }
   const asId = BigInt(r.slot) >> 16n;
   const id = r.slot & 0xffff;
-  if (asId >= ADDRESS_SPACE_NUM || id >= p.memslotIds) return fail('EINVAL');
+  if (asId >= ADDRESS_SPACE_NUM || id >= p.memslotIds) return unchanged('EINVAL');
   // wrap of guest_phys_addr + memory_size (64-bit)
-  if (r.guestPhysAddr + r.memorySize >= 1n << 64n) return fail('EINVAL');
-  if (r.memorySize >> shift > MAX_NR_PAGES) return fail('EINVAL');
+  if (r.guestPhysAddr + r.memorySize >= 1n << 64n) return unchanged('EINVAL');
+  if (r.memorySize >> shift > MAX_NR_PAGES) return unchanged('EINVAL');
 
   const old = slots.get(id);
   const next = new Map(slots);
   if (r.memorySize === 0n) {
     // delete: only an existing slot
-    if (!old) return fail('EINVAL');
+    if (!old) return unchanged('EINVAL');
     next.delete(id);
     return { result: 'ok', slots: next };
   }
@@ -72,16 +73,16 @@ export function setMemoryRegion(
   } else {
     // modify: same user address and size; KVM_MEM_READONLY cannot change
     if (uaddr !== old.uaddr || npages !== old.npages || ((r.flags ^ old.flags) & KVM_MEM_READONLY) !== 0) {
-      return fail('EINVAL');
+      return unchanged('EINVAL');
     }
     if (baseGfn !== old.baseGfn) change = 'move';
     else if (r.flags !== old.flags) change = 'flags';
-    else return fail('ok'); // nothing to change
+    else return unchanged('ok'); // nothing to change
   }
   if (change !== 'flags') {
     for (const [sid, s] of slots) {
       if (sid === id) continue;
-      if (baseGfn < s.baseGfn + s.npages && s.baseGfn < baseGfn + npages) return fail('EEXIST');
+      if (baseGfn < s.baseGfn + s.npages && s.baseGfn < baseGfn + npages) return unchanged('EEXIST');
     }
   }
   // kvm_arch_prepare_memory_region: the slot must end inside 2^IPA
@@ -89,7 +90,7 @@ export function setMemoryRegion(
   const end = baseGfn + npages;
   // seed 000; 262b003d059c made the bound exclusive: before it, a slot ending exactly at 2^IPA was refused
   const beyond = p.memslotBound === 'exclusive' ? end > limitGfn : end >= limitGfn;
-  if (beyond) return fail('EFAULT');
+  if (beyond) return unchanged('EFAULT');
   next.set(id, { baseGfn, npages, flags: r.flags, uaddr });
   return { result: 'ok', slots: next };
 }

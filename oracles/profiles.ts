@@ -60,9 +60,8 @@ export interface Change {
   readonly backports?: readonly Backport[];
 }
 
-// The timeline: each entry is what changed in that release.
-const TIMELINE: readonly Change[] = [
-  {
+// The first release: every rule has a variant here, so a rule added to Rules without one is a compile error.
+const FIRST_RELEASE: Change & { readonly rules: Rules } = {
     version: [4, 20],
     rules: {
       ipaLimit: 'clamp-v4.20',
@@ -82,7 +81,15 @@ const TIMELINE: readonly Change[] = [
       mteNoTagAccess: false,
     },
     cite: 'seed 002; 233a7cb23531 kvm: arm64: Allow tuning the physical address size for VM',
-  },
+  };
+
+/** KVM_CAP_ARM_VM_IPA_SIZE and the first rules: nothing is encoded before it. */
+const FIRST: readonly [number, number] = FIRST_RELEASE.version;
+
+// The timeline: each entry is what changed in that release.
+const TIMELINE: readonly Change[] = [
+  FIRST_RELEASE,
+
   {
     version: [5, 10],
     rules: { ipaLimit: 'unclamped' },
@@ -184,8 +191,6 @@ const TIMELINE: readonly Change[] = [
 const ORDERED: readonly Change[] = [...TIMELINE].sort((x, y) => cmp(x.version, y.version));
 
 const MAINLINE: readonly [number, number] = [6, 18];
-/** KVM_CAP_ARM_VM_IPA_SIZE and the first rules: nothing is encoded before it. */
-const FIRST: readonly [number, number] = [4, 20];
 
 /** Versions worth naming: every change point (from the timeline) plus the LTS releases targets run. */
 const LTS: readonly (readonly [number, number])[] = [[5, 4], [5, 10], [5, 15], [5, 17], [6, 1], [6, 6], [6, 12]];
@@ -205,10 +210,10 @@ function carried(c: Change, version: readonly [number, number], sublevel: number
 
 /** The rules of a release: every change up to its version, plus the backports its stable sublevel carries. */
 export function rulesAt(version: readonly [number, number], sublevel?: number): Rules {
-  let r: Partial<Rules> = {};
-  for (const c of ORDERED) if (cmp(c.version, version) <= 0 || carried(c, version, sublevel)) r = { ...r, ...c.rules };
-  if (r.ipaLimit === undefined) throw new Error(`no rules before v4.20 (asked v${version.join('.')})`);
-  return r as Rules;
+  if (cmp(version, FIRST) < 0) throw new Error(`no rules before v4.20 (asked v${version.join('.')})`);
+  let r: Rules = FIRST_RELEASE.rules;
+  for (const c of ORDERED) if (c !== FIRST_RELEASE && (cmp(c.version, version) <= 0 || carried(c, version, sublevel))) r = { ...r, ...c.rules };
+  return r;
 }
 
 /** What a stable release carries beyond its series' first release: the backported changes, in order. */

@@ -10,7 +10,10 @@ import { LOW_SLOT_GPA } from './backedSlots.ts';
 
 const SIZES = [1, 2, 4, 8] as const;
 
-/** in-range: below 2^N; between: [2^N, 2^min(P,48)); beyond-limit: [2^min(P,48), 2^P); beyond-parange: from 2^P */
+/**
+ * in-range: below 2^N; between: [2^N, 2^L); beyond-limit: [2^L, 2^P); beyond-parange: from 2^P, where L is
+ * the host's IPA limit candidate min(P, 48), or min(P, 52) with LPA2 or 64K pages.
+ */
 export type Region = 'any' | 'in-range' | 'between' | 'beyond-limit' | 'beyond-parange';
 
 /** The highest address + 1 a state can name: AArch32 cannot reach above 4 GiB (short) or 1 TiB (LPAE). */
