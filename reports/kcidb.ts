@@ -128,21 +128,24 @@ export function toKcidb(s: Summary): KcidbSubmission {
     ...(start ? { start_time: start } : {}),
     misc: { ...(k['pageSize'] !== undefined ? { pageSize: k['pageSize'] } : {}) },
   };
+  /** One KCIDB test: what every test of this run shares, and what is its own. */
+  const test = (path: string, verdict: PropertyResult['verdict'], own: Pick<KcidbTest, 'misc'> & Partial<KcidbTest>): KcidbTest => ({
+    id: `${KCIDB_ORIGIN}:${key}:${run}:${path}`,
+    build_id: buildId,
+    origin: KCIDB_ORIGIN,
+    path,
+    status: STATUS[verdict],
+    environment: env,
+    ...(start ? { start_time: start } : {}),
+    ...own,
+  });
   const tests: KcidbTest[] = s.properties.map((p) => {
-    const path = testPath(p.family, p.name);
     const diff = (p.diff ?? []).map((d) => `${d.path}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual)}`);
     const known = p.known?.map((h) => `${h.id} (${h.kind}, ${h.cases} cases): ${h.reference}`);
     const excerpt = [...(p.reason ? [p.reason] : []), ...diff.slice(0, 20)].join('\n');
-    return {
-      id: `${KCIDB_ORIGIN}:${key}:${run}:${path}`,
-      build_id: buildId,
-      origin: KCIDB_ORIGIN,
-      path,
-      status: STATUS[p.verdict],
-      environment: env,
+    return test(testPath(p.family, p.name), p.verdict, {
       ...(known ? { comment: `known deviation: ${known.join('; ')}` } : {}),
       ...(excerpt ? { log_excerpt: excerpt.slice(0, 16384) } : {}),
-      ...(start ? { start_time: start } : {}),
       duration: p.durationMs / 1000,
       misc: {
         seed: p.seed,
@@ -155,21 +158,10 @@ export function toKcidb(s: Summary): KcidbSubmission {
         ...(known ? { known } : {}),
         ...(p.crosscheck ? { crosscheck: p.crosscheck.pointsAt } : {}),
       },
-    };
+    });
   });
   for (const r of s.regressions ?? []) {
-    const path = testPath('regressions', r.id);
-    tests.push({
-      id: `${KCIDB_ORIGIN}:${key}:${run}:${path}`,
-      build_id: buildId,
-      origin: KCIDB_ORIGIN,
-      path,
-      status: STATUS[r.verdict],
-      environment: env,
-      ...(r.reason ? { log_excerpt: r.reason.slice(0, 16384) } : {}),
-      ...(start ? { start_time: start } : {}),
-      misc: { property: r.property },
-    });
+    tests.push(test(testPath('regressions', r.id), r.verdict, { ...(r.reason ? { log_excerpt: r.reason.slice(0, 16384) } : {}), misc: { property: r.property } }));
   }
   return { version: { major: 5, minor: 3 }, checkouts: [checkout], builds: [build], tests };
 }

@@ -67,16 +67,19 @@ export interface TargetRun {
   readonly killer: PropertyResult | undefined;
   readonly seconds: number;
   readonly stderr: string;
+  /** the run did not finish within its time (a kernel that hangs the helper) */
+  readonly timedOut: boolean;
 }
 
 /** One s2conform run of the families on one image, as a user would type it. */
-export async function runOn(image: string, target: string, families: readonly Family[], report: string): Promise<TargetRun> {
+export async function runOn(image: string, target: string, families: readonly Family[], report: string, timeoutMin = 30): Promise<TargetRun> {
   const spec = `qemu:${target}@${image}`;
   rmSync(report, { recursive: true, force: true });
   const t0 = performance.now();
-  const r = await execa('node', [BIN, 'run', '--target', spec, '--family', families.join(','), '--runs', String(runs), '--seed', String(seed), '--report', report, '--quiet'], {
+  const r = await execa('node', [BIN, 'run', '--target', spec, '--family', families.join(','), '--runs', String(runs), '--seed', String(seed), '--boot-timeout', '60', '--report', report, '--quiet'], {
     reject: false,
-    timeout: 30 * 60_000,
+    timeout: timeoutMin * 60_000,
+    killSignal: 'SIGTERM', // the run stops its QEMU and writes its reports (exit 143)
   });
   const file = join(report, 'summary.json');
   const summary = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Summary) : undefined;
@@ -87,6 +90,7 @@ export async function runOn(image: string, target: string, families: readonly Fa
     killer: summary?.properties.find((p) => p.verdict === 'fail'),
     seconds: Math.round((performance.now() - t0) / 1000),
     stderr: String(r.stderr).trim(),
+    timedOut: r.timedOut,
   };
 }
 

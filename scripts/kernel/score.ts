@@ -29,6 +29,9 @@ export const REGIONS: readonly ScoredRegion[] = [
   { name: '__get_fault_info', file: 'arch/arm64/kvm/hyp/include/hyp/fault.h', start: 'static inline bool __get_fault_info(', end: '\n}\n', families: ['abort'], targets: ['cortex-a72', 'neoverse-n1'] },
 ];
 
+/** A run of one family on one mutant: the unmutated build takes under a minute for each. */
+const SCORE_TIMEOUT_MIN = 4;
+
 export const NOTES_FILE = join(REPO_ROOT, 'fixtures', 'kernel-mutants', 'score-notes.json');
 
 type Verdict = 'killed' | 'survived' | 'did not build' | 'equivalent';
@@ -48,7 +51,7 @@ export interface ScoreOptions {
   readonly seed: number;
   readonly out: string;
   readonly log: (s: string) => void;
-  readonly runOn: (image: string, target: string, families: readonly Family[], report: string) => Promise<{ summary: Summary | undefined; killer: PropertyResult | undefined; exit: number; spec: string }>;
+  readonly runOn: (image: string, target: string, families: readonly Family[], report: string, timeoutMin?: number) => Promise<{ summary: Summary | undefined; killer: PropertyResult | undefined; exit: number; spec: string; timedOut: boolean; stderr: string }>;
   /** stop starting new mutants after this many minutes (the rest are listed as not run) */
   readonly budgetMin?: number;
 }
@@ -81,14 +84,19 @@ export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines
     }
     let row: ScoreRow | undefined;
     for (const t of region.targets) {
-      const r = await o.runOn(built, t, region.families, join(o.out, 'score', 'last'));
+      const r = await o.runOn(built, t, region.families, join(o.out, 'score', 'last'), SCORE_TIMEOUT_MIN);
+      if (r.timedOut) {
+        // the unmutated build finishes these families in well under a minute: the mutant hung the run
+        row = { ...base, verdict: 'killed', killer: `run hung (no result in ${SCORE_TIMEOUT_MIN} min)`, target: t };
+        break;
+      }
       if (r.killer) {
         row = { ...base, verdict: 'killed', killer: `${r.killer.family}/${r.killer.name}`, target: t };
         break;
       }
       if (r.exit !== 0 && r.exit !== 1) {
-        // the kernel did not boot, hung or crashed the run: the suite noticed, a kill by the run itself
-        row = { ...base, verdict: 'killed', killer: `run exit ${r.exit}`, target: t };
+        // the kernel did not boot or broke the target (exit 2 or 4): the run fails, with this reason
+        row = { ...base, verdict: 'killed', killer: `run exit ${r.exit}: ${r.stderr.split('\n')[0]?.replace(/^s2conform: /, '').slice(0, 120) ?? ''}`, target: t };
         break;
       }
     }
@@ -112,7 +120,8 @@ export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines
     lines.push(`| \`${region.name}\` | ${rs.length} | ${n('killed')} | ${n('survived')} | ${n('equivalent')} | ${n('did not build')} |`);
   }
   lines.push('');
-  lines.push(`Score: ${killed} killed of ${scored} (${scored ? Math.round((100 * killed) / scored) : 0}%), not counting ${count('equivalent')} equivalent and ${count('did not build')} that did not build${notRun ? `; ${notRun} not run (budget)` : ''}.`);
+  const byRun = rows.filter((r) => r.verdict === 'killed' && /^run /.test(r.killer ?? '')).length;
+  lines.push(`Score: ${killed} killed of ${scored} (${scored ? Math.round((100 * killed) / scored) : 0}%: ${killed - byRun} by a property's counterexample, ${byRun} by the run failing outright), not counting ${count('equivalent')} equivalent and ${count('did not build')} that did not build${notRun ? `; ${notRun} not run (budget)` : ''}.`);
   const unexplained = survived.filter((r) => r.note === undefined).length;
   if (survived.length > 0) {
     lines.push('', 'Survivors:', '');
