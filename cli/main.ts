@@ -87,7 +87,8 @@ Output: colour only on a terminal, and never when NO_COLOR is set. On a terminal
 line shows the family, the property and its cases/s; in a log, a progress line every 30 s.
 
 Exit status of run: 0 all conform, 1 at least one deviation, 2 usage or infrastructure error,
-4 nothing could run. Of report: 0 written, 2 usage error (a file missing or not a summary.json).
+4 nothing could run (a kernel that does not boot, a broken cache), 130 / 143 stopped by Ctrl-C /
+SIGTERM (QEMU stopped first, reports written with "complete": false). Of report: 0 written, 2 usage error (a file missing or not a summary.json).
 `;
 
 function fail(msg: string): never {
