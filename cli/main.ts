@@ -59,6 +59,9 @@ Options of run:
                  seconds a qemu: target may take from start to the helper's READY line (default
                  120; a kernel that does not boot in time ends the run with exit 4 and its last
                  console lines)
+  --shard i/n    run only the i-th of n shares of the selected properties (property k goes to share
+                 k mod n): n machines or jobs with the same seed give the verdicts one run would;
+                 merge their summary.json files with s2conform report / s2conform kcidb
   --kernel-args A
                  more kernel command line for a qemu: target, after the adapter's own (e.g.
                  'arm64.nolva', or 'kvm-arm.mode=none' to see how a run reports a kernel without KVM)
@@ -115,12 +118,15 @@ function parseRunArgs(argv: string[]): RunArgs {
       'kernel-config': { type: 'string' },
       'boot-timeout': { type: 'string' },
       'kernel-args': { type: 'string' },
+      shard: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (positionals.length > 0) fail(`unexpected argument '${positionals[0]}'`);
   const bt = values['boot-timeout'];
   if (bt !== undefined && !/^[1-9][0-9]*$/.test(bt)) fail(`--boot-timeout takes a whole number of seconds, not '${bt}'`);
+  const sh = values.shard === undefined ? undefined : /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(values.shard);
+  if (values.shard !== undefined && (!sh || Number(sh[1]) > Number(sh[2]))) fail(`--shard takes i/n with 1 <= i <= n, not '${values.shard}'`);
   const ka = values['kernel-args'];
   if (ka !== undefined && (ka.trim() === '' || /[\n'"]/.test(ka))) fail(`--kernel-args takes kernel parameters separated by spaces, without quotes or newlines, not '${ka}'`);
   const families = values.family === undefined ? [...FAMILIES] : values.family.split(',').map((f) => f.trim());
@@ -148,6 +154,7 @@ function parseRunArgs(argv: string[]): RunArgs {
     kernelConfig: values['kernel-config'],
     bootTimeoutS: bt === undefined ? undefined : Number(bt),
     kernelArgs: values['kernel-args'],
+    shard: sh ? { index: Number(sh[1]), count: Number(sh[2]) } : undefined,
   };
 }
 

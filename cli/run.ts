@@ -40,6 +40,8 @@ export interface RunArgs {
   readonly bootTimeoutS?: number | undefined;
   /** --kernel-args: appended to a qemu: target's kernel command line */
   readonly kernelArgs?: string | undefined;
+  /** --shard i/n: the i-th (1-based) of n shares of the selected properties */
+  readonly shard?: { readonly index: number; readonly count: number } | undefined;
 }
 
 const DEVIATIONS_FILE = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
@@ -112,6 +114,12 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     props = props.filter((p) => propertyId(p) === a.property);
     if (props.length === 0) throw new UsageError(`no property '${a.property}' in families ${a.families.join(',')}`);
   }
+  if (a.shard) {
+    const { index, count } = a.shard;
+    const all = props.length;
+    props = props.filter((_, k) => k % count === index - 1);
+    if (props.length === 0) throw new UsageError(`--shard ${index}/${count}: only ${all} properties are selected, so this share is empty`);
+  }
   const dir = a.report ?? defaultReportDir(a.target);
   const progress = new Progress({
     write: (s) => process.stdout.write(s),
@@ -145,6 +153,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     started,
     complete,
     ...(stopped ? { interrupted: stopped } : {}),
+    ...(a.shard ? { shard: `${a.shard.index}/${a.shard.count}` } : {}),
   });
   const write = (complete: boolean): string => {
     try {

@@ -93,6 +93,8 @@ export interface Summary {
   readonly complete: boolean;
   /** the signal that stopped the run (SIGINT: Ctrl-C, SIGTERM), when one did; complete is then false */
   readonly interrupted?: 'SIGINT' | 'SIGTERM';
+  /** --shard i/n: this run is the i-th of n shares of the selected properties */
+  readonly shard?: string;
 }
 
 export function totals(rs: readonly PropertyResult[]): Summary['totals'] {
