@@ -59,6 +59,8 @@ Options of run:
                  seconds a qemu: target may take from start to the helper's READY line (default
                  120; a kernel that does not boot in time ends the run with exit 4 and its last
                  console lines)
+  --jobs N       N targets of the same spec (N QEMU instances) share the run's properties; the
+                 same seed gives the same report as --jobs 1 (default 1)
   --shard i/n    run only the i-th of n shares of the selected properties (property k goes to share
                  k mod n): n machines or jobs with the same seed give the verdicts one run would;
                  merge their summary.json files with s2conform report / s2conform kcidb
@@ -119,6 +121,7 @@ function parseRunArgs(argv: string[]): RunArgs {
       'boot-timeout': { type: 'string' },
       'kernel-args': { type: 'string' },
       shard: { type: 'string' },
+      jobs: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -127,6 +130,7 @@ function parseRunArgs(argv: string[]): RunArgs {
   if (bt !== undefined && !/^[1-9][0-9]*$/.test(bt)) fail(`--boot-timeout takes a whole number of seconds, not '${bt}'`);
   const sh = values.shard === undefined ? undefined : /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(values.shard);
   if (values.shard !== undefined && (!sh || Number(sh[1]) > Number(sh[2]))) fail(`--shard takes i/n with 1 <= i <= n, not '${values.shard}'`);
+  if (values.jobs !== undefined && !/^[1-9][0-9]*$/.test(values.jobs)) fail(`--jobs takes a positive whole number, not '${values.jobs}'`);
   const ka = values['kernel-args'];
   if (ka !== undefined && (ka.trim() === '' || /[\n'"]/.test(ka))) fail(`--kernel-args takes kernel parameters separated by spaces, without quotes or newlines, not '${ka}'`);
   const families = values.family === undefined ? [...FAMILIES] : values.family.split(',').map((f) => f.trim());
@@ -155,6 +159,7 @@ function parseRunArgs(argv: string[]): RunArgs {
     bootTimeoutS: bt === undefined ? undefined : Number(bt),
     kernelArgs: values['kernel-args'],
     shard: sh ? { index: Number(sh[1]), count: Number(sh[2]) } : undefined,
+    jobs: values.jobs === undefined ? undefined : Number(values.jobs),
   };
 }
 

@@ -40,6 +40,8 @@ export interface RunArgs {
   readonly bootTimeoutS?: number | undefined;
   /** --kernel-args: appended to a qemu: target's kernel command line */
   readonly kernelArgs?: string | undefined;
+  /** --jobs N: N targets of the same spec (N QEMU instances) share the run's properties */
+  readonly jobs?: number | undefined;
   /** --shard i/n: the i-th (1-based) of n shares of the selected properties */
   readonly shard?: { readonly index: number; readonly count: number } | undefined;
 }
@@ -164,16 +166,17 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     }
   };
 
+  const targetOptions = {
+    artefactDir: dir,
+    strict: a.strict,
+    ...(a.qemu !== undefined ? { qemu: a.qemu } : {}),
+    ...(a.kernelConfig !== undefined ? { kernelConfig: a.kernelConfig } : {}),
+    ...(a.bootTimeoutS !== undefined ? { bootTimeoutMs: a.bootTimeoutS * 1000 } : {}),
+    ...(a.kernelArgs !== undefined ? { kernelArgs: a.kernelArgs } : {}),
+  };
   let target: Target;
   try {
-    target = await openTarget(a.target, {
-      artefactDir: dir,
-      strict: a.strict,
-      ...(a.qemu !== undefined ? { qemu: a.qemu } : {}),
-      ...(a.kernelConfig !== undefined ? { kernelConfig: a.kernelConfig } : {}),
-      ...(a.bootTimeoutS !== undefined ? { bootTimeoutMs: a.bootTimeoutS * 1000 } : {}),
-      ...(a.kernelArgs !== undefined ? { kernelArgs: a.kernelArgs } : {}),
-    });
+    target = await openTarget(a.target, targetOptions);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const why = e instanceof Error ? e.message : String(e);
@@ -182,10 +185,12 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   }
   // Ctrl-C / SIGTERM: stop QEMU or the helper first, then the reports say how far the run got.
   const opened = target;
+  /** every target the run opened (--jobs: one per job), each stopped by a signal */
+  const all: Target[] = [opened];
   const removeSignals = onStopSignal(async (signal) => {
     stopped = signal;
     progress.interrupt();
-    await within(opened.close(), STOP_GRACE_MS);
+    await within(Promise.all(all.map((t) => t.close())), STOP_GRACE_MS);
     let where = '';
     try {
       where = `; reports (incomplete) in ${write(false)}`;
@@ -215,27 +220,79 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   profile = prof;
   const opened = info;
   const deviations = loadDeviations(DEVIATIONS_FILE);
-  say(`s2conform ${version}: target ${opened.spec}, profile ${prof.name}, seed ${a.seed}, ${a.runs} runs per property`);
+  // --jobs N: N-1 more targets of the same spec, booted together, each with its own console log
+  const jobs = Math.min(a.jobs ?? 1, props.length);
+  const workers: { target: Target; info: TargetInfo }[] = [{ target, info: opened }];
+  if (jobs > 1) {
+    try {
+      const more = await Promise.all(
+        Array.from({ length: jobs - 1 }, async (_, j) => {
+          const t = stoppable(await openTarget(a.target, { ...targetOptions, artefactDir: join(dir, `job-${j + 2}`) }), () => stopped);
+          all.push(t);
+          return { target: t, info: await t.open() };
+        }),
+      );
+      workers.push(...more);
+    } catch (e) {
+      if (stopped) return new Promise<number>(() => undefined);
+      await Promise.all(all.map((t) => t.close()));
+      process.stderr.write(`s2conform: --jobs ${jobs}: another ${a.target} cannot be used: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+      return 4;
+    }
+  }
+  say(`s2conform ${version}: target ${opened.spec}${jobs > 1 ? ` (${jobs} jobs)` : ''}, profile ${prof.name}, seed ${a.seed}, ${a.runs} runs per property`);
 
   try {
     write(false);
     // issue 7: the regression corpus first, the entries of the selected properties
     regressions = await replayForRun({ target, info: opened, profile: prof, strict: a.strict, deviations }, props.map(propertyId));
     reportRegressions(regressions, say);
+    const runOne = (p: AnyProperty, w: { target: Target; info: TargetInfo }, onCase: () => void) =>
+      runProperty(p, { target: w.target, info: w.info, profile: prof, deviations: deviationsFor(deviations, propertyId(p), w.info) }, {
+        runs: a.runs,
+        seed: a.seed,
+        path: a.path,
+        strict: a.strict,
+        replayCommand: replayCommand(a, prof, a.runs),
+        onCase,
+      });
     const families = [...new Set(props.map((p) => p.family))];
-    for (const family of families) {
+    if (jobs > 1) {
+      // A pool: each job takes the next property; results are kept, reported and written in suite order,
+      // so the report (and every verdict: each property runs from the seed alone) is that of --jobs 1.
+      const done: (PropertyResult | undefined)[] = props.map(() => undefined);
+      let next = 0;
+      let flushed = 0;
+      const flush = () => {
+        while (flushed < props.length && done[flushed] !== undefined) {
+          const p = props[flushed] as AnyProperty;
+          const r = done[flushed] as PropertyResult;
+          if (flushed === 0 || props[flushed - 1]?.family !== p.family) progress.startFamily(p.family, props.filter((x) => x.family === p.family).length);
+          progress.startProperty(propertyId(p));
+          results.push(r);
+          write(false);
+          progress.endProperty(r);
+          if (props[flushed + 1]?.family !== p.family) progress.endFamily();
+          flushed++;
+        }
+      };
+      await Promise.all(
+        workers.map(async (w) => {
+          for (;;) {
+            const k = next++;
+            const p = props[k];
+            if (p === undefined || stopped) return;
+            done[k] = await runOne(p, w, () => undefined);
+            if (!stopped) flush();
+          }
+        }),
+      );
+    } else for (const family of families) {
       const members = props.filter((p) => p.family === family);
       progress.startFamily(family, members.length);
       for (const p of members) {
         progress.startProperty(propertyId(p));
-        const r = await runProperty(p, { target, info: opened, profile: prof, deviations: deviationsFor(deviations, propertyId(p), opened) }, {
-          runs: a.runs,
-          seed: a.seed,
-          path: a.path,
-          strict: a.strict,
-          replayCommand: replayCommand(a, prof, a.runs),
-          onCase: () => progress.tick(),
-        });
+        const r = await runOne(p, workers[0] as { target: Target; info: TargetInfo }, () => progress.tick());
         if (stopped) break;
         results.push(r);
         write(false); // on disk before the next property starts
@@ -245,7 +302,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
       progress.endFamily();
     }
   } finally {
-    if (!stopped) await target.close();
+    if (!stopped) await Promise.all(all.map((t) => t.close()));
   }
   if (stopped) return new Promise<number>(() => undefined); // the signal handler writes and exits
   const file = write(true);

@@ -54,3 +54,17 @@ describe('--shard i/n', () => {
     }
   }, 60_000);
 });
+
+describe('--jobs N', () => {
+  it('two and three simulator jobs give the report of one, in the same order', async () => {
+    const one = await run();
+    for (const jobs of [2, 3]) {
+      const dir = mkdtempSync(join(tmpdir(), 's2c-jobs-'));
+      const code = await runCommand({ ...base, report: dir, jobs }, '0.0.0-test');
+      const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+      expect(code).toBe(1);
+      expect(key(s)).toEqual(key(one));
+      expect(s.complete).toBe(true);
+    }
+  }, 120_000);
+});
