@@ -8,7 +8,7 @@ import { ipaLimit } from '../oracles/ipaLimit.ts';
 import type { Profile } from '../oracles/profiles.ts';
 import { vmCreate } from '../oracles/vmCreate.ts';
 import { hostArb } from './arbitraries/host.ts';
-import { typeWord } from './arbitraries/typeWord.ts';
+import { typeWord, typeWordNear } from './arbitraries/typeWord.ts';
 
 export const ipaLimitProperty: ConformanceProperty<IpaLimitCase, IpaLimitOutcome, Profile> = {
   kind: 'conformance',
@@ -29,7 +29,8 @@ export const vmCreateProperty: ConformanceProperty<VmCreateCase, VmCreateOutcome
   caseKind: 'vm-create',
   description:
     'KVM_CREATE_VM(type): EINVAL, or a VM whose IPA size (seen through memslots) and first access are what the profile says',
-  arbitrary: (g) => fc.record({ host: hostArb(g), type: typeWord }),
+  // a fixed host's reported limit is an observation, not a rule: the generator may aim at it
+  arbitrary: (g) => fc.record({ host: hostArb(g), type: g.info.host !== 'any' && g.info.ipaLimit !== undefined ? typeWordNear(g.info.ipaLimit) : typeWord }),
   expect: (c, o) => vmCreate(c, o.profile),
   observe: observeVmCreate,
   hostOf: (c) => c.host,

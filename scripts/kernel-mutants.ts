@@ -1,4 +1,5 @@
-// npm run kernel-mutants [-- --mutants a,b | --smoke] [--runs N] [--seed S] [--score [--score-budget MIN] | --score-only] [--readme]
+// npm run kernel-mutants [-- --mutants a,b | --smoke] [--runs N] [--seed S] [--readme]
+//                        [--score | --score-only] [--score-budget MIN] [--score-match REGEX]
 //
 // Real-kernel mutants (issue 21). Builds Debian's newest linux-source with fixtures/kernel/s2conform.config
 // (once, into the cache), checks that the unmutated build conforms, then for each patch in
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     score: { type: 'boolean', default: false },
     'score-only': { type: 'boolean', default: false },
     'score-budget': { type: 'string' },
+    'score-match': { type: 'string' },
     readme: { type: 'boolean', default: false },
     out: { type: 'string', default: join('reports', 'kernel-mutants') },
   },
@@ -222,7 +224,7 @@ async function main(): Promise<number> {
 
   let scoreSurvivors = 0;
   if (values.score || values['score-only']) {
-    const s = await scoreMutants(tree, { runs, seed, out: OUT, log, runOn, ...(values['score-budget'] ? { budgetMin: Number(values['score-budget']) } : {}) });
+    const s = await scoreMutants(tree, { runs, seed, out: OUT, log, runOn, ...(values['score-budget'] ? { budgetMin: Number(values['score-budget']) } : {}), ...(values['score-match'] ? { match: new RegExp(values['score-match']) } : {}) });
     out.push('', ...s.lines);
     scoreSurvivors = s.unexplained;
   }

@@ -54,6 +54,8 @@ export interface ScoreOptions {
   readonly runOn: (image: string, target: string, families: readonly Family[], report: string, timeoutMin?: number) => Promise<{ summary: Summary | undefined; killer: PropertyResult | undefined; exit: number; spec: string; timedOut: boolean; stderr: string }>;
   /** stop starting new mutants after this many minutes (the rest are listed as not run) */
   readonly budgetMin?: number;
+  /** run only the mutants whose id matches (the others keep their stored result) */
+  readonly match?: RegExp;
 }
 
 export function allTokenMutants(tree: Tree): { region: ScoredRegion; m: TokenMutant }[] {
@@ -63,23 +65,26 @@ export function allTokenMutants(tree: Tree): { region: ScoredRegion; m: TokenMut
 export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines: string[]; unexplained: number }> {
   const notes = existsSync(NOTES_FILE) ? (JSON.parse(readFileSync(NOTES_FILE, 'utf8')) as Record<string, { verdict: 'equivalent' | 'survivor'; why: string }>) : {};
   const todo = allTokenMutants(tree);
-  const rows: ScoreRow[] = [];
+  // results are kept by id (reports/kernel-mutants/score.json): a later invocation with --score-match redoes
+  // some, a budget cut leaves the rest for the next night; the table covers every stored result
   const resultsFile = join(o.out, 'score.json');
+  const stored = new Map<string, ScoreRow>(
+    existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as ScoreRow[]).map((r) => [r.id, r]) : [],
+  );
+  const save = () => writeFileSync(resultsFile, JSON.stringify([...stored.values()], null, 1));
   const t0 = performance.now();
-  let notRun = 0;
   for (const [i, { region, m }] of todo.entries()) {
     const base = { id: m.id, file: region.file, line: m.line };
-    if ((o.budgetMin ?? Infinity) * 60_000 < performance.now() - t0) {
-      notRun++;
-      continue;
-    }
+    if (o.match ? !o.match.test(m.id) : stored.has(m.id)) continue;
+    if ((o.budgetMin ?? Infinity) * 60_000 < performance.now() - t0) break;
     o.log(`score ${i + 1}/${todo.length}: ${m.id}`);
     const built = await withFileText(tree, region.file, m.text, async () => {
       const b = await buildImage(tree);
       return b.ok ? keepImage(tree, 'token-mutant') : undefined;
     });
     if (!built) {
-      rows.push({ ...base, verdict: 'did not build' });
+      stored.set(m.id, { ...base, verdict: 'did not build' });
+      save();
       continue;
     }
     let row: ScoreRow | undefined;
@@ -100,11 +105,19 @@ export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines
         break;
       }
     }
-    const note = notes[m.id];
-    rows.push(row ?? { ...base, verdict: note?.verdict === 'equivalent' ? 'equivalent' : 'survived', ...(note ? { note: note.why } : {}) });
-    writeFileSync(resultsFile, JSON.stringify(rows, null, 1)); // on disk as it goes
+    stored.set(m.id, row ?? { ...base, verdict: 'survived' });
+    save(); // on disk as it goes
   }
   await buildImage(tree); // the tree is back to the unmutated source
+  // the notes decide what a survivor is: equivalent, or a survivor with its explanation
+  const rows: ScoreRow[] = todo.flatMap(({ m }) => {
+    const r = stored.get(m.id);
+    if (!r) return [];
+    const note = notes[m.id];
+    if (r.verdict !== 'survived' || !note) return [r];
+    return [{ ...r, verdict: note.verdict === 'equivalent' ? 'equivalent' : 'survived', note: note.why }];
+  });
+  const notRun = todo.length - rows.length;
   const count = (v: Verdict) => rows.filter((r) => r.verdict === v).length;
   const killed = count('killed');
   const survived = rows.filter((r) => r.verdict === 'survived');
