@@ -211,6 +211,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     info = await target.open();
   } catch (e) {
     if (stopped) return new Promise<number>(() => undefined); // the signal handler exits
+    await within(target.close(), STOP_GRACE_MS); // nothing of a target that failed to open may outlive the run
     if (e instanceof UsageError) throw e;
     const why = e instanceof Error ? e.message : String(e);
     process.stderr.write(`s2conform: target ${a.target} cannot be used: ${why}\n`);

@@ -275,9 +275,20 @@ export class KvmTarget implements Target {
       this.proc = await this.startProcess('ssh', [...sshOpts(), '--', s.dest, remote, ...NATIVE_HELPER_ARGS], `helper (ssh ${s.dest})`);
     }
 
+    // A target that booted but cannot be used must not outlive open(): its QEMU would keep the run's
+    // process alive (a kernel mutant whose KVM_CREATE_VM(0) fails hung the run here until a timeout).
+    try {
+      return await this.describe(s, kernel, emulator, bootMs);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  private async describe(s: TargetSpec, kernel: KernelInfo | undefined, emulator: EmulatorRecord | undefined, bootMs: number | undefined): Promise<TargetInfo> {
     const probe = parseProbe(await this.call({ op: 'probe' }, SLACK_MS));
     this.probeResult = probe;
-    if (probe.parange === undefined) throw new TargetUnusable(`${this.specString}: the probe could not read ID_AA64MMFR0_EL1`);
+    if (probe.parange === undefined) throw new TargetUnusable(`${this.specString}: the probe could not read ID_AA64MMFR0_EL1 (its scratch VM of the default type, KVM_CREATE_VM(0), could not be made)`);
     const mode = probe.mode ?? (s.kind === 'qemu' ? s.mode : undefined);
     if (!mode) throw new TargetUnusable(`${this.specString}: cannot tell the KVM mode (no init line in the kernel log)`);
     if (s.kind === 'qemu' && s.mode && s.mode !== mode) {
