@@ -106,7 +106,8 @@ export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines
       }
       if (r.exit !== 0 && r.exit !== 1) {
         // the kernel did not boot or broke the target (exit 2 or 4): the run fails, with this reason
-        row = { ...base, verdict: 'killed', killer: `run exit ${r.exit}: ${r.stderr.split('\n')[0]?.replace(/^s2conform: /, '').slice(0, 120) ?? ''}`, target: t };
+        const why = r.summary?.properties.find((p) => p.verdict === 'error')?.reason ?? r.stderr.split('\n')[0]?.replace(/^s2conform: /, '') ?? '';
+        row = { ...base, verdict: 'killed', killer: `run exit ${r.exit}: ${why.slice(0, 140)}`, target: t };
         break;
       }
     }
