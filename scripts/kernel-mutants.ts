@@ -206,7 +206,8 @@ async function main(): Promise<number> {
     return existsSync(f) ? [{ m, r: JSON.parse(readFileSync(f, 'utf8')) as StoredRow }] : [];
   });
   const out: string[] = [];
-  out.push(`Kernel mutants: ${tree.pin.package} ${tree.pin.version} built with fixtures/kernel/s2conform.config, one patch at a time; QEMU TCG, seed ${seed}, ${runs} runs per property`);
+  const namedRuns = [...new Set(table.map(({ r }) => `seed ${r.seed}, ${r.runsPerProperty} runs per property`))].join(' / ');
+  out.push(`Kernel mutants: ${tree.pin.package} ${tree.pin.version} built with fixtures/kernel/s2conform.config, one patch at a time; QEMU TCG, ${namedRuns || `seed ${seed}, ${runs} runs per property`}`);
   out.push('');
   out.push(`Unmutated build: ${baseRuns.map((r) => `${r.spec.replace(/@.*/, '')} ${r.exit === 0 ? 'conforms' : `DOES NOT CONFORM (exit ${r.exit})`} (${r.summary?.totals.pass ?? 0} passed, ${r.summary?.totals.skip ?? 0} skipped)`).join('; ')}`);
   out.push('');
