@@ -20,6 +20,8 @@ export interface TargetOptions {
   readonly bootTimeoutMs?: number;
   /** --kernel-args: more kernel command line for a qemu: target */
   readonly kernelArgs?: string;
+  /** --ssh-config: the ssh client config of an ssh: target */
+  readonly sshConfig?: string;
 }
 
 const KVM_ADAPTER = './kvm/index.ts';
@@ -47,5 +49,6 @@ export async function targetFromSpec(spec: string, o: TargetOptions = {}): Promi
     ...(o.kernelConfig !== undefined ? { kernelConfig: o.kernelConfig } : {}),
     ...(o.bootTimeoutMs !== undefined ? { bootTimeoutMs: o.bootTimeoutMs } : {}),
     ...(o.kernelArgs ? { kernelArgs: o.kernelArgs } : {}),
+    ...(o.sshConfig !== undefined ? { sshConfig: o.sshConfig } : {}),
   });
 }

@@ -6,7 +6,7 @@
 //       <kernel>: a name from fixtures/kernels.json, or a path to an arm64 Image/vmlinuz (/…, ./…, ~/…)
 //       <emulator>: a name from fixtures/emulators.json (default: its "default")
 //   native
-//   ssh:<user@host>[:port]
+//   ssh:[<user>@]<host or ~/.ssh/config alias>[:port]
 
 import { KVM_MODES, type KvmMode } from '../arch/host.ts';
 
@@ -30,7 +30,7 @@ export type TargetSpec =
   | { readonly kind: 'ssh'; readonly dest: string; readonly port: number | undefined };
 
 export const TARGET_GRAMMAR =
-  'sim, sim:<mutant>, qemu:<cpu>[,vhe|,nvhe|,protected][,mte][,qemu=<emulator>]@<kernel name|path to an Image>, native or ssh:<user@host>[:port]';
+  'sim, sim:<mutant>, qemu:<cpu>[,vhe|,nvhe|,protected][,mte][,qemu=<emulator>]@<kernel name|path to an Image>, native or ssh:[<user>@]<host or alias>[:port]';
 
 export function isPathRef(ref: string): boolean {
   return ref.startsWith('/') || ref.startsWith('./') || ref.startsWith('../') || ref.startsWith('~/');
@@ -51,9 +51,12 @@ export function parseTargetSpec(spec: string, names: SpecNames): TargetSpec {
   }
   if (spec === 'native') return { kind: 'native' };
   if (spec.startsWith('ssh:')) {
-    const m = /^ssh:([A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*)(?::([0-9]{1,5}))?$/.exec(spec);
-    if (!m?.[1]) throw new UsageError(`bad ssh target '${spec}': expected ssh:<user@host>[:port]`);
-    return { kind: 'ssh', dest: m[1], port: m[2] === undefined ? undefined : Number(m[2]) };
+    // nothing that ssh would read as an option or a shell would split: a user, a host name or alias, a port
+    const m = /^ssh:((?:[A-Za-z0-9._][A-Za-z0-9._-]*@)?[A-Za-z0-9][A-Za-z0-9._-]*)(?::([0-9]{1,5}))?$/.exec(spec);
+    const port = m?.[2] === undefined ? undefined : Number(m[2]);
+    if (!m?.[1] || (port !== undefined && (port < 1 || port > 65535)))
+      throw new UsageError(`bad ssh target '${spec}': expected ssh:[<user>@]<host or alias>[:port]`);
+    return { kind: 'ssh', dest: m[1], port };
   }
   const m = /^qemu:([a-z0-9][a-z0-9-]*)((?:,[a-z0-9=.-]+)*)@(.+)$/.exec(spec);
   if (!m?.[1] || m[3] === undefined) throw new UsageError(`unknown target '${spec}' (expected ${TARGET_GRAMMAR})`);

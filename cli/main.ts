@@ -1,7 +1,7 @@
 // s2conform command line. Contract (issues 2, 7, 8, 13, 15, 19, 20):
 //   s2conform run [--target sim] [--profile auto|<name>] [--family f1,f2] [--property ID] [--runs N] [--seed S]
 //                 [--path P] [--strict] [--report DIR] [--quiet] [--qemu Q] [--kernel-config FILE]
-//                 [--boot-timeout S] [--kernel-args A]
+//                 [--boot-timeout S] [--kernel-args A] [--ssh-config FILE] [--jobs N] [--shard i/n]
 //   s2conform report <summary.json...> [--out FILE] [--quiet]
 //   s2conform bench [--target T ...] [--runs N] [--seed S]
 //   s2conform crosscheck <summary.json> [--qemu OTHER] [--quiet]
@@ -11,6 +11,7 @@
 // 130 / 143 stopped by SIGINT / SIGTERM (reports written with "complete": false).
 
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { FAMILIES, type Family } from '../core/property.ts';
 import { getProfile, PROFILE_GRAMMAR, profileNames } from '../oracles/profiles.ts';
 import { TARGET_GRAMMAR } from '../adapters/spec.ts';
@@ -64,6 +65,9 @@ Options of run:
   --shard i/n    run only the i-th of n shares of the selected properties (property k goes to share
                  k mod n): n machines or jobs with the same seed give the verdicts one run would;
                  merge their summary.json files with s2conform report / s2conform kcidb
+  --ssh-config FILE
+                 the ssh client config an ssh: target uses (ssh -F FILE; default ~/.ssh/config):
+                 its host aliases, keys and known_hosts
   --kernel-args A
                  more kernel command line for a qemu: target, after the adapter's own (e.g.
                  'arm64.nolva', or 'kvm-arm.mode=none' to see how a run reports a kernel without KVM)
@@ -120,6 +124,7 @@ function parseRunArgs(argv: string[]): RunArgs {
       'kernel-config': { type: 'string' },
       'boot-timeout': { type: 'string' },
       'kernel-args': { type: 'string' },
+      'ssh-config': { type: 'string' },
       shard: { type: 'string' },
       jobs: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -133,6 +138,9 @@ function parseRunArgs(argv: string[]): RunArgs {
   if (values.jobs !== undefined && !/^[1-9][0-9]*$/.test(values.jobs)) fail(`--jobs takes a positive whole number, not '${values.jobs}'`);
   const ka = values['kernel-args'];
   if (ka !== undefined && (ka.trim() === '' || /[\n'"]/.test(ka))) fail(`--kernel-args takes kernel parameters separated by spaces, without quotes or newlines, not '${ka}'`);
+  const sc = values['ssh-config'];
+  if (sc !== undefined && !existsSync(sc)) fail(`--ssh-config: no such file '${sc}'`);
+  if (sc !== undefined && !values.target.startsWith('ssh:')) fail('--ssh-config goes with an ssh: target');
   const families = values.family === undefined ? [...FAMILIES] : values.family.split(',').map((f) => f.trim());
   for (const f of families) if (!FAMILIES.includes(f as Family)) fail(`unknown family '${f}' (known: ${FAMILIES.join(', ')})`);
   if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
@@ -158,6 +166,7 @@ function parseRunArgs(argv: string[]): RunArgs {
     kernelConfig: values['kernel-config'],
     bootTimeoutS: bt === undefined ? undefined : Number(bt),
     kernelArgs: values['kernel-args'],
+    sshConfig: sc,
     shard: sh ? { index: Number(sh[1]), count: Number(sh[2]) } : undefined,
     jobs: values.jobs === undefined ? undefined : Number(values.jobs),
   };

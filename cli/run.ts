@@ -40,6 +40,8 @@ export interface RunArgs {
   readonly bootTimeoutS?: number | undefined;
   /** --kernel-args: appended to a qemu: target's kernel command line */
   readonly kernelArgs?: string | undefined;
+  /** --ssh-config: the ssh client config of an ssh: target */
+  readonly sshConfig?: string | undefined;
   /** --jobs N: N targets of the same spec (N QEMU instances) share the run's properties */
   readonly jobs?: number | undefined;
   /** --shard i/n: the i-th (1-based) of n shares of the selected properties */
@@ -74,6 +76,7 @@ function replayCommand(a: RunArgs, profile: Profile, runs: number) {
       ...(a.kernelConfig !== undefined ? [`--kernel-config ${a.kernelConfig}`] : []),
       ...(a.bootTimeoutS !== undefined ? [`--boot-timeout ${a.bootTimeoutS}`] : []),
       ...(a.kernelArgs !== undefined ? [`--kernel-args '${a.kernelArgs}'`] : []),
+      ...(a.sshConfig !== undefined ? [`--ssh-config ${a.sshConfig}`] : []),
       `--profile ${profile.name}`,
       `--property ${propertyId(p)}`,
       `--seed ${seed}`,
@@ -173,6 +176,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     ...(a.kernelConfig !== undefined ? { kernelConfig: a.kernelConfig } : {}),
     ...(a.bootTimeoutS !== undefined ? { bootTimeoutMs: a.bootTimeoutS * 1000 } : {}),
     ...(a.kernelArgs !== undefined ? { kernelArgs: a.kernelArgs } : {}),
+    ...(a.sshConfig !== undefined ? { sshConfig: a.sshConfig } : {}),
   };
   let target: Target;
   try {

@@ -28,7 +28,7 @@ describe('bad command lines: one line on stderr, exit 2, nothing run, no report'
     [['run', '--target', 'qemu:cortex-a57,mte@6.1']],
     [['run', '--target', 'qemu:max,vhe,nvhe@6.12']],
     [['run', '--target', 'qemu:Max@6.12']],
-    [['run', '--target', 'ssh:host']],
+    [['run', '--target', 'ssh:-oProxyCommand=x']],
     [['run', '--target', 'sim:no-such-mutant']],
     [['run', '--target', '']],
     [['run', '--family', 'abort,']],

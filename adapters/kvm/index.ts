@@ -6,8 +6,8 @@
 //   native                                             run the helper here (arm64 host with /dev/kvm)
 //   ssh:<user@host>[:port]                             copy the helper over ssh, run it there
 
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { release, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { errnoName, type Errno } from '../../arch/errno.ts';
@@ -33,7 +33,7 @@ import {
 } from '../../core/target.ts';
 import { ProtocolError, type OpTiming, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
-import { HELPER_PATH, cacheDir, findKernel, helperProblem, type KernelInfo } from './paths.ts';
+import { HELPER_PATH, cacheDir, findKernel, helperProblem, parseConfig, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
 import { UsageError, type TargetSpec } from '../spec.ts';
 import { checkTargetSpec } from '../index.ts';
@@ -89,6 +89,8 @@ export interface KvmTargetOptions {
   readonly kernelConfig?: string;
   /** --kernel-args: appended to a qemu: target's kernel command line */
   readonly kernelArgs?: string;
+  /** --ssh-config: the ssh client config of an ssh: target (ssh -F) */
+  readonly sshConfig?: string;
 }
 
 /** The arguments the helper gets outside QEMU: it refuses to run on a real host without --native. */
@@ -208,6 +210,8 @@ export class KvmTarget implements Target {
   private config: HostConfig | undefined;
   private vmCounter = 0;
   private probeResult: Probe | undefined;
+  /** native and ssh: the running kernel's config, where the machine has it (/boot/config-<release>) */
+  private remoteConfig: { readonly config: ReadonlyMap<string, string>; readonly from: string } | undefined;
   private opened = 0;
   private requests = 0;
   /** faults injected so far, in order (tests) */
@@ -268,11 +272,19 @@ export class KvmTarget implements Target {
     } else if (s.kind === 'native') {
       if (process.arch !== 'arm64' || process.platform !== 'linux')
         throw new TargetUnusable(`native: this is ${process.platform}/${process.arch}, not an arm64 Linux host`);
-      if (!existsSync('/dev/kvm')) throw new TargetUnusable('native: /dev/kvm does not exist on this host');
+      if (!existsSync('/dev/kvm')) throw new TargetUnusable('native: /dev/kvm does not exist on this host (a kernel without KVM, or KVM did not initialise: dmesg | grep kvm)');
+      try {
+        accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+      } catch {
+        throw new TargetUnusable(`native: no read/write access to /dev/kvm for ${userInfo().username} (add the user to the kvm group)`);
+      }
+      this.remoteConfig = localConfig();
       this.proc = await this.startProcess(HELPER_PATH, [...NATIVE_HELPER_ARGS], 'helper (native)');
     } else {
-      const remote = await this.sshInstall(s.dest);
-      this.proc = await this.startProcess('ssh', [...sshOpts(), '--', s.dest, remote, ...NATIVE_HELPER_ARGS], `helper (ssh ${s.dest})`);
+      const ssh = sshArgs(s, this.opts.sshConfig);
+      this.remoteConfig = await sshCheck(ssh, this.specString);
+      const helper = readFileSync(HELPER_PATH);
+      this.proc = await this.startProcess('ssh', [...ssh, remoteHelperScript(helper.length)], `helper (${this.specString})`, helper);
     }
 
     // A target that booted but cannot be used must not outlive open(): its QEMU would keep the run's
@@ -297,7 +309,8 @@ export class KvmTarget implements Target {
     }
     let geometry: KernelGeometry;
     try {
-      geometry = kernelGeometry(kernel?.config ?? new Map(), probe, kernel ? (kernel.configFile ?? 'no config') : 'the running kernel');
+      const cfg = kernel?.config ?? this.remoteConfig?.config ?? new Map<string, string>();
+      geometry = kernelGeometry(cfg, probe, kernel ? (kernel.configFile ?? 'no config') : (this.remoteConfig?.from ?? 'the running kernel'));
     } catch (e) {
       await this.close();
       throw e;
@@ -460,8 +473,8 @@ export class KvmTarget implements Target {
     this.channel.sendRaw(line);
   }
 
-  private async startProcess(file: string, args: string[], what: string): Promise<HelperProcess> {
-    const p = new HelperProcess({ file, args, consoleLog: this.consoleLog, what, readyTimeoutMs: this.opts.bootTimeoutMs ?? 30_000 });
+  private async startProcess(file: string, args: string[], what: string, preamble?: Uint8Array): Promise<HelperProcess> {
+    const p = new HelperProcess({ file, args, consoleLog: this.consoleLog, what, readyTimeoutMs: this.opts.bootTimeoutMs ?? 30_000, ...(preamble ? { preamble } : {}) });
     try {
       const ready = await p.waitReady();
       if (ready['kvm'] !== true) {
@@ -477,22 +490,89 @@ export class KvmTarget implements Target {
     return p;
   }
 
-  /** Checks the host, copies the helper (named by its sha256) and returns its remote path. */
-  private async sshInstall(dest: string): Promise<string> {
-    const probe = await execa('ssh', [...sshOpts(), '--', dest, 'uname', '-m'], { reject: false, timeout: 30_000 });
-    if (probe.exitCode !== 0)
-      throw new TargetUnusable(`ssh:${dest}: unreachable (ssh exit ${String(probe.exitCode)}): ${String(probe.stderr).trim().slice(0, 300)}`);
-    if (String(probe.stdout).trim() !== 'aarch64') throw new TargetUnusable(`ssh:${dest}: host is ${String(probe.stdout).trim()}, not aarch64`);
-    const sha = createHash('sha256').update(readFileSync(HELPER_PATH)).digest('hex').slice(0, 16);
-    const remote = `/tmp/s2c-helper-${sha}`;
-    const cp = await execa('scp', ['-p', '-q', ...sshOpts(), '--', HELPER_PATH, `${dest}:${remote}`], { reject: false, timeout: 60_000 });
-    if (cp.exitCode !== 0) throw new TargetUnusable(`ssh:${dest}: scp failed: ${String(cp.stderr).trim().slice(0, 300)}`);
-    return remote;
-  }
 }
 
-function sshOpts(): string[] {
-  return ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'];
+/**
+ * ssh with key authentication only, no prompt, no tty, and timeouts: a host that stops answering
+ * fails the channel within 15 s (ServerAlive), which the run treats as a dead target.
+ */
+export function sshArgs(s: { readonly dest: string; readonly port: number | undefined }, config: string | undefined): string[] {
+  return [
+    ...(config !== undefined ? ['-F', config] : []),
+    ...(s.port !== undefined ? ['-p', String(s.port)] : []),
+    '-T',
+    '-o', 'BatchMode=yes',
+    '-o', 'PreferredAuthentications=publickey',
+    '-o', 'PasswordAuthentication=no',
+    '-o', 'KbdInteractiveAuthentication=no',
+    '-o', 'ConnectTimeout=10',
+    '-o', 'ServerAliveInterval=5',
+    '-o', 'ServerAliveCountMax=3',
+    '-o', 'LogLevel=ERROR',
+    '--', s.dest,
+  ];
+}
+
+/**
+ * The remote side of an ssh: target, one connection: a private directory, the helper read from stdin
+ * (exactly its size; nothing else is sent until it answers READY), run, and the directory removed when
+ * the helper ends, whichever way. Plain sh and head -c: busybox, dropbear and OpenSSH all have them,
+ * and neither scp nor sftp is assumed.
+ */
+export function remoteHelperScript(size: number): string {
+  const script = [
+    'umask 077',
+    'd=$(mktemp -d /tmp/s2c-helper.XXXXXX) || exit 97',
+    'trap "rm -rf \"$d\"" EXIT',
+    'trap "exit 129" HUP',
+    'trap "exit 143" TERM',
+    `head -c ${size} > "$d/s2c-helper" || exit 98`,
+    'chmod 700 "$d/s2c-helper"',
+    `"$d/s2c-helper" ${NATIVE_HELPER_ARGS.join(' ')}`,
+  ].join('; ');
+  return `sh -c '${script}'`;
+}
+
+/** What an ssh: target checks before it sends the helper: one line each, a config after a marker. */
+const SSH_CHECK = [
+  'echo "machine=$(uname -m)"',
+  'echo "user=$(id -un)"',
+  'if [ ! -e /dev/kvm ]; then echo kvm=absent; elif [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo kvm=rw; else echo kvm=denied; fi',
+  'echo "release=$(uname -r)"',
+  'echo ---config---',
+  'cat "/boot/config-$(uname -r)" 2>/dev/null || zcat /proc/config.gz 2>/dev/null || true',
+].join('; ');
+
+/** One line per way an ssh: target can be unusable before the helper runs. */
+export function sshProblem(spec: string, r: { readonly exitCode: number | undefined; readonly stdout: string; readonly stderr: string }): string | undefined {
+  const err = r.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? '';
+  if (r.exitCode === 255 || r.exitCode === undefined) {
+    if (/Permission denied/.test(r.stderr)) return `${spec}: the key was refused (ssh: ${err}); the target logs in with keys only (BatchMode): ssh-copy-id, or IdentityFile in --ssh-config`;
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(r.stderr)) return `${spec}: the host key is not in known_hosts (ssh: ${err}); log in once by hand to accept it`;
+    return `${spec}: unreachable (ssh: ${err || `exit ${String(r.exitCode)}`})`;
+  }
+  if (r.exitCode !== 0) return `${spec}: the remote shell failed (exit ${r.exitCode}): ${err}`;
+  const v = (k: string): string => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
+  if (v('machine') !== 'aarch64') return `${spec}: the host is ${v('machine') || 'unknown'}, not aarch64: KVM/arm64 needs an arm64 machine`;
+  if (v('kvm') === 'absent') return `${spec}: no /dev/kvm on the host (a kernel without KVM, or KVM did not initialise: dmesg | grep kvm)`;
+  if (v('kvm') === 'denied') return `${spec}: no read/write access to /dev/kvm for ${v('user')} (add the user to the kvm group)`;
+  return undefined;
+}
+
+async function sshCheck(ssh: readonly string[], spec: string): Promise<{ config: ReadonlyMap<string, string>; from: string } | undefined> {
+  const r = await execa('ssh', [...ssh, SSH_CHECK], { reject: false, timeout: 30_000 });
+  const res = { exitCode: r.timedOut ? undefined : r.exitCode, stdout: String(r.stdout), stderr: r.timedOut ? 'no answer within 30 s' : String(r.stderr) };
+  const problem = sshProblem(spec, res);
+  if (problem) throw new TargetUnusable(problem);
+  const cfg = res.stdout.split('---config---\n')[1] ?? '';
+  const release = /^release=(.*)$/m.exec(res.stdout)?.[1]?.trim() ?? '';
+  return cfg.includes('CONFIG_') ? { config: parseConfig(cfg), from: `${spec}:/boot/config-${release}` } : undefined;
+}
+
+/** native: the running kernel's config, where this machine keeps it. */
+function localConfig(): { config: ReadonlyMap<string, string>; from: string } | undefined {
+  const f = `/boot/config-${release()}`;
+  return existsSync(f) ? { config: parseConfig(readFileSync(f, 'utf8')), from: f } : undefined;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface CpioEntry {
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFCHR = 0o020000;
+/** a symbolic link: its data is the target path */
+export const S_IFLNK = 0o120000;
 
 function hex8(n: number): string {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`cpio field out of range: ${n}`);

@@ -22,7 +22,8 @@ describe('kvm adapter: pure parts', () => {
     expect(parseKvmSpec('native')).toEqual({ kind: 'native' });
     expect(parseKvmSpec('ssh:me@arm-box.lan')).toEqual({ kind: 'ssh', dest: 'me@arm-box.lan', port: undefined });
     expect(parseKvmSpec('ssh:root@127.0.0.1:2222')).toEqual({ kind: 'ssh', dest: 'root@127.0.0.1', port: 2222 });
-    for (const bad of ['qemu:max@4.19', 'qemu:max,qemu=9.9@6.1', 'qemu:cortex-a57,mte@6.1', 'qemu:max,vhe,nvhe@6.12', 'ssh:host', 'ssh:a@b;rm', 'qemu:Max@6.1', 'sim'])
+    expect(parseKvmSpec('ssh:arm-box')).toEqual({ kind: 'ssh', dest: 'arm-box', port: undefined }); // an alias from ~/.ssh/config
+    for (const bad of ['qemu:max@4.19', 'qemu:max,qemu=9.9@6.1', 'qemu:cortex-a57,mte@6.1', 'qemu:max,vhe,nvhe@6.12', 'ssh:-oProxyCommand=x', 'ssh:a@b;rm', 'ssh:a@b:70000', 'qemu:Max@6.1', 'sim'])
       expect(() => parseKvmSpec(bad), bad).toThrow(/./);
   });
 

@@ -18,6 +18,8 @@ export interface HelperProcessOptions {
   readonly keepaliveMs?: number;
   /** extra environment for the process */
   readonly env?: Readonly<Record<string, string>>;
+  /** bytes written to stdin before any request (ssh: the helper binary, which the remote reads first) */
+  readonly preamble?: Uint8Array;
 }
 
 export class HelperProcess {
@@ -51,6 +53,7 @@ export class HelperProcess {
       cleanup: true,
       ...(opts.env ? { env: opts.env } : {}),
     });
+    if (opts.preamble) this.proc.stdin.write(opts.preamble);
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (d: string) => this.channel.feed(d));
     this.proc.stderr.setEncoding('utf8');

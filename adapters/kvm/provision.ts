@@ -7,6 +7,8 @@
 //      image and its config kept, into $S2CONFORM_CACHE/kernels/<name>/ (default ~/.cache/s2conform)
 //   4. emulators (fixtures/emulators.json): the same, into $S2CONFORM_CACHE/qemu/<name>/
 //   5. the static aarch64 helper (adapters/kvm/helper/build.sh)
+//   6. with --testvm: the test VM's arm64 packages (fixtures/testvm.json) and the network modules of
+//      the kernels selected (testvm/provision.ts)
 // Idempotent and safe to run twice at once: one lock over the cache, every unpack renamed into place.
 //
 // Options:
@@ -14,6 +16,8 @@
 //   --qemu default|all|none|<name,...> which emulators (default: the default one, QEMU 10)
 //   --allow-newer                 a pin that has left the archive: take the newest of its series, loudly
 //                                 (also S2CONFORM_ALLOW_NEWER=1)
+//   --testvm none|ssh|node        the test VM (testvm/): ssh = busybox + dropbear, node = + nodejs
+//                                 (default none)
 //   --kernels-only, --helper-only, --no-tools
 
 import { execaSync } from 'execa';
@@ -26,6 +30,8 @@ import { basename, join } from 'node:path';
 import { EMULATOR_MARKER, KERNEL_MARKER, KVM_DIR, cacheDir, findEmulator, findKernel, type KernelMarker } from './paths.ts';
 import { emulatorPins, kernelPins, type PinnedPackage } from './pins.ts';
 import { withCacheLock } from './lock.ts';
+import { TESTVM_IMAGES, testVmPins, type TestVmImage } from '../../testvm/pins.ts';
+import { provisionImage, provisionKernelModules } from '../../testvm/provision.ts';
 
 const SOURCES = '/etc/apt/sources.list.d/s2conform.sources';
 const OLD_SOURCES = ['/etc/apt/sources.list.d/s2conform-backports-arm64.sources'];
@@ -48,10 +54,11 @@ interface Args {
   tools: boolean;
   downloads: boolean;
   helper: boolean;
+  testvm: TestVmImage | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kernels: 'ci', qemu: 'default', allowNewer: process.env['S2CONFORM_ALLOW_NEWER'] === '1', tools: true, downloads: true, helper: true };
+  const a: Args = { kernels: 'ci', qemu: 'default', allowNewer: process.env['S2CONFORM_ALLOW_NEWER'] === '1', tools: true, downloads: true, helper: true, testvm: undefined };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const val = (): string => argv[++i] ?? die(`provision: ${x} needs a value`);
@@ -60,6 +67,10 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--qemu') a.qemu = val();
     else if (x?.startsWith('--qemu=')) a.qemu = x.slice(7);
     else if (x === '--allow-newer') a.allowNewer = true;
+    else if (x === '--testvm' || x?.startsWith('--testvm=')) {
+      const v = x === '--testvm' ? val() : x.slice(9);
+      a.testvm = v === 'none' ? undefined : (TESTVM_IMAGES.find((i) => i === v) ?? die(`provision: --testvm takes none|${TESTVM_IMAGES.join('|')}`));
+    }
     else if (x === '--kernels-only') a.helper = false;
     else if (x === '--helper-only') { a.downloads = false; a.tools = false; }
     else if (x === '--no-tools') a.tools = false;
@@ -359,7 +370,7 @@ async function main(): Promise<void> {
         run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing]);
       }
     }
-    if (kernels.length + emulators.length > 0) {
+    if (kernels.length + emulators.length > 0 || a.testvm) {
       step('2. apt sources for the pins');
       ensureArm64();
       const need = new Map<string, Set<string>>();
@@ -367,6 +378,7 @@ async function main(): Promise<void> {
       // every pin's suite, not only the selected ones: one file that does not change between runs
       for (const k of kernelPins()) add(k.suite, 'arm64');
       for (const e of ep.emulators) add(e.suite, 'amd64');
+      add(testVmPins().suite, 'arm64');
       ensureSources(need);
       step(`3. kernels (${kernels.join(', ') || 'none'}) -> ${join(cacheDir(), 'kernels')}`);
       provisionKernels(kernels, a.allowNewer);
@@ -376,6 +388,13 @@ async function main(): Promise<void> {
     if (a.helper) {
       step('5. static aarch64 helper');
       execaSync('bash', [join(KVM_DIR, 'helper', 'build.sh')], { stdio: 'inherit' });
+    }
+    if (a.testvm) {
+      step(`6. test VM: image ${a.testvm}, network modules of ${kernels.join(', ') || 'no kernel'} -> ${join(cacheDir(), 'testvm')}`);
+      const first = testVmPins().packages[0];
+      if (first && !madison(first.package, 'arm64').includes(first.version)) aptUpdate();
+      provisionImage(a.testvm, info);
+      for (const k of kernels) provisionKernelModules(k, info);
     }
   });
   step(`done (cache: ${cacheDir()})`);

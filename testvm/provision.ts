@@ -1,0 +1,155 @@
+// Fetches what the test VM is made of into the cache (`npm run provision -- --testvm ssh|node`):
+//   testvm/root-<image>/     the image's pinned arm64 packages, `dpkg -x`ed into one tree
+//   testvm/kernel-<name>/    per kernel: the modules its network needs (virtio_net and what it
+//                            depends on, in load order, uncompressed) and its config, from the same
+//                            pinned linux-image package the kernel came from
+// Every .deb is checked against its sha256 pin before it is unpacked.
+
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { execaSync } from 'execa';
+import { cacheDir } from '../adapters/kvm/paths.ts';
+import { kernelPins, type PinnedPackage } from '../adapters/kvm/pins.ts';
+import { packagesOf, testVmPins, type TestVmImage } from './pins.ts';
+
+export const testVmDir = (): string => join(cacheDir(), 'testvm');
+export const rootDir = (image: TestVmImage): string => join(testVmDir(), `root-${image}`);
+export const kernelDir = (kernel: string): string => join(testVmDir(), `kernel-${kernel}`);
+const MARKER = '.s2conform-testvm.json';
+
+/** The network: virtio-pci and virtio-net, each a module or built in, with the modules they need. */
+export const NET_MODULES = ['virtio_pci', 'virtio_net'] as const;
+
+interface Fetched {
+  readonly deb: string;
+  readonly sha256: string;
+}
+
+function download(dir: string, p: Pick<PinnedPackage, 'package' | 'version' | 'sha256'>): Fetched {
+  execaSync('apt-get', ['download', '-q', `${p.package}:arm64=${p.version}`], { cwd: dir, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  const deb = readdirSync(dir).map((f) => join(dir, f)).find((f) => basename(f).startsWith(`${p.package}_`) && f.endsWith('.deb'));
+  if (!deb) throw new Error(`apt-get download ${p.package} left no .deb`);
+  const sha256 = createHash('sha256').update(readFileSync(deb)).digest('hex');
+  if (sha256 !== p.sha256) throw new Error(`sha256 mismatch for ${basename(deb)}: got ${sha256}, pinned ${p.sha256}`);
+  return { deb, sha256 };
+}
+
+function marker(dir: string): unknown {
+  const f = join(dir, MARKER);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as unknown) : undefined;
+}
+
+/** Unpacks into `<dest>.new-<pid>`, writes the marker, renames into place: a reader sees all or nothing. */
+function install(dest: string, want: unknown, fill: (fresh: string, tmp: string) => void, log: (s: string) => void): void {
+  if (JSON.stringify(marker(dest)) === JSON.stringify(want)) {
+    log(`present: ${dest}`);
+    return;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 's2c-testvm-'));
+  chmodSync(tmp, 0o755); // apt's _apt user downloads into it
+  const fresh = `${dest}.new-${process.pid}`;
+  try {
+    rmSync(fresh, { recursive: true, force: true });
+    mkdirSync(fresh, { recursive: true });
+    fill(fresh, tmp);
+    writeFileSync(join(fresh, MARKER), JSON.stringify(want, null, 2) + '\n');
+    rmSync(dest, { recursive: true, force: true });
+    renameSync(fresh, dest);
+    log(`unpacked: ${dest}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(fresh, { recursive: true, force: true });
+  }
+}
+
+export function provisionImage(image: TestVmImage, log: (s: string) => void): void {
+  const pkgs = packagesOf(testVmPins(), image);
+  install(rootDir(image), { image, packages: pkgs.map((p) => `${p.package}=${p.version}`) }, (fresh, tmp) => {
+    for (const p of pkgs) {
+      const f = download(tmp, p);
+      execaSync('dpkg', ['-x', f.deb, fresh]);
+      rmSync(f.deb);
+      log(`${p.package}=${p.version} sha256 ok`);
+    }
+    for (const d of ['usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/lintian', 'usr/share/info']) rmSync(join(fresh, d), { recursive: true, force: true });
+  }, log);
+}
+
+/** The `depends=` of a module's .modinfo section (Debian ships no modules.dep: depmod makes it at install). */
+export function modinfoDepends(ko: Uint8Array): string[] {
+  const text = Buffer.from(ko).toString('latin1');
+  const at = text.indexOf('\0depends=');
+  if (at < 0) return [];
+  const end = text.indexOf('\0', at + 1);
+  return text.slice(at + 9, end).split(',').filter((x) => x);
+}
+
+/** `names` and the modules they depend on, in insmod order; a name with no module file is built in. */
+export function loadOrder(names: readonly string[], files: ReadonlyMap<string, string>, read: (file: string) => Uint8Array): string[] {
+  const out: string[] = [];
+  const visit = (n: string): void => {
+    const f = files.get(n);
+    if (!f || out.includes(f)) return;
+    for (const d of modinfoDepends(read(f))) visit(d);
+    out.push(f);
+  };
+  for (const n of names) visit(n);
+  return out;
+}
+
+function modulesUnder(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (/\.ko(\.(xz|zst|gz))?$/.test(e.name)) out.set(e.name.replace(/\.ko(\.[a-z]+)?$/, '').replace(/-/g, '_'), join(d, e.name));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function unpackModule(file: string): Uint8Array {
+  if (file.endsWith('.xz')) return execaSync('xz', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false }).stdout;
+  if (file.endsWith('.zst')) return execaSync('zstd', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false }).stdout;
+  if (file.endsWith('.gz')) return execaSync('gzip', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false }).stdout;
+  return readFileSync(file);
+}
+
+export function provisionKernelModules(kernel: string, log: (s: string) => void): void {
+  const pin = kernelPins().find((k) => k.name === kernel);
+  if (!pin) throw new Error(`unknown kernel '${kernel}'`);
+  install(kernelDir(kernel), { kernel, packages: pin.packages }, (fresh, tmp) => {
+    const x = join(tmp, 'x');
+    for (const p of pin.packages) {
+      const f = download(tmp, p);
+      execaSync('dpkg', ['-x', f.deb, x]);
+      rmSync(f.deb);
+    }
+    const base = ['lib/modules', 'usr/lib/modules'].map((d) => join(x, d)).find((d) => existsSync(d));
+    const release = base ? readdirSync(base).find((r) => existsSync(join(base, r, 'kernel'))) : undefined;
+    if (!base || !release) throw new Error(`kernel ${kernel}: no lib/modules/<release>/kernel in ${pin.packages.map((p) => p.package).join(', ')}`);
+    const cache = new Map<string, Uint8Array>();
+    const read = (f: string): Uint8Array => cache.get(f) ?? cache.set(f, unpackModule(f)).get(f) ?? new Uint8Array(0);
+    const files: string[] = [];
+    for (const f of loadOrder(NET_MODULES, modulesUnder(join(base, release, 'kernel')), read)) {
+      const name = basename(f).replace(/\.(xz|zst|gz)$/, '');
+      writeFileSync(join(fresh, name), read(f));
+      files.push(name);
+    }
+    writeFileSync(join(fresh, 'order'), files.join('\n') + '\n');
+    writeFileSync(join(fresh, 'release'), release + '\n');
+    const cfg = join(x, 'boot', `config-${release}`);
+    if (existsSync(cfg)) copyFileSync(cfg, join(fresh, 'config'));
+    log(`${kernel}: ${release}: ${files.join(' ') || '(virtio_net built in)'}`);
+  }, log);
+}
+
+/** Why the test VM cannot boot here (what to provision), or undefined. */
+export function testVmProblem(image: TestVmImage, kernel: string): string | undefined {
+  if (!existsSync(join(rootDir(image), MARKER))) return `the test VM image '${image}' is not provisioned: run npm run provision -- --testvm ${image}`;
+  if (!existsSync(join(kernelDir(kernel), MARKER))) return `the test VM has no network modules for kernel ${kernel}: run npm run provision -- --testvm ${image} --kernels ${kernel}`;
+  return undefined;
+}
