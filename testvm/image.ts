@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, newcArchive, type CpioEntry } from '../adapters/kvm/initramfs.ts';
 import { kernelDir, rootDir, testVmDir } from './provision.ts';
 import type { TestVmImage } from './pins.ts';
+import { hostNpm, stageProject } from './project.ts';
 
 const INIT = new URL('./init.sh', import.meta.url);
 
@@ -23,16 +24,17 @@ const ETC: Readonly<Record<string, string>> = {
   'etc/hostname': 's2c-testvm\n',
 };
 
-function walk(root: string, rel: string, out: CpioEntry[]): void {
+/** A tree into the archive: under `at`, or (at = '') as the root, its bin, sbin and lib merged into usr. */
+function walk(root: string, rel: string, out: CpioEntry[], at = ''): void {
   for (const name of readdirSync(join(root, rel)).sort()) {
     if (name.startsWith('.s2conform')) continue;
     const r = rel ? `${rel}/${name}` : name;
     const top = r.split('/')[0] ?? '';
-    const dest = MERGED.includes(top) ? `usr/${r}` : r;
+    const dest = at ? `${at}/${r}` : MERGED.includes(top) ? `usr/${r}` : r;
     const st = lstatSync(join(root, r));
     if (st.isDirectory()) {
-      if (!MERGED.includes(r)) out.push({ name: dest, mode: S_IFDIR | (st.mode & 0o7777) });
-      walk(root, r, out);
+      if (at || !MERGED.includes(r)) out.push({ name: dest, mode: S_IFDIR | (st.mode & 0o7777) });
+      walk(root, r, out, at);
     } else if (st.isSymbolicLink()) out.push({ name: dest, mode: S_IFLNK | 0o777, data: Buffer.from(readlinkSync(join(root, r))) });
     else if (st.isFile()) out.push({ name: dest, mode: S_IFREG | (st.mode & 0o7777), data: readFileSync(join(root, r)) });
   }
@@ -61,6 +63,15 @@ export function testVmEntries(image: TestVmImage, kernel: string): CpioEntry[] {
   for (const [name, text] of Object.entries(ETC)) entries.push({ name, mode: S_IFREG | (name === 'etc/shadow' ? 0o640 : 0o644), data: Buffer.from(text) });
   entries.push({ name: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 });
   entries.push({ name: 'init', mode: S_IFREG | 0o755, data: readFileSync(INIT) });
+  if (image === 'node') {
+    // this project at /s2conform, and npm (npx) beside Debian's node
+    entries.push({ name: 's2conform', mode: S_IFDIR | 0o755 });
+    walk(stageProject(), '', entries, 's2conform');
+    dir('usr/lib/node_modules');
+    entries.push({ name: 'usr/lib/node_modules/npm', mode: S_IFDIR | 0o755 });
+    walk(hostNpm(), '', entries, 'usr/lib/node_modules/npm');
+    for (const b of ['npm', 'npx']) entries.push({ name: `usr/bin/${b}`, mode: S_IFLNK | 0o777, data: Buffer.from(`../lib/node_modules/npm/bin/${b}-cli.js`) });
+  }
   // parents before children, whatever order the walk found them in
   return entries.sort((a, b) => a.name.split('/').length - b.name.split('/').length || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -9,6 +9,7 @@ import { TESTVM_IMAGES, TESTVM_PINS_FILE, type TestVmImage, type TestVmPackage, 
 interface Stanza {
   readonly package: string;
   readonly version: string;
+  readonly architecture: string;
   readonly depends: string;
   readonly provides: string;
   readonly filename: string;
@@ -33,6 +34,7 @@ export function readIndex(suite: string): Map<string, Stanza> {
     out.set(name, {
       package: name,
       version: f['Version'],
+      architecture: f['Architecture'] ?? 'arm64',
       depends: [f['Pre-Depends'], f['Depends']].filter((d) => d).join(', '),
       provides: f['Provides'] ?? '',
       filename: f['Filename'],
@@ -73,7 +75,7 @@ export function lock(suite: string, roots: Readonly<Record<TestVmImage, readonly
   const packages: TestVmPackage[] = [...images].sort(([a], [b]) => a.localeCompare(b)).map(([name, imgs]) => {
     const s = index.get(name);
     if (!s) throw new Error(name);
-    return { package: name, version: s.version, sha256: s.sha256, filename: s.filename, size: s.size, images: imgs };
+    return { package: name, version: s.version, architecture: s.architecture === 'all' ? 'all' : 'arm64', sha256: s.sha256, filename: s.filename, size: s.size, images: imgs };
   });
   return { suite, arch: 'arm64', roots, packages };
 }

@@ -12,6 +12,8 @@ export type TestVmImage = (typeof TESTVM_IMAGES)[number];
 export interface TestVmPackage {
   readonly package: string;
   readonly version: string;
+  /** arm64, or all (architecture-independent: apt names it without an architecture) */
+  readonly architecture: 'arm64' | 'all';
   readonly sha256: string;
   /** the archive path, as the index names it (pool/main/…) */
   readonly filename: string;

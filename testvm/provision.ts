@@ -27,13 +27,19 @@ interface Fetched {
   readonly sha256: string;
 }
 
-function download(dir: string, p: Pick<PinnedPackage, 'package' | 'version' | 'sha256'>): Fetched {
-  execaSync('apt-get', ['download', '-q', `${p.package}:arm64=${p.version}`], { cwd: dir, env: { DEBIAN_FRONTEND: 'noninteractive' } });
-  const deb = readdirSync(dir).map((f) => join(dir, f)).find((f) => basename(f).startsWith(`${p.package}_`) && f.endsWith('.deb'));
-  if (!deb) throw new Error(`apt-get download ${p.package} left no .deb`);
-  const sha256 = createHash('sha256').update(readFileSync(deb)).digest('hex');
-  if (sha256 !== p.sha256) throw new Error(`sha256 mismatch for ${basename(deb)}: got ${sha256}, pinned ${p.sha256}`);
-  return { deb, sha256 };
+/** One apt-get download for all of them (apt reads its lists once), then each sha256 against its pin. */
+function download(dir: string, pins: readonly (Pick<PinnedPackage, 'package' | 'version' | 'sha256'> & { readonly architecture?: string })[]): Fetched[] {
+  const name = (p: { package: string; version: string; architecture?: string }): string => `${p.package}${p.architecture === 'all' ? '' : ':arm64'}=${p.version}`;
+  execaSync('apt-get', ['download', '-q', ...pins.map(name)], { cwd: dir, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  const files = readdirSync(dir);
+  return pins.map((p) => {
+    const f = files.find((n) => n.startsWith(`${p.package}_`) && n.endsWith('.deb'));
+    if (!f) throw new Error(`apt-get download ${p.package} left no .deb`);
+    const deb = join(dir, f);
+    const sha256 = createHash('sha256').update(readFileSync(deb)).digest('hex');
+    if (sha256 !== p.sha256) throw new Error(`sha256 mismatch for ${f}: got ${sha256}, pinned ${p.sha256}`);
+    return { deb, sha256 };
+  });
 }
 
 function marker(dir: string): unknown {
@@ -67,12 +73,11 @@ function install(dest: string, want: unknown, fill: (fresh: string, tmp: string)
 export function provisionImage(image: TestVmImage, log: (s: string) => void): void {
   const pkgs = packagesOf(testVmPins(), image);
   install(rootDir(image), { image, packages: pkgs.map((p) => `${p.package}=${p.version}`) }, (fresh, tmp) => {
-    for (const p of pkgs) {
-      const f = download(tmp, p);
+    download(tmp, pkgs).forEach((f, i) => {
       execaSync('dpkg', ['-x', f.deb, fresh]);
       rmSync(f.deb);
-      log(`${p.package}=${p.version} sha256 ok`);
-    }
+      log(`${pkgs[i]?.package ?? '?'}=${pkgs[i]?.version ?? '?'} sha256 ok`);
+    });
     for (const d of ['usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/lintian', 'usr/share/info']) rmSync(join(fresh, d), { recursive: true, force: true });
   }, log);
 }
@@ -123,8 +128,7 @@ export function provisionKernelModules(kernel: string, log: (s: string) => void)
   if (!pin) throw new Error(`unknown kernel '${kernel}'`);
   install(kernelDir(kernel), { kernel, packages: pin.packages }, (fresh, tmp) => {
     const x = join(tmp, 'x');
-    for (const p of pin.packages) {
-      const f = download(tmp, p);
+    for (const f of download(tmp, pin.packages)) {
       execaSync('dpkg', ['-x', f.deb, x]);
       rmSync(f.deb);
     }
