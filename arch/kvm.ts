@@ -12,5 +12,8 @@ export const KVM_VM_TYPE_ARM_IPA_SIZE_MASK = 0xffn;
 export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
 export const KVM_MEM_READONLY = 1 << 1;
 
+/** KVM_MEM_MAX_NR_PAGES (include/linux/kvm_host.h): the most pages one memslot may have. */
+export const KVM_MEM_MAX_NR_PAGES = (1n << 31n) - 1n;
+
 export const KVM_EXIT_MMIO = 6;
 export const KVM_EXIT_ARM_NISV = 28;

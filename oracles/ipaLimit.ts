@@ -1,15 +1,10 @@
 // Host IPA limit: the value of KVM_CAP_ARM_VM_IPA_SIZE (kvm_set_ipa_limit).
 
-import { PARANGE_BITS, pageShift } from '../arch/host.ts';
+import { pageShift, parangeToPhysShift } from '../arch/host.ts';
 import type { HostConfig } from '../core/target.ts';
 import type { Profile } from './profiles.ts';
 
 const PARANGE_48 = 5;
-
-/** id_aa64mmfr0_parange_to_phys_shift: unknown encodings mean "what the kernel supports". */
-function parangeToPhysShift(parange: number, kernelPaBits: number): number {
-  return PARANGE_BITS[parange] ?? kernelPaBits;
-}
 
 export function ipaLimit(host: HostConfig, p: Profile): number {
   switch (p.ipaLimit) {

@@ -1,7 +1,7 @@
 // KVM_CREATE_VM on arm64: the type word and the VM's IPA size.
 
 import { KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../arch/kvm.ts';
-import { PARANGE_BITS } from '../arch/host.ts';
+import { expressibleIpaBits } from '../arch/host.ts';
 import type { VmCreateCase, VmCreateOutcome } from '../core/cases.ts';
 import type { HostConfig } from '../core/target.ts';
 import { ipaLimit } from './ipaLimit.ts';
@@ -12,11 +12,9 @@ const ARM64_MIN_PARANGE_BITS = 32;
 
 /** The IPA size a stage-2 walk can actually start for: beyond it VTCR_EL2 is misprogrammed. */
 function walkableIpa(host: HostConfig): number {
-  // seed 000: T0SZ beyond the PA size the CPU implements faults at level 0, forever
-  const pa = PARANGE_BITS[host.parange] ?? host.kernelPaBits;
+  // seed 000: T0SZ beyond the PA size the CPU implements faults at level 0, forever;
   // 5e5df9571c31: without LPA2, 4K/16K stage 2 cannot start a walk above 48 bits
-  const granuleMax = host.granule === 64 || host.lpa2 ? 52 : 48;
-  return Math.min(pa, granuleMax);
+  return expressibleIpaBits(host);
 }
 
 function created(host: HostConfig, ipaBits: number): VmCreateOutcome {

@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { errnoName, type Errno } from '../../arch/errno.ts';
-import { KVM_MODES, type Granule, type KvmMode } from '../../arch/host.ts';
+import { KVM_MODES, granuleOfPageSize, type Granule, type KvmMode } from '../../arch/host.ts';
+import { KVM_CAP_ARM_EL1_32BIT, KVM_CAP_ARM_MTE, KVM_CAP_ARM_NISV_TO_USER } from '../../arch/kvm.ts';
 import {
   type BackingRequest,
   type BackingResult,
@@ -33,18 +34,13 @@ import {
 } from '../../core/target.ts';
 import { ProtocolError, type OpTiming, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
-import { HELPER_PATH, cacheDir, findKernel, helperProblem, type KernelInfo } from './paths.ts';
+import { HELPER_PATH, cacheDir, configPageSize, findKernel, helperProblem, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
 import { UsageError, type TargetSpec } from '../spec.ts';
 import { checkTargetSpec } from '../index.ts';
 import { bootQemu, emulatorFor } from './qemu.ts';
 
 export { notProvisioned } from './paths.ts';
-
-// KVM_CAP numbers as the uapi header defines them (include/uapi/linux/kvm.h).
-const CAP_ARM_MTE = 205;
-const CAP_ARM_NISV_TO_USER = 177;
-const CAP_ARM_EL1_32BIT = 93;
 
 /** Extra time a request may take beyond its own budget before the target counts as wedged. */
 const SLACK_MS = 30_000;
@@ -152,18 +148,16 @@ export interface KernelGeometry {
   readonly vaBits: number;
 }
 
-const GRANULE_OF_PAGE: Readonly<Record<number, Granule>> = { 4096: 4, 16384: 16, 65536: 64 };
-
 /**
  * Page size, PA and VA bits: from the kernel's config where there is one, checked against what the
  * running kernel reports (getpagesize()); without a config, from the running kernel alone.
  */
 export function kernelGeometry(config: ReadonlyMap<string, string>, probe: Pick<Probe, 'pageSize' | 'ipaLimit'>, from: string): KernelGeometry {
-  const cfgPage = config.get('CONFIG_ARM64_4K_PAGES') === 'y' ? 4096 : config.get('CONFIG_ARM64_16K_PAGES') === 'y' ? 16384 : config.get('CONFIG_ARM64_64K_PAGES') === 'y' ? 65536 : undefined;
+  const cfgPage = configPageSize(config);
   if (cfgPage !== undefined && probe.pageSize !== undefined && cfgPage !== probe.pageSize)
     throw new TargetUnusable(`the kernel's config (${from}) says ${cfgPage}-byte pages but the running kernel has ${probe.pageSize}: wrong --kernel-config?`);
   const page = probe.pageSize ?? cfgPage;
-  const granule = page === undefined ? undefined : GRANULE_OF_PAGE[page];
+  const granule = page === undefined ? undefined : granuleOfPageSize(page);
   if (granule === undefined) throw new TargetUnusable(`cannot tell the kernel's page size (config: ${from}; the helper reported ${String(probe.pageSize)})`);
   const pa = config.get('CONFIG_ARM64_PA_BITS');
   const kernelPaBits = pa === '52' ? 52 : pa === '48' ? 48 : probe.ipaLimit > 48 ? 52 : 48;
@@ -314,11 +308,11 @@ export class KvmTarget implements Target {
     const cannot: Partial<Record<Capability, string>> = {
       'host-any': 'a real KVM host has one fixed HostConfig',
     };
-    if (!probe.caps[CAP_ARM_EL1_32BIT]) cannot.aarch32 = 'KVM_CAP_ARM_EL1_32BIT is 0 on this target (no AArch32 EL1)';
-    if (!probe.caps[CAP_ARM_MTE]) cannot.mte = 'KVM_CAP_ARM_MTE is 0 on this target (use qemu:max,mte@...)';
-    if (!probe.caps[CAP_ARM_NISV_TO_USER]) cannot.nisv = 'KVM_CAP_ARM_NISV_TO_USER is 0 on this target';
+    if (!probe.caps[KVM_CAP_ARM_EL1_32BIT]) cannot.aarch32 = 'KVM_CAP_ARM_EL1_32BIT is 0 on this target (no AArch32 EL1)';
+    if (!probe.caps[KVM_CAP_ARM_MTE]) cannot.mte = 'KVM_CAP_ARM_MTE is 0 on this target (use qemu:max,mte@...)';
+    if (!probe.caps[KVM_CAP_ARM_NISV_TO_USER]) cannot.nisv = 'KVM_CAP_ARM_NISV_TO_USER is 0 on this target';
     // mte family: the backing kinds the helper cannot make here (adapters/kvm/helper/mte.c)
-    const unsupported = probe.caps[CAP_ARM_MTE] ? (await this.call({ op: 'backing_probe' }, SLACK_MS))['unsupported'] : undefined;
+    const unsupported = probe.caps[KVM_CAP_ARM_MTE] ? (await this.call({ op: 'backing_probe' }, SLACK_MS))['unsupported'] : undefined;
     if (typeof unsupported === 'object' && unsupported !== null)
       for (const [k, why] of Object.entries(unsupported)) if (typeof why === 'string') cannot[`backing-${k}` as Capability] = `${k}: ${why}`;
     const info: TargetInfo = {
