@@ -37,7 +37,7 @@ import { writeHelperInitramfs } from './initramfs.ts';
 import { HELPER_PATH, cacheDir, configPageSize, findKernel, helperProblem, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
 import { UsageError, type TargetSpec } from '../spec.ts';
-import { checkTargetSpec } from '../index.ts';
+import { checkTargetSpec } from '../checkSpec.ts';
 import { bootQemu, emulatorFor } from './qemu.ts';
 
 export { notProvisioned } from './paths.ts';
