@@ -32,7 +32,8 @@ import {
   type KernelRecord,
   type EmulatorRecord,
 } from '../../core/target.ts';
-import { ProtocolError, type OpTiming, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
+import { ProtocolError, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
+import { registerTestHooks, type Fault, type InjectedFault, type KvmTestHooks } from './hooks.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
 import { HELPER_PATH, cacheDir, configPageSize, findKernel, helperProblem, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
@@ -41,6 +42,7 @@ import { checkTargetSpec } from '../checkSpec.ts';
 import { bootQemu, emulatorFor } from './qemu.ts';
 
 export { notProvisioned } from './paths.ts';
+export { testHooks, type Fault, type KvmTestHooks } from './hooks.ts';
 
 /** Extra time a request may take beyond its own budget before the target counts as wedged. */
 const SLACK_MS = 30_000;
@@ -53,16 +55,6 @@ export function parseKvmSpec(spec: string): KvmSpec {
   if (s.kind === 'sim') throw new UsageError(`'${spec}' is the simulator, not a real target`);
   return s;
 }
-
-/**
- * A fault the tests inject into a running target (issue 9):
- * - `kill-qemu`: SIGKILL the child process (QEMU; the helper itself for native/ssh);
- * - `kill-helper`: the helper's `crash` diagnostic (it exits at once; as the guest's /init that
- *   panics the kernel and QEMU ends: `panic=-1` with `-no-reboot`);
- * - `hang`: a vCPU that spins past the watchdog (the `spin` diagnostic with a long budget): the
- *   channel times out, kills the target and fails every pending call.
- */
-export type Fault = 'kill-qemu' | 'kill-helper' | 'hang';
 
 /** Asked before every request a host or VM handle sends (n counts from 1 per target, across restarts). */
 export type FaultPlan = (n: number, op: string) => Fault | undefined;
@@ -204,8 +196,8 @@ export class KvmTarget implements Target {
   private probeResult: Probe | undefined;
   private opened = 0;
   private requests = 0;
-  /** faults injected so far, in order (tests) */
-  readonly injected: { readonly n: number; readonly op: string; readonly fault: Fault }[] = [];
+  /** faults injected so far, in order (testHooks) */
+  private readonly injected: InjectedFault[] = [];
 
   constructor(
     readonly specString: string,
@@ -215,6 +207,7 @@ export class KvmTarget implements Target {
     this.consoleLog =
       opts.consoleLog ??
       join(cacheDir(), 'logs', `${specString.replace(/[^A-Za-z0-9.@-]+/g, '_')}-${process.pid}-${++logCounter}.log`);
+    registerTestHooks(this, this.makeTestHooks());
   }
 
   /** The last probe (after open()). */
@@ -402,56 +395,48 @@ export class KvmTarget implements Target {
     }
   }
 
-  /** n generated access cases run entirely inside the helper: the baseline for adapter overhead. */
-  async batch(n: number, seed: bigint): Promise<{ n: number; ns: number; counts: Readonly<Record<string, number>> }> {
-    const w = await this.call({ op: 'batch', family: 'access', n, seed: hex(seed) }, SLACK_MS + n * 100);
-    helperError(w, 'batch');
-    const counts: Record<string, number> = {};
-    const c = w['counts'];
-    if (typeof c === 'object' && c !== null) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') counts[k] = v;
-    return { n: wNum(w, 'n'), ns: wNum(w, 'ns'), counts };
-  }
-
-  /** A raw request to the helper (tests, benchmarks). */
-  call(req: Request, timeoutMs = SLACK_MS): Promise<Wire> {
+  /** A raw request to the helper (the probe; tests and benchmarks through testHooks). */
+  private call(req: Request, timeoutMs = SLACK_MS): Promise<Wire> {
     return this.channel.request(req, timeoutMs);
   }
 
-  /**
-   * Writes raw text to the helper (tests of its input handling) and returns every response it
-   * answered with, in order: a ping sent after it marks the end (the helper answers in order).
-   */
-  async exchangeRaw(text: string, timeoutMs = SLACK_MS): Promise<Wire[]> {
-    const ch = this.channel;
-    const got: Wire[] = [];
-    ch.onStray = (w) => got.push(w);
-    try {
-      ch.sendRaw(text);
-      await ch.request({ op: 'ping' }, timeoutMs);
-    } finally {
-      ch.onStray = undefined;
-    }
-    return got;
-  }
-
-  /** Per helper op: wall time at the head of the queue vs time inside the helper (scripts/timesplit.ts). */
-  get timings(): ReadonlyMap<string, OpTiming> {
-    return this.proc?.channel.timings ?? new Map();
-  }
-
-  /** Requests sent through host and VM handles so far (the fault plan's counter). */
-  get requestCount(): number {
-    return this.requests;
-  }
-
-  /** How many times open() has started the target (1 after the first boot; +1 per restart). */
-  get boots(): number {
-    return this.opened;
-  }
-
-  /** Writes a raw line to the helper (tests of its input handling); answers come back as console lines. */
-  rawLine(line: string): void {
-    this.channel.sendRaw(line);
+  /** The test hooks (adapters/kvm/hooks.ts), registered for testHooks(target). */
+  private makeTestHooks(): KvmTestHooks {
+    const t = this;
+    return {
+      injected: t.injected,
+      async batch(n, seed) {
+        const w = await t.call({ op: 'batch', family: 'access', n, seed: hex(seed) }, SLACK_MS + n * 100);
+        helperError(w, 'batch');
+        const counts: Record<string, number> = {};
+        const c = w['counts'];
+        if (typeof c === 'object' && c !== null) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') counts[k] = v;
+        return { n: wNum(w, 'n'), ns: wNum(w, 'ns'), counts };
+      },
+      call: (req, timeoutMs = SLACK_MS) => t.call(req, timeoutMs),
+      async exchangeRaw(text, timeoutMs = SLACK_MS) {
+        const ch = t.channel;
+        const got: Wire[] = [];
+        ch.onStray = (w) => got.push(w);
+        try {
+          ch.sendRaw(text);
+          await ch.request({ op: 'ping' }, timeoutMs);
+        } finally {
+          ch.onStray = undefined;
+        }
+        return got;
+      },
+      rawLine: (line) => t.channel.sendRaw(line),
+      get timings() {
+        return t.proc?.channel.timings ?? new Map();
+      },
+      get requestCount() {
+        return t.requests;
+      },
+      get boots() {
+        return t.opened;
+      },
+    };
   }
 
   private async startProcess(file: string, args: string[], what: string): Promise<HelperProcess> {
