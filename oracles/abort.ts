@@ -62,7 +62,7 @@ function aa64Esr(state: GuestState, ifetch: boolean, fsc: bigint): bigint {
 /**
  * An abort KVM injects (inject_abt64/inject_abt32): only EC, IL and FSC are
  * set; strict adds the WnR a hardware abort on a store carries.
- * seed 004; 85ea6b1ec915 (external abort between N and L, address size fault beyond L)
+ * seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel); 85ea6b1ec915 (external abort between N and L, address size fault beyond L)
  */
 function injected(c: AccessCase, fsc: 'extabt' | 'addrsize', far: bigint, o: AbortOptions): Exception {
   const { state, access } = c;
@@ -71,10 +71,11 @@ function injected(c: AccessCase, fsc: 'extabt' | 'addrsize', far: bigint, o: Abo
   if (isA32(state)) {
     const lpae = state === 'a32-lpae';
     let fsr = lpae ? DFSR_LPAE | DFSR_FSC_EXTABT_LPAE : DFSR_FSC_EXTABT_nLPAE;
-    // seed 004; 85ea6b1ec915: only an LPAE guest can be told it is an address size fault, and
-    // only for a data abort: the kernel clears the status in ESR_EL1 (DFSR) even for a prefetch
-    // abort, whose status went to IFSR32_EL2, which keeps the external abort (R3.4). Reachable
-    // under seed 004 v1 (beyond N); from 5.18 an AArch32 guest cannot reach the host limit.
+    // seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel); 85ea6b1ec915:
+    // only an LPAE guest can be told it is an address size fault, and only for a data abort: the kernel
+    // clears the status in ESR_EL1 (DFSR) even for a prefetch abort, whose status went to IFSR32_EL2,
+    // which keeps the external abort (R3.4). Reachable under the seed's v1 (beyond N); from 5.18 an
+    // AArch32 guest cannot reach the host limit.
     if (fsc === 'addrsize' && lpae && !ifetch) fsr &= ~ESR_ELx_FSC;
     if (o.strict && store) fsr |= DFSR_WNR;
     return { kind: 'exception', vector: ifetch ? A32_PABT_VECTOR : A32_DABT_VECTOR, esr: fsr, far: far & 0xffff_ffffn };
@@ -153,7 +154,7 @@ function memslotPath(c: AccessCase, ipaBits: number): RunOutcome {
 export function accessOutcome(c: AccessCase, p: Profile, o: AbortOptions): AccessOutcome {
   const vm = vmCreate({ host: c.host, type: BigInt(c.ipaBits) }, p);
   if (vm.result === 'errno') return { vm: vm.errno };
-  // seed 000: a VM whose VTCR_EL2 cannot be walked never gets past its first instruction fetch
+  // seed 000 "[PATCH] KVM: arm64: Cap default IPA size to the host's own size" (linux-arm-kernel): a VM whose VTCR_EL2 cannot be walked never gets past its first instruction fetch
   if (vm.firstAccess === 'hang') return { vm: 'ok', outcome: { kind: 'hang' } };
   const n = vm.ipaBits;
   const limit = ipaLimit(c.host, p);
@@ -177,12 +178,12 @@ export function accessOutcome(c: AccessCase, p: Profile, o: AbortOptions): Acces
   // a stage-2 translation fault
   switch (p.outOfRange) {
     case 'split':
-      // seed 004; 85ea6b1ec915: beyond the host limit an address size fault, then beyond the VM's IPA size an external abort
+      // seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel); 85ea6b1ec915: beyond the host limit an address size fault, then beyond the VM's IPA size an external abort
       if (ipa >> BigInt(limit) !== 0n) return outcome(injected(c, 'addrsize', ipa, o));
       if (!inIpaRange) return outcome(injected(c, 'extabt', ipa, o));
       break;
     case 'asf-beyond-ipa':
-      // seed 004 v1: an address size fault for everything beyond the VM's IPA size
+      // seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel), v1: an address size fault for everything beyond the VM's IPA size
       if (!inIpaRange) return outcome(injected(c, 'addrsize', ipa, o));
       break;
     case 'mmio':

@@ -9,7 +9,7 @@ const PARANGE_48 = 5;
 export function ipaLimit(host: HostConfig, p: Profile): number {
   switch (p.ipaLimit) {
     case 'clamp-v4.20': {
-      // seed 002; 233a7cb23531: parange & 7, clamped to PHYS_MASK_SHIFT and to stage-1 levels + 4 (concatenation)
+      // seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel); 233a7cb23531: parange & 7, clamped to PHYS_MASK_SHIFT and to stage-1 levels + 4 (concatenation)
       const paMax = parangeToPhysShift(host.parange & 7, host.kernelPaBits);
       let ipaMax = Math.min(paMax, host.kernelPaBits);
       const shift = pageShift(host.granule);

@@ -86,7 +86,7 @@ export function setMemoryRegion(
   // kvm_arch_prepare_memory_region: the slot must end inside 2^IPA
   const limitGfn = (1n << BigInt(ipaBits)) >> shift;
   const end = baseGfn + npages;
-  // seed 000; 262b003d059c made the bound exclusive: before it, a slot ending exactly at 2^IPA was refused
+  // seed 000 "[PATCH] KVM: arm64: Cap default IPA size to the host's own size" (linux-arm-kernel); 262b003d059c made the bound exclusive: before it, a slot ending exactly at 2^IPA was refused
   const beyond = p.memslotBound === 'exclusive' ? end > limitGfn : end >= limitGfn;
   if (beyond) return unchanged('EFAULT');
   next.set(id, { baseGfn, npages, flags: r.flags, uaddr });
