@@ -3,6 +3,7 @@
 // seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel)
 
 import { PARANGE_BITS } from '../arch/host.ts';
+import { KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../arch/kvm.ts';
 
 /** What a VMM asks for: a size in bits, or the default (type 0). */
 export type Request = { readonly bits: number } | 'default';
@@ -24,7 +25,7 @@ export const landed: Design = {
   name: 'landed',
   source: 'seed 002; 233a7cb23531: KVM_VM_TYPE_ARM_IPA_SIZE(bits) in [7:0], 0 = 40',
   encode: (r) => (r === 'default' ? 0n : r.bits > 0 && r.bits <= 0xff ? BigInt(r.bits) : undefined),
-  decode: (w) => ((w & ~0xffn) !== 0n ? undefined : w === 0n ? DEFAULT_BITS : Number(w)),
+  decode: (w) => ((w & ~KVM_VM_TYPE_ARM_IPA_SIZE_MASK) !== 0n ? undefined : w === 0n ? DEFAULT_BITS : Number(w)),
 };
 
 // seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel) (Suzuki): VTCR_EL2.PS format in [2:0], bit [3] says "size requested"
@@ -69,8 +70,8 @@ export const createVm2: Design = {
   decode: (w) => {
     const caps = w >> 8n;
     if ((caps & ~2n) !== 0n) return undefined;
-    if ((caps & 2n) === 0n) return (w & 0xffn) === 0n ? DEFAULT_BITS : undefined;
-    const bits = Number(w & 0xffn);
+    if ((caps & 2n) === 0n) return (w & KVM_VM_TYPE_ARM_IPA_SIZE_MASK) === 0n ? DEFAULT_BITS : undefined;
+    const bits = Number(w & KVM_VM_TYPE_ARM_IPA_SIZE_MASK);
     return bits === 0 ? undefined : bits;
   },
 };
