@@ -32,14 +32,15 @@ import {
   type KernelRecord,
   type EmulatorRecord,
 } from '../../core/target.ts';
-import { ProtocolError, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
-import { registerTestHooks, type Fault, type InjectedFault, type KvmTestHooks } from './hooks.ts';
+import { ProtocolError, type OpTiming, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
-import { HELPER_PATH, cacheDir, configPageSize, findKernel, helperProblem, type KernelInfo } from './paths.ts';
+import { HELPER_PATH, cacheDir, findKernel, helperProblem, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
 import { UsageError, type TargetSpec } from '../spec.ts';
 import { checkTargetSpec } from '../checkSpec.ts';
 import { bootQemu, emulatorFor } from './qemu.ts';
+import { registerTestHooks, type Fault, type InjectedFault, type KvmTestHooks } from './hooks.ts';
+import { configPageSize } from './paths.ts';
 
 export { notProvisioned } from './paths.ts';
 export { testHooks, type Fault, type KvmTestHooks } from './hooks.ts';
@@ -426,8 +427,8 @@ export class KvmTarget implements Target {
         }
         return got;
       },
-      rawLine: (line) => t.channel.sendRaw(line),
-      get timings() {
+      rawLine: (line) => t.rawLine(line),
+      get timings(): ReadonlyMap<string, OpTiming> {
         return t.proc?.channel.timings ?? new Map();
       },
       get requestCount() {
@@ -437,6 +438,11 @@ export class KvmTarget implements Target {
         return t.opened;
       },
     };
+  }
+
+  /** Writes a raw line to the helper (tests of its input handling); answers come back as console lines. */
+  private rawLine(line: string): void {
+    this.channel.sendRaw(line);
   }
 
   private async startProcess(file: string, args: string[], what: string): Promise<HelperProcess> {
