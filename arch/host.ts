@@ -6,6 +6,9 @@ export type KvmMode = 'vhe' | 'nvhe' | 'protected';
 export const GRANULES: readonly Granule[] = [4, 16, 64];
 export const KVM_MODES: readonly KvmMode[] = ['vhe', 'nvhe', 'protected'];
 
+/** ARM64_MIN_PARANGE_BITS (asm/cpufeature.h): the smallest PA size, PARange 0. */
+export const ARM64_MIN_PARANGE_BITS = 32;
+
 /** ID_AA64MMFR0_EL1.PARange (and VTCR_EL2.PS) encoding → physical address bits. */
 export const PARANGE_BITS: readonly number[] = [32, 36, 40, 42, 44, 48, 52];
 

@@ -3,7 +3,7 @@
 // seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel)
 
 import { PARANGE_BITS } from '../arch/host.ts';
-import { KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../arch/kvm.ts';
+import { KVM_PHYS_SHIFT, KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../arch/kvm.ts';
 
 /** What a VMM asks for: a size in bits, or the default (type 0). */
 export type Request = { readonly bits: number } | 'default';
@@ -18,7 +18,7 @@ export interface Design {
   decode(word: bigint): number | undefined;
 }
 
-const DEFAULT_BITS = 40;
+const DEFAULT_BITS = KVM_PHYS_SHIFT;
 
 // seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel); 233a7cb23531: Log2(PA size) in bits [7:0], 0 means 40 bits
 export const landed: Design = {

@@ -1,14 +1,11 @@
 // KVM_CREATE_VM on arm64: the type word and the VM's IPA size.
 
-import { KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../arch/kvm.ts';
-import { expressibleIpaBits } from '../arch/host.ts';
+import { KVM_PHYS_SHIFT, KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../arch/kvm.ts';
+import { ARM64_MIN_PARANGE_BITS, expressibleIpaBits } from '../arch/host.ts';
 import type { VmCreateCase, VmCreateOutcome } from '../core/cases.ts';
 import type { HostConfig } from '../core/target.ts';
 import { ipaLimit } from './ipaLimit.ts';
 import type { Profile } from './profiles.ts';
-
-const KVM_PHYS_SHIFT = 40;
-const ARM64_MIN_PARANGE_BITS = 32;
 
 /** The IPA size a stage-2 walk can actually start for: beyond it VTCR_EL2 is misprogrammed. */
 function walkableIpa(host: HostConfig): number {

@@ -3,13 +3,11 @@
 
 import type { HostConfig } from '../../core/target.ts';
 import type { Errno } from '../../arch/errno.ts';
-import { pageShift, parangeToPhysShift } from '../../arch/host.ts';
-import { KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../../arch/kvm.ts';
+import { ARM64_MIN_PARANGE_BITS, pageShift, parangeToPhysShift } from '../../arch/host.ts';
+import { KVM_PHYS_SHIFT, KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../../arch/kvm.ts';
 import { VTCR, TG0 } from '../../arch/vtcr.ts';
 import { cpuidField, idAa64mmfr0 } from './cpu.ts';
 import type { SimKnobs } from './knobs.ts';
-
-const KVM_PHYS_SHIFT = 40;
 
 function pageShiftOf(host: HostConfig): number {
   return pageShift(host.granule);
@@ -88,7 +86,7 @@ export function kvmInitIpaRange(host: HostConfig, type: bigint, limit: number, k
   } else if ((type & ~KVM_VM_TYPE_ARM_IPA_SIZE_MASK) !== 0n) {
     return 'EINVAL';
   } else if (physShift !== 0) {
-    if (physShift > limit || physShift < 32) return 'EINVAL';
+    if (physShift > limit || physShift < ARM64_MIN_PARANGE_BITS) return 'EINVAL';
   } else {
     physShift = KVM_PHYS_SHIFT;
     if (physShift > limit) {
