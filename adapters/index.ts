@@ -2,11 +2,11 @@
 
 import type { Target } from '../core/target.ts';
 import { simulatorTarget } from './simulator/index.ts';
-import { getMutant, mutantNames } from './simulator/mutants.ts';
-import { emulatorPins, kernelPins } from './kvm/pins.ts';
-import { parseTargetSpec, type TargetSpec } from './spec.ts';
+import { getMutant } from './simulator/mutants.ts';
+import { checkTargetSpec } from './checkSpec.ts';
 
 export { UsageError } from './spec.ts';
+export { checkTargetSpec } from './checkSpec.ts';
 
 export interface TargetOptions {
   /** where a target may write its console log and other artefacts */
@@ -25,14 +25,6 @@ export interface TargetOptions {
 }
 
 const KVM_ADAPTER = './kvm/index.ts';
-
-export function checkTargetSpec(spec: string): TargetSpec {
-  return parseTargetSpec(spec, {
-    kernels: kernelPins().map((k) => k.name),
-    emulators: emulatorPins().emulators.map((e) => e.name),
-    mutants: mutantNames(),
-  });
-}
 
 export async function targetFromSpec(spec: string, o: TargetOptions = {}): Promise<Target> {
   const s = checkTargetSpec(spec);

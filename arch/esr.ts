@@ -1,62 +1,34 @@
 // ESR_ELx field layout and encodings (Arm ARM D19.2.x), shared by the oracle,
 // the simulator and the diff printer. Encodings only: no KVM policy here.
 
-export const EC_SHIFT = 26n;
-export const IL_BIT = 1n << 25n;
-export const ISS_MASK = (1n << 25n) - 1n;
-export const ISS2_SHIFT = 32n;
+// Names as in arch/arm64/include/asm/esr.h.
+export const ESR_ELx_EC_SHIFT = 26n;
+export const ESR_ELx_IL = 1n << 25n;
+export const ESR_ELx_ISS_MASK = (1n << 25n) - 1n;
+export const ESR_ELx_ISS2_SHIFT = 32n;
 
-/** Exception classes for aborts. */
-export const EC = {
-  IABT_LOW: 0x20n,
-  IABT_CUR: 0x21n,
-  DABT_LOW: 0x24n,
-  DABT_CUR: 0x25n,
-} as const;
+/** Exception classes for aborts: instruction and data, from a lower EL or the current one. */
+export const ESR_ELx_EC_IABT_LOW = 0x20n, ESR_ELx_EC_IABT_CUR = 0x21n, ESR_ELx_EC_DABT_LOW = 0x24n, ESR_ELx_EC_DABT_CUR = 0x25n;
 
-/** Fault status codes (DFSC/IFSC, bits [5:0]). */
-export const FSC = {
-  ADDRSZ_L0: 0x00n,
-  ADDRSZ_L1: 0x01n,
-  ADDRSZ_L2: 0x02n,
-  ADDRSZ_L3: 0x03n,
-  TRANS_L0: 0x04n,
-  TRANS_L1: 0x05n,
-  TRANS_L2: 0x06n,
-  TRANS_L3: 0x07n,
-  ACCESS_L1: 0x09n,
-  PERM_L1: 0x0dn,
-  EXTABT: 0x10n,
-  ADDRSZ_LM1: 0x29n,
-  TRANS_LM1: 0x2bn,
-} as const;
+/** Fault status codes (DFSC/IFSC): the field, its type without the level, and the level-0 codes. */
+export const ESR_ELx_FSC = 0x3fn, ESR_ELx_FSC_TYPE = 0x3cn;
+export const ESR_ELx_FSC_ADDRSZ = 0x00n, ESR_ELx_FSC_FAULT = 0x04n, ESR_ELx_FSC_ACCESS = 0x08n, ESR_ELx_FSC_PERM = 0x0cn, ESR_ELx_FSC_EXTABT = 0x10n;
 
-/** Data abort ISS bits. */
-export const DABT = {
-  ISV: 1n << 24n,
-  SAS_SHIFT: 22n,
-  SSE: 1n << 21n,
-  SRT_SHIFT: 16n,
-  SF: 1n << 15n,
-  AR: 1n << 14n,
-  FNV: 1n << 10n,
-  EA: 1n << 9n,
-  CM: 1n << 8n,
-  S1PTW: 1n << 7n,
-  WNR: 1n << 6n,
-} as const;
+/** Data abort ISS: ISV, SAS, SSE, SRT, SF, AR (syndrome valid and what it says) ... */
+export const ESR_ELx_ISV = 1n << 24n, ESR_ELx_SAS_SHIFT = 22n, ESR_ELx_SSE = 1n << 21n, ESR_ELx_SRT_SHIFT = 16n, ESR_ELx_SF = 1n << 15n, ESR_ELx_AR = 1n << 14n;
+/** ... and FnV, EA, CM, S1PTW, WnR. */
+export const ESR_ELx_FnV = 1n << 10n, ESR_ELx_EA = 1n << 9n, ESR_ELx_CM = 1n << 8n, ESR_ELx_S1PTW = 1n << 7n, ESR_ELx_WNR = 1n << 6n;
 
-export const FSC_MASK = 0x3fn;
-
+/** ESR_ELx_EC(esr) */
 export function ec(esr: bigint): bigint {
-  return (esr >> EC_SHIFT) & 0x3fn;
+  return (esr >> ESR_ELx_EC_SHIFT) & 0x3fn;
 }
 
 const EC_NAMES: Record<string, string> = {
-  '32': 'IABT_LOW',
-  '33': 'IABT_CUR',
-  '36': 'DABT_LOW',
-  '37': 'DABT_CUR',
+  [String(ESR_ELx_EC_IABT_LOW)]: 'IABT_LOW',
+  [String(ESR_ELx_EC_IABT_CUR)]: 'IABT_CUR',
+  [String(ESR_ELx_EC_DABT_LOW)]: 'DABT_LOW',
+  [String(ESR_ELx_EC_DABT_CUR)]: 'DABT_CUR',
 };
 
 export function fscName(fsc: bigint): string {
@@ -94,26 +66,26 @@ export interface EsrFields {
 
 export function decodeEsr(esr: bigint): EsrFields {
   const e = ec(esr);
-  const iss = esr & ISS_MASK;
+  const iss = esr & ESR_ELx_ISS_MASK;
   const bit = (m: bigint): number => ((iss & m) !== 0n ? 1 : 0);
-  const fsc = iss & FSC_MASK;
+  const fsc = iss & ESR_ELx_FSC;
   return {
     EC: `0x${e.toString(16)} (${EC_NAMES[String(e)] ?? 'other'})`,
-    IL: (esr & IL_BIT) !== 0n ? 1 : 0,
+    IL: (esr & ESR_ELx_IL) !== 0n ? 1 : 0,
     ISS: `0x${iss.toString(16)}`,
-    ISV: bit(DABT.ISV),
-    SAS: Number((iss >> DABT.SAS_SHIFT) & 3n),
-    SSE: bit(DABT.SSE),
-    SRT: Number((iss >> DABT.SRT_SHIFT) & 0x1fn),
-    SF: bit(DABT.SF),
-    AR: bit(DABT.AR),
-    FnV: bit(DABT.FNV),
-    EA: bit(DABT.EA),
-    CM: bit(DABT.CM),
-    S1PTW: bit(DABT.S1PTW),
-    WnR: bit(DABT.WNR),
+    ISV: bit(ESR_ELx_ISV),
+    SAS: Number((iss >> ESR_ELx_SAS_SHIFT) & 3n),
+    SSE: bit(ESR_ELx_SSE),
+    SRT: Number((iss >> ESR_ELx_SRT_SHIFT) & 0x1fn),
+    SF: bit(ESR_ELx_SF),
+    AR: bit(ESR_ELx_AR),
+    FnV: bit(ESR_ELx_FnV),
+    EA: bit(ESR_ELx_EA),
+    CM: bit(ESR_ELx_CM),
+    S1PTW: bit(ESR_ELx_S1PTW),
+    WnR: bit(ESR_ELx_WNR),
     FSC: `0x${fsc.toString(16)} (${fscName(fsc)})`,
-    ISS2: `0x${((esr >> ISS2_SHIFT) & 0xffffffn).toString(16)}`,
+    ISS2: `0x${((esr >> ESR_ELx_ISS2_SHIFT) & 0xffffffn).toString(16)}`,
     RES0_63_56: `0x${(esr >> 56n).toString(16)}`,
   };
 }

@@ -6,6 +6,9 @@ export type KvmMode = 'vhe' | 'nvhe' | 'protected';
 export const GRANULES: readonly Granule[] = [4, 16, 64];
 export const KVM_MODES: readonly KvmMode[] = ['vhe', 'nvhe', 'protected'];
 
+/** ARM64_MIN_PARANGE_BITS (asm/cpufeature.h): the smallest PA size, PARange 0. */
+export const ARM64_MIN_PARANGE_BITS = 32;
+
 /** ID_AA64MMFR0_EL1.PARange (and VTCR_EL2.PS) encoding → physical address bits. */
 export const PARANGE_BITS: readonly number[] = [32, 36, 40, 42, 44, 48, 52];
 
@@ -14,8 +17,29 @@ export function parangeBits(parange: number): number | undefined {
   return PARANGE_BITS[parange];
 }
 
+/** id_aa64mmfr0_parange_to_phys_shift(): a reserved PARange means what the kernel supports (CONFIG_ARM64_PA_BITS). */
+export function parangeToPhysShift(parange: number, kernelPaBits: number): number {
+  return PARANGE_BITS[parange] ?? kernelPaBits;
+}
+
+/** PAGE_SHIFT of a granule. */
 export function pageShift(g: Granule): number {
   return g === 4 ? 12 : g === 16 ? 14 : 16;
+}
+
+/** The granule of a page size in bytes (getpagesize(), CONFIG_ARM64_*K_PAGES); undefined for any other size. */
+export function granuleOfPageSize(bytes: number): Granule | undefined {
+  return GRANULES.find((g) => Number(pageSize(g)) === bytes);
+}
+
+/** The widest input a stage-2 walk of this granule takes: 52 bits with 64K pages or LPA2 (VTCR_EL2.DS), else 48. */
+export function granuleMaxIpaBits(h: { readonly granule: Granule; readonly lpa2: boolean }): number {
+  return h.granule === 64 || h.lpa2 ? 52 : 48;
+}
+
+/** The IPA sizes a host can express: up to its PA size and what its stage-2 granule can walk. */
+export function expressibleIpaBits(h: { readonly parange: number; readonly kernelPaBits: number; readonly granule: Granule; readonly lpa2: boolean }): number {
+  return Math.min(parangeToPhysShift(h.parange, h.kernelPaBits), granuleMaxIpaBits(h));
 }
 
 export function pageSize(g: Granule): bigint {

@@ -1,5 +1,7 @@
 // VTCR_EL2 field layout (Arm ARM D19.2.x). Encodings only.
 
+import type { Granule } from './host.ts';
+
 export const VTCR = {
   T0SZ_MASK: 0x3fn,
   SL0_SHIFT: 6n,
@@ -13,6 +15,11 @@ export const VTCR = {
 
 /** VTCR_EL2.TG0 encoding per granule (KiB). */
 export const TG0 = { 4: 0n, 64: 1n, 16: 2n } as const;
+
+/** The granule a VTCR_EL2.TG0 value selects (the reserved 0b11 read as 64K). */
+export function granuleOfTg0(tg0: number): Granule {
+  return tg0 === 0 ? 4 : tg0 === 2 ? 16 : 64;
+}
 
 export function t0sz(vtcr: bigint): number {
   return Number(vtcr & VTCR.T0SZ_MASK);

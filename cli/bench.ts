@@ -3,6 +3,7 @@
 // the adapter's per-case time against the helper's batch mode.
 
 import { targetFromSpec } from '../adapters/index.ts';
+import { findTestHooks } from '../adapters/kvm/hooks.ts';
 import { FAMILIES, propertyId, type Family } from '../core/property.ts';
 import { runProperty } from '../core/runner.ts';
 import type { Target, TargetInfo } from '../core/target.ts';
@@ -48,15 +49,6 @@ function line(r: FamilyRate): string {
   return `  ${r.family.padEnd(10)} ${String(r.cases).padStart(7)} cases  ${(r.cases / (r.ms / 1000)).toFixed(0).padStart(8)} cases/s`;
 }
 
-/** A target that can run cases inside its helper with no TypeScript in the loop. */
-interface Batching {
-  batch(n: number, seed: bigint): Promise<{ n: number; ns: number }>;
-}
-
-function canBatch(t: Target): t is Target & Batching {
-  return typeof (t as Partial<Batching>).batch === 'function';
-}
-
 export async function benchCommand(a: BenchArgs): Promise<number> {
   for (const spec of ['sim', ...a.targets]) {
     const target = await targetFromSpec(spec);
@@ -69,8 +61,10 @@ export async function benchCommand(a: BenchArgs): Promise<number> {
       const rates = await familyRates(target, info, profile, runs, a.seed);
       for (const r of rates) process.stdout.write(`${line(r)}\n`);
       const abort = rates.find((r) => r.family === 'abort');
-      if (canBatch(target) && abort) {
-        const b = await target.batch(1000, BigInt(a.seed));
+      // a kvm target can run cases inside its helper with no TypeScript in the loop (its test hooks)
+      const hooks = findTestHooks(target);
+      if (hooks && abort) {
+        const b = await hooks.batch(1000, BigInt(a.seed));
         const batchMs = b.ns / 1e6 / b.n;
         const adapterMs = abort.ms / abort.cases;
         process.stdout.write(

@@ -12,7 +12,6 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { targetFromSpec, UsageError } from '../adapters/index.ts';
 import { emulatorPins } from '../adapters/kvm/pins.ts';
-import { simulatedKernel } from '../adapters/simulator/kernels.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import { decodeCase } from '../core/codec.ts';
 import { toJson, type Json } from '../core/json.ts';
@@ -22,6 +21,7 @@ import { observeWithRetry } from '../core/runner.ts';
 import type { Target } from '../core/target.ts';
 import { ALL_PROPERTIES } from '../properties/index.ts';
 import { writeReports } from '../reports/write.ts';
+import { twinOfRelease } from './twins.ts';
 
 export interface CrosscheckArgs {
   readonly file: string;
@@ -81,8 +81,8 @@ export async function crosscheckCommand(a: CrosscheckArgs): Promise<number> {
     otherWhy = e instanceof Error ? e.message.split('\n')[0] : String(e);
     otherTarget = undefined;
   }
-  const v = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(tgt.kernelVersion ?? tgt.kernelRelease ?? '');
-  const sim = v ? simulatorTarget({ knobs: simulatedKernel([Number(v[1]), Number(v[2])], v[3] === undefined ? undefined : Number(v[3])), label: `sim(${v[0]})` }) : undefined;
+  const twin = twinOfRelease(tgt.kernelVersion ?? tgt.kernelRelease ?? '');
+  const sim = twin ? simulatorTarget({ knobs: twin.knobs, label: `sim(${twin.release})` }) : undefined;
   await sim?.open();
 
   const results: PropertyResult[] = [];

@@ -11,13 +11,13 @@ import type { Json } from '../core/json.ts';
 import { propertyId } from '../core/property.ts';
 import { addToCorpus, entryFromResult, loadCorpus, replayRegressions, type Regression } from '../core/regressions.ts';
 import { toJson } from '../core/json.ts';
-import { simulatedKernel } from '../adapters/simulator/kernels.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import { getMutant } from '../adapters/simulator/mutants.ts';
 import type { PropertyResult, RegressionResult } from '../core/result.ts';
 import type { Target, TargetInfo } from '../core/target.ts';
 import type { Profile } from '../oracles/profiles.ts';
 import { ALL_PROPERTIES } from '../properties/index.ts';
+import { twinOfRelease } from './twins.ts';
 
 /** The corpus: fixtures/regressions/ (S2C_REGRESSIONS names another directory, e.g. for tests). */
 export const REGRESSIONS_DIR = process.env['S2C_REGRESSIONS'] ?? fileURLToPath(new URL('../fixtures/regressions/', import.meta.url));
@@ -140,8 +140,7 @@ export async function replayForRun(
  * 7d717558dd5e's bug.) An entry from a real target is replayed as it is.
  */
 export function retargetJudge(info: TargetInfo): (r: Regression, moved: unknown) => Promise<string | undefined> {
-  const v = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(info.kernelVersion ?? info.kernelRelease ?? '');
-  const release = v ? simulatedKernel([Number(v[1]), Number(v[2])], v[3] === undefined ? undefined : Number(v[3])) : {};
+  const release = twinOfRelease(info.kernelVersion ?? info.kernelRelease ?? '')?.knobs ?? {};
   return async (r, moved) => {
     const mutant = r.target.startsWith('sim:') ? getMutant(r.target.slice(4)) : undefined;
     if (!mutant) return undefined;

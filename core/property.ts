@@ -4,10 +4,10 @@
 import type fc from 'fast-check';
 import type { Capability, Target, TargetInfo, HostConfig } from './target.ts';
 import type { Profile } from '../oracles/profiles.ts';
-import type { CaseKind } from './codec.ts';
+import type { CaseKind, Family } from './families.ts';
 
-export type Family = 'vm-create' | 'memslot' | 'encoding' | 'abort' | 'layout' | 'mte';
-export const FAMILIES: readonly Family[] = ['vm-create', 'memslot', 'encoding', 'abort', 'layout', 'mte'];
+// the families are registered in core/families.ts
+export { FAMILIES, type Family } from './families.ts';
 
 /** What generators may depend on: the target's fixed host, if it has one. */
 export interface GenContext {
@@ -27,7 +27,7 @@ export interface ConformanceProperty<C, O, P> {
   readonly name: string;
   readonly description: string;
   readonly needs?: readonly Capability[];
-  /** the case type, so a counterexample read back from JSON can be decoded (core/codec.ts) */
+  /** the case type, so a counterexample read back from JSON can be decoded (core/codec.ts); one of its family's (core/families.ts) */
   readonly caseKind: CaseKind;
   arbitrary(g: GenContext): fc.Arbitrary<C>;
   expect(c: C, o: OracleContext<P>): O;

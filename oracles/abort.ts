@@ -2,9 +2,31 @@
 // error, an injected abort (exact ESR_EL1/FAR_EL1 and vector), an in-guest
 // stage-1 fault, or a hang.
 
-import { EC, FSC, DABT, IL_BIT, EC_SHIFT } from '../arch/esr.ts';
-import { PARANGE_BITS, pageShift } from '../arch/host.ts';
-import { A32_VECTOR, FSR32, VECTOR } from '../arch/vectors.ts';
+import {
+  ESR_ELx_EC_DABT_CUR,
+  ESR_ELx_EC_DABT_LOW,
+  ESR_ELx_EC_IABT_CUR,
+  ESR_ELx_EC_IABT_LOW,
+  ESR_ELx_EC_SHIFT,
+  ESR_ELx_FSC,
+  ESR_ELx_FSC_ADDRSZ,
+  ESR_ELx_FSC_EXTABT,
+  ESR_ELx_FSC_FAULT,
+  ESR_ELx_IL,
+  ESR_ELx_WNR,
+} from '../arch/esr.ts';
+import { pageShift, parangeToPhysShift } from '../arch/host.ts';
+import {
+  A32_DABT_VECTOR,
+  A32_PABT_VECTOR,
+  CURRENT_EL_SP_EL0_VECTOR,
+  CURRENT_EL_SP_ELx_VECTOR,
+  DFSR_FSC_EXTABT_LPAE,
+  DFSR_FSC_EXTABT_nLPAE,
+  DFSR_LPAE,
+  DFSR_WNR,
+  LOWER_EL_AArch64_VECTOR,
+} from '../arch/vectors.ts';
 import { KVM_MEM_READONLY } from '../arch/kvm.ts';
 import { HARNESS_CODE_SIZE, HARNESS_SLOT, type AccessCase, type AccessOutcome } from '../core/cases.ts';
 import type { GuestState, MemoryRegion, RunOutcome } from '../core/target.ts';
@@ -27,20 +49,20 @@ function isA32(s: GuestState): boolean {
 }
 
 function aa64Vector(s: GuestState): number {
-  return s === 'el0' ? VECTOR.LOWER_AARCH64 : s === 'el1t' ? VECTOR.CURRENT_SP0 : VECTOR.CURRENT_SPX;
+  return s === 'el0' ? LOWER_EL_AArch64_VECTOR : s === 'el1t' ? CURRENT_EL_SP_EL0_VECTOR : CURRENT_EL_SP_ELx_VECTOR;
 }
 
 /** ESR_EL1 for an abort on `state`: EC by instruction/data and by the EL it came from, IL=1 (A64). */
 function aa64Esr(state: GuestState, ifetch: boolean, fsc: bigint): bigint {
   const lower = state === 'el0';
-  const ec = ifetch ? (lower ? EC.IABT_LOW : EC.IABT_CUR) : lower ? EC.DABT_LOW : EC.DABT_CUR;
-  return (ec << EC_SHIFT) | IL_BIT | fsc;
+  const ec = ifetch ? (lower ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_IABT_CUR) : lower ? ESR_ELx_EC_DABT_LOW : ESR_ELx_EC_DABT_CUR;
+  return (ec << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | fsc;
 }
 
 /**
  * An abort KVM injects (inject_abt64/inject_abt32): only EC, IL and FSC are
  * set; strict adds the WnR a hardware abort on a store carries.
- * seed 004; 85ea6b1ec915 (external abort between N and L, address size fault beyond L)
+ * seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel); 85ea6b1ec915 (external abort between N and L, address size fault beyond L)
  */
 function injected(c: AccessCase, fsc: 'extabt' | 'addrsize', far: bigint, o: AbortOptions): Exception {
   const { state, access } = c;
@@ -48,25 +70,26 @@ function injected(c: AccessCase, fsc: 'extabt' | 'addrsize', far: bigint, o: Abo
   const store = access.kind === 'store';
   if (isA32(state)) {
     const lpae = state === 'a32-lpae';
-    let fsr = lpae ? FSR32.LPAE | FSR32.EXTABT_LPAE : FSR32.EXTABT_SHORT;
-    // seed 004; 85ea6b1ec915: only an LPAE guest can be told it is an address size fault, and
-    // only for a data abort: the kernel clears the status in ESR_EL1 (DFSR) even for a prefetch
-    // abort, whose status went to IFSR32_EL2, which keeps the external abort (R3.4). Reachable
-    // under seed 004 v1 (beyond N); from 5.18 an AArch32 guest cannot reach the host limit.
-    if (fsc === 'addrsize' && lpae && !ifetch) fsr &= ~0x3fn;
-    if (o.strict && store) fsr |= FSR32.WNR;
-    return { kind: 'exception', vector: ifetch ? A32_VECTOR.PABT : A32_VECTOR.DABT, esr: fsr, far: far & 0xffff_ffffn };
+    let fsr = lpae ? DFSR_LPAE | DFSR_FSC_EXTABT_LPAE : DFSR_FSC_EXTABT_nLPAE;
+    // seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel); 85ea6b1ec915:
+    // only an LPAE guest can be told it is an address size fault, and only for a data abort: the kernel
+    // clears the status in ESR_EL1 (DFSR) even for a prefetch abort, whose status went to IFSR32_EL2,
+    // which keeps the external abort (R3.4). Reachable under the seed's v1 (beyond N); from 5.18 an
+    // AArch32 guest cannot reach the host limit.
+    if (fsc === 'addrsize' && lpae && !ifetch) fsr &= ~ESR_ELx_FSC;
+    if (o.strict && store) fsr |= DFSR_WNR;
+    return { kind: 'exception', vector: ifetch ? A32_PABT_VECTOR : A32_DABT_VECTOR, esr: fsr, far: far & 0xffff_ffffn };
   }
-  let esr = aa64Esr(state, ifetch, fsc === 'extabt' ? FSC.EXTABT : FSC.ADDRSZ_L0);
-  if (o.strict && store) esr |= DABT.WNR;
+  let esr = aa64Esr(state, ifetch, fsc === 'extabt' ? ESR_ELx_FSC_EXTABT : ESR_ELx_FSC_ADDRSZ);
+  if (o.strict && store) esr |= ESR_ELx_WNR;
   return { kind: 'exception', vector: aa64Vector(state), esr, far };
 }
 
 /** The stage-1 address size fault the CPU raises itself when the MMU is off and the address exceeds PARange. */
 function stage1AddressSize(c: AccessCase): Exception {
   const ifetch = c.access.kind === 'ifetch';
-  let esr = aa64Esr(c.state, ifetch, FSC.ADDRSZ_L0);
-  if (c.access.kind === 'store') esr |= DABT.WNR;
+  let esr = aa64Esr(c.state, ifetch, ESR_ELx_FSC_ADDRSZ);
+  if (c.access.kind === 'store') esr |= ESR_ELx_WNR;
   return { kind: 'exception', vector: aa64Vector(c.state), esr, far: c.access.ipa };
 }
 
@@ -117,8 +140,8 @@ function memslotPath(c: AccessCase, ipaBits: number): RunOutcome {
   if (!access.syndromeValid) {
     if (c.nisvToUser) {
       // KVM_EXIT_ARM_NISV: esr_iss keeps CM, WnR and the fault status; fault_ipa keeps the low 12 bits
-      const fsc = FSC.TRANS_L0 + BigInt(translationFaultLevel(c, ipaBits));
-      const wnr = access.kind === 'store' ? DABT.WNR : 0n;
+      const fsc = ESR_ELx_FSC_FAULT + BigInt(translationFaultLevel(c, ipaBits));
+      const wnr = access.kind === 'store' ? ESR_ELx_WNR : 0n;
       return { kind: 'nisv', esrIss: wnr | fsc, faultIpa: access.ipa };
     }
     return { kind: 'run-errno', errno: 'ENOSYS' };
@@ -131,12 +154,12 @@ function memslotPath(c: AccessCase, ipaBits: number): RunOutcome {
 export function accessOutcome(c: AccessCase, p: Profile, o: AbortOptions): AccessOutcome {
   const vm = vmCreate({ host: c.host, type: BigInt(c.ipaBits) }, p);
   if (vm.result === 'errno') return { vm: vm.errno };
-  // seed 000: a VM whose VTCR_EL2 cannot be walked never gets past its first instruction fetch
+  // seed 000 "[PATCH] KVM: arm64: Cap default IPA size to the host's own size" (linux-arm-kernel): a VM whose VTCR_EL2 cannot be walked never gets past its first instruction fetch
   if (vm.firstAccess === 'hang') return { vm: 'ok', outcome: { kind: 'hang' } };
   const n = vm.ipaBits;
   const limit = ipaLimit(c.host, p);
   // the guest sees the host's sanitised PARange, not its IPA size
-  const paBits = PARANGE_BITS[c.host.parange] ?? c.host.kernelPaBits;
+  const paBits = parangeToPhysShift(c.host.parange, c.host.kernelPaBits);
   const ipa = c.access.ipa;
   const outcome = (r: RunOutcome): AccessOutcome => ({ vm: 'ok', outcome: r });
 
@@ -155,12 +178,12 @@ export function accessOutcome(c: AccessCase, p: Profile, o: AbortOptions): Acces
   // a stage-2 translation fault
   switch (p.outOfRange) {
     case 'split':
-      // seed 004; 85ea6b1ec915: beyond the host limit an address size fault, then beyond the VM's IPA size an external abort
+      // seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel); 85ea6b1ec915: beyond the host limit an address size fault, then beyond the VM's IPA size an external abort
       if (ipa >> BigInt(limit) !== 0n) return outcome(injected(c, 'addrsize', ipa, o));
       if (!inIpaRange) return outcome(injected(c, 'extabt', ipa, o));
       break;
     case 'asf-beyond-ipa':
-      // seed 004 v1: an address size fault for everything beyond the VM's IPA size
+      // seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel), v1: an address size fault for everything beyond the VM's IPA size
       if (!inIpaRange) return outcome(injected(c, 'addrsize', ipa, o));
       break;
     case 'mmio':

@@ -1,7 +1,9 @@
-// The KVM_CREATE_VM IPA-size encodings argued in seed 002, as data: the one
-// that landed and the alternatives, each an encode/decode pair.
+// The KVM_CREATE_VM IPA-size encodings argued in a seed thread, as data: the one that landed
+// and the alternatives, each an encode/decode pair. The thread:
+// seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel)
 
 import { PARANGE_BITS } from '../arch/host.ts';
+import { KVM_PHYS_SHIFT, KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../arch/kvm.ts';
 
 /** What a VMM asks for: a size in bits, or the default (type 0). */
 export type Request = { readonly bits: number } | 'default';
@@ -16,17 +18,17 @@ export interface Design {
   decode(word: bigint): number | undefined;
 }
 
-const DEFAULT_BITS = 40;
+const DEFAULT_BITS = KVM_PHYS_SHIFT;
 
-// seed 002; 233a7cb23531: Log2(PA size) in bits [7:0], 0 means 40 bits
+// seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel); 233a7cb23531: Log2(PA size) in bits [7:0], 0 means 40 bits
 export const landed: Design = {
   name: 'landed',
   source: 'seed 002; 233a7cb23531: KVM_VM_TYPE_ARM_IPA_SIZE(bits) in [7:0], 0 = 40',
   encode: (r) => (r === 'default' ? 0n : r.bits > 0 && r.bits <= 0xff ? BigInt(r.bits) : undefined),
-  decode: (w) => ((w & ~0xffn) !== 0n ? undefined : w === 0n ? DEFAULT_BITS : Number(w)),
+  decode: (w) => ((w & ~KVM_VM_TYPE_ARM_IPA_SIZE_MASK) !== 0n ? undefined : w === 0n ? DEFAULT_BITS : Number(w)),
 };
 
-// seed 002 (Suzuki): VTCR_EL2.PS format in [2:0], bit [3] says "size requested"
+// seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel) (Suzuki): VTCR_EL2.PS format in [2:0], bit [3] says "size requested"
 export const ps3Flag: Design = {
   name: 'ps3-flag',
   source: 'seed 002, Suzuki K Poulose: bits [2:0] in PS format plus a "requested" flag in bit [3]',
@@ -42,7 +44,7 @@ export const ps3Flag: Design = {
   },
 };
 
-// seed 002 (Suzuki): IPA = 40 + 2 * sign_extend(bits[3:0])
+// seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel) (Suzuki): IPA = 40 + 2 * sign_extend(bits[3:0])
 export const halfDiff: Design = {
   name: 'half-diff',
   source: 'seed 002, Suzuki K Poulose: IPA = 40 + 2 * sign_extend(bits[3:0])',
@@ -59,7 +61,7 @@ export const halfDiff: Design = {
   },
 };
 
-// seed 002 (Marc Zyngier, Dave Martin): KVM_CREATE_VM2 with a structured argument;
+// seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel) (Marc Zyngier, Dave Martin): KVM_CREATE_VM2 with a structured argument;
 // flattened here as capabilities (bit 1 = KVM_ARM_SELECT_IPA) << 8 | ipa_size (__u8)
 export const createVm2: Design = {
   name: 'create-vm2',
@@ -68,8 +70,8 @@ export const createVm2: Design = {
   decode: (w) => {
     const caps = w >> 8n;
     if ((caps & ~2n) !== 0n) return undefined;
-    if ((caps & 2n) === 0n) return (w & 0xffn) === 0n ? DEFAULT_BITS : undefined;
-    const bits = Number(w & 0xffn);
+    if ((caps & 2n) === 0n) return (w & KVM_VM_TYPE_ARM_IPA_SIZE_MASK) === 0n ? DEFAULT_BITS : undefined;
+    const bits = Number(w & KVM_VM_TYPE_ARM_IPA_SIZE_MASK);
     return bits === 0 ? undefined : bits;
   },
 };

@@ -1,20 +1,15 @@
 // Host IPA limit: the value of KVM_CAP_ARM_VM_IPA_SIZE (kvm_set_ipa_limit).
 
-import { PARANGE_BITS, pageShift } from '../arch/host.ts';
+import { pageShift, parangeToPhysShift } from '../arch/host.ts';
 import type { HostConfig } from '../core/target.ts';
 import type { Profile } from './profiles.ts';
 
 const PARANGE_48 = 5;
 
-/** id_aa64mmfr0_parange_to_phys_shift: unknown encodings mean "what the kernel supports". */
-function parangeToPhysShift(parange: number, kernelPaBits: number): number {
-  return PARANGE_BITS[parange] ?? kernelPaBits;
-}
-
 export function ipaLimit(host: HostConfig, p: Profile): number {
   switch (p.ipaLimit) {
     case 'clamp-v4.20': {
-      // seed 002; 233a7cb23531: parange & 7, clamped to PHYS_MASK_SHIFT and to stage-1 levels + 4 (concatenation)
+      // seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel); 233a7cb23531: parange & 7, clamped to PHYS_MASK_SHIFT and to stage-1 levels + 4 (concatenation)
       const paMax = parangeToPhysShift(host.parange & 7, host.kernelPaBits);
       let ipaMax = Math.min(paMax, host.kernelPaBits);
       const shift = pageShift(host.granule);

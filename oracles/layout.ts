@@ -15,7 +15,7 @@
 // - the alias needs V bits of VA at EL2: before 579d7ebe90a3 (v6.2) EL2 used the ID
 //   map's bits, 48 since 7ba8f2b2d652 (v5.12) for an image below 2^48, so nVHE on a
 //   52-bit VA kernel cannot map its own code ("Cannot map world-switch code");
-// - seed 001 v1 (not merged): ID map and private VA in [0, 2^48), the linear region in
+// - seed 001 lists.cs.columbia.edu/mailman/listinfo/kvmarm, v1 (not merged): ID map and private VA in [0, 2^48), the linear region in
 //   [2^48, 2^52): DRAM more than 2^52 - 2^48 above the start of memory, which the EL1
 //   linear region (2^52 - 2^47) keeps, has no EL2 alias: "We'll explode at run time."
 
@@ -113,7 +113,7 @@ function el2Layout(host: HostConfig, v: number, boot: BootConfig, kept: readonly
   let privateExhausted: boolean;
   let separated = false; // the top bit keeps the linear alias and the ID map's half apart
   if (v === 52 && p.hypLayout52 === 'low-window-48') {
-    // seed 001 v1: linear offset o lives at 2^48 + o
+    // seed 001 lists.cs.columbia.edu/mailman/listinfo/kvmarm, v1: linear offset o lives at 2^48 + o
     linearLo = bit(48);
     linearHi = bit(48) + offLast;
     unmappable = clipRanges(kept, memstart + bit(hypVaBits) - bit(48), bit(64));

@@ -3,14 +3,12 @@
 // of __kvm_set_memory_region first, the arm64 IPA bound last.
 
 import { pageShift, pageSize } from '../arch/host.ts';
-import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../arch/kvm.ts';
+import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_MAX_NR_PAGES, KVM_MEM_READONLY } from '../arch/kvm.ts';
 import type { MemslotCase, MemslotOutcome, SlotResult } from '../core/cases.ts';
 import type { HostConfig, MemoryRegion } from '../core/target.ts';
 import type { Profile } from './profiles.ts';
 import { vmCreate } from './vmCreate.ts';
 
-/** KVM_MEM_MAX_NR_PAGES: (1UL << 31) - 1 */
-const MAX_NR_PAGES = (1n << 31n) - 1n;
 /** arm64 has one address space */
 const ADDRESS_SPACE_NUM = 1n;
 
@@ -55,7 +53,7 @@ export function setMemoryRegion(
   if (asId >= ADDRESS_SPACE_NUM || id >= p.memslotIds) return unchanged('EINVAL');
   // wrap of guest_phys_addr + memory_size (64-bit)
   if (r.guestPhysAddr + r.memorySize >= 1n << 64n) return unchanged('EINVAL');
-  if (r.memorySize >> shift > MAX_NR_PAGES) return unchanged('EINVAL');
+  if (r.memorySize >> shift > KVM_MEM_MAX_NR_PAGES) return unchanged('EINVAL');
 
   const old = slots.get(id);
   const next = new Map(slots);
@@ -88,7 +86,7 @@ export function setMemoryRegion(
   // kvm_arch_prepare_memory_region: the slot must end inside 2^IPA
   const limitGfn = (1n << BigInt(ipaBits)) >> shift;
   const end = baseGfn + npages;
-  // seed 000; 262b003d059c made the bound exclusive: before it, a slot ending exactly at 2^IPA was refused
+  // seed 000 "[PATCH] KVM: arm64: Cap default IPA size to the host's own size" (linux-arm-kernel); 262b003d059c made the bound exclusive: before it, a slot ending exactly at 2^IPA was refused
   const beyond = p.memslotBound === 'exclusive' ? end > limitGfn : end >= limitGfn;
   if (beyond) return unchanged('EFAULT');
   next.set(id, { baseGfn, npages, flags: r.flags, uaddr });

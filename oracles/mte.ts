@@ -37,13 +37,13 @@ export function vmaFlags(b: Backing, p: Profile): VmaFlags {
   const shared = b.kind === 'pfnmap' ? true : b.shared;
   switch (b.kind) {
     case 'anon':
-    // seed 003; 9f3419315f3c arch_calc_vm_flag_bits: MAP_ANONYMOUS gets VM_MTE_ALLOWED
+    // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; 9f3419315f3c arch_calc_vm_flag_bits: MAP_ANONYMOUS gets VM_MTE_ALLOWED
     case 'memfd':
     case 'tmpfs':
-      // seed 003; 51b0bff2f703 mm: Allow arm64 mmap(PROT_MTE) on RAM-based files (shmem_mmap)
+      // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; 51b0bff2f703 mm: Allow arm64 mmap(PROT_MTE) on RAM-based files (shmem_mmap)
       return { shared, mteAllowed: true, pfnmap: false, cacheable: true };
     case 'hugetlb':
-      // seed 003; 25c17c4b55de hugetlbfs_file_mmap sets VM_MTE_ALLOWED (6.13)
+      // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; 25c17c4b55de hugetlbfs_file_mmap sets VM_MTE_ALLOWED (6.13)
       return { shared, mteAllowed: p.mteHugetlb, pfnmap: false, cacheable: true };
     case 'ramfs':
       return { shared, mteAllowed: false, pfnmap: false, cacheable: true };
@@ -55,20 +55,20 @@ export function vmaFlags(b: Backing, p: Profile): VmaFlags {
 
 /** The VMA test an MTE VM applies (memslot and fault time alike). */
 export function mteRefuses(v: VmaFlags, p: Profile): boolean {
-  // seed 003; ea7fc1bb1cd1 (5.14..6.1) refuses VM_SHARED; d89585fbb308 + c911f0d46879 (6.2) refuse !VM_MTE_ALLOWED
+  // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; ea7fc1bb1cd1 (5.14..6.1) refuses VM_SHARED; d89585fbb308 + c911f0d46879 (6.2) refuse !VM_MTE_ALLOWED
   return p.mteVma === 'refuse-shared' ? v.shared : !v.mteAllowed;
 }
 
 /** Seed 003 proposal: the refused VMA is taken and mapped NoTagAccess instead, when the host has FEAT_MTE_PERM. */
 function noTagInstead(c: MteCase, p: Profile): boolean {
-  // seed 003; PATCH 4/4 "Use stage-2 NoTagAccess memory attribute if supported"
+  // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org
   return p.mteNoTagAccess && c.mtePerm;
 }
 
 /** Every KVM_ENABLE_CAP(KVM_CAP_ARM_MTE) of the plan and whether MTE ends up enabled. */
 export function enableMte(c: MteCase, p: Profile): { results: SlotResult[]; enabled: boolean } {
   const one = (flags: number, vcpus: boolean): SlotResult => {
-    // seed 003; ea7fc1bb1cd1 kvm_vm_ioctl_enable_cap: cap->flags, !system_supports_mte() || kvm->created_vcpus
+    // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; ea7fc1bb1cd1 kvm_vm_ioctl_enable_cap: cap->flags, !system_supports_mte() || kvm->created_vcpus
     if (!p.mteCap || flags !== 0 || !c.hostMte || vcpus) return 'EINVAL';
     return 'ok';
   };
@@ -102,13 +102,13 @@ export function mteMemslot(c: MteCase, enabled: boolean, p: Profile): SlotResult
 export function mteRun(c: MteCase, enabled: boolean, p: Profile): RunOutcome {
   const vma = vmaFlags(c.remap ?? c.backing, p);
   let noTag = false;
-  // seed 003; user_mem_abort: `!fault_is_perm && !device/s2_force_noncacheable && kvm_has_mte(kvm)`
+  // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; user_mem_abort: `!fault_is_perm && !device/s2_force_noncacheable && kvm_has_mte(kvm)`
   if (enabled && vma.cacheable && mteRefuses(vma, p)) {
     if (!noTagInstead(c, p)) return { kind: 'run-errno', errno: 'EFAULT' };
     noTag = true;
   }
   if (c.access === 'tag-load' && noTag) {
-    // seed 003; KVM_EXIT_ARM_NOTAG_ACCESS: the faulting page
+    // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; KVM_EXIT_ARM_NOTAG_ACCESS: the faulting page
     return { kind: 'notag-access', gpa: MTE_SLOT_GPA, size: pageSize(c.host.granule) };
   }
   return { kind: 'completed' };
@@ -120,7 +120,7 @@ export function mte(c: MteCase, p: Profile): MteOutcome {
   return { enable: results, memslot, run: memslot === 'ok' ? mteRun(c, enabled, p) : null };
 }
 
-// --- seed 003's objections, as checks on a design (a profile) --------------------------
+// --- the objections of seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org, as checks on a design (a profile)
 
 /** Stage-2 memory types a slot can be mapped with. */
 export type MemType = 'normal' | 'normal-nc' | 'device';
@@ -137,7 +137,7 @@ export type Stage2Attr = { readonly type: MemType; readonly tags: 'allowed' | 'd
  */
 export function stage2DenyTags(type: MemType, p: Profile): Stage2Attr {
   if (!p.mteNoTagAccess) return 'not-used';
-  // seed 003; PATCH 4/4 stage2_set_prot_attr: switch (prot & (DEVICE | NORMAL_NC | NORMAL_NOTAGACCESS))
+  // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; stage2_set_prot_attr: switch (prot & (DEVICE | NORMAL_NC | NORMAL_NOTAGACCESS))
   if (type === 'normal') return { type: 'normal', tags: 'denied' };
   return { type: 'normal', tags: 'allowed' };
 }
@@ -152,7 +152,7 @@ export function stage2DenyTags(type: MemType, p: Profile): Stage2Attr {
 export function vmmNextStep(o: MteOutcome): string | null {
   if (o.memslot === 'EINVAL') return 'back the slot with anonymous, memfd or tmpfs memory (api.rst, KVM_CAP_ARM_MTE)';
   if (o.run?.kind === 'run-errno') return 'the VMM changed the mapping under an MTE slot: restore it (api.rst, KVM_CAP_ARM_MTE)';
-  // seed 003; KVM_EXIT_ARM_NOTAG_ACCESS: "where is the documentation for this new userspace ABI?"
+  // seed 003 "[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported" lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org; KVM_EXIT_ARM_NOTAG_ACCESS: "where is the documentation for this new userspace ABI?"
   if (o.run?.kind === 'notag-access') return null;
   return 'nothing to do';
 }

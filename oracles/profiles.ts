@@ -2,6 +2,8 @@
 // it on one timeline; a proposal from a seed is a base version plus overrides.
 // A rule function reads only the variant its profile selects.
 
+import { seed } from './seeds.ts';
+
 export interface Rules {
   /** KVM_CAP_ARM_VM_IPA_SIZE from the host (oracles/ipaLimit.ts). */
   readonly ipaLimit: 'clamp-v4.20' | 'unclamped' | 'cap48-4k16k' | 'lpa2';
@@ -23,7 +25,7 @@ export interface Rules {
   readonly linearCap51: boolean;
   /** EL2 VA bits: the ID map's, or max(ID map, vabits_actual) (579d7ebe90a3). */
   readonly hypVaBits: 'idmap' | 'max-idmap-va';
-  /** nVHE EL2 layout on 52-bit VA: mask + tag (kvm_compute_layout), or seed 001 v1's low 2^48 window. */
+  /** nVHE EL2 layout on 52-bit VA: mask + tag (kvm_compute_layout), or seed 001 lists.cs.columbia.edu/mailman/listinfo/kvmarm, v1's low 2^48 window. */
   readonly hypLayout52: 'tagged' | 'low-window-48';
   /** KVM_CAP_ARM_MTE exists (oracles/mte.ts). */
   readonly mteCap: boolean;
@@ -80,7 +82,7 @@ const FIRST_RELEASE: Change & { readonly rules: Rules } = {
       mteHugetlb: false,
       mteNoTagAccess: false,
     },
-    cite: 'seed 002; 233a7cb23531 kvm: arm64: Allow tuning the physical address size for VM',
+    cite: `${seed('002')}; 233a7cb23531 kvm: arm64: Allow tuning the physical address size for VM`,
   };
 
 /** KVM_CAP_ARM_VM_IPA_SIZE and the first rules: nothing is encoded before it. */
@@ -93,17 +95,17 @@ const TIMELINE: readonly Change[] = [
   {
     version: [5, 10],
     rules: { ipaLimit: 'unclamped' },
-    cite: "seed 000; c9b69a0cf0b4 KVM: arm64: Don't constrain maximum IPA size based on host configuration",
+    cite: `${seed('000')}; c9b69a0cf0b4 KVM: arm64: Don't constrain maximum IPA size based on host configuration`,
   },
   {
     version: [5, 11],
     rules: { linear52: 'extended' },
-    cite: 'seed 001; f4693c2716b3 arm64: mm: extend linear region for 52-bit VA configurations',
+    cite: `${seed('001')}; f4693c2716b3 arm64: mm: extend linear region for 52-bit VA configurations`,
   },
   {
     version: [5, 12],
     rules: { defaultIpa: 'reject' },
-    cite: 'seed 000; 7d717558dd5e KVM: arm64: Reject VM creation when the default IPA size is unsupported',
+    cite: `${seed('000')}; 7d717558dd5e KVM: arm64: Reject VM creation when the default IPA size is unsupported`,
     backports: [
       { series: [5, 4], from: 106, evidence: '[PATCH 5.4] stable review, "commit 7d717558dd5e upstream"' },
       { series: [5, 10], from: 24, evidence: 'ChangeLog-5.10.24 (Debian linux-source-5.10 changelog); reset.c:444 of 5.10.223 returns -EINVAL' },
@@ -113,7 +115,7 @@ const TIMELINE: readonly Change[] = [
   {
     version: [5, 12],
     rules: { memslotBound: 'exclusive' },
-    cite: 'seed 000; 262b003d059c KVM: arm64: Fix exclusive limit for IPA size',
+    cite: `${seed('000')}; 262b003d059c KVM: arm64: Fix exclusive limit for IPA size`,
     backports: [
       { series: [5, 4], from: 106, evidence: '[PATCH 5.4 161/168] "commit 262b003d059c upstream"' },
       { series: [5, 10], from: 24, evidence: 'ChangeLog-5.10.24; mmu.c:1312 of 5.10.223 compares with > against kvm_phys_size >> PAGE_SHIFT' },
@@ -128,7 +130,7 @@ const TIMELINE: readonly Change[] = [
   {
     version: [5, 12],
     rules: { idmapBits: 'min48' },
-    cite: 'seed 001; 7ba8f2b2d652 arm64: mm: use a 48-bit ID map when possible on 52-bit VA builds',
+    cite: `${seed('001')}; 7ba8f2b2d652 arm64: mm: use a 48-bit ID map when possible on 52-bit VA builds`,
   },
   {
     version: [5, 15],
@@ -142,27 +144,27 @@ const TIMELINE: readonly Change[] = [
   {
     version: [5, 15],
     rules: { linearCap51: true },
-    cite: 'seed 001; 88053ec8cb1b arm64: mm: limit linear region to 51 bits for KVM in nVHE mode (v5.15-rc1)',
+    cite: `${seed('001')}; 88053ec8cb1b arm64: mm: limit linear region to 51 bits for KVM in nVHE mode (v5.15-rc1)`,
   },
   {
     version: [5, 18],
     rules: { outOfRange: 'split' },
-    cite: 'seed 004; 85ea6b1ec915 KVM: arm64: Inject exception on out-of-IPA-range translation fault',
+    cite: `${seed('004')}; 85ea6b1ec915 KVM: arm64: Inject exception on out-of-IPA-range translation fault`,
   },
   {
     version: [5, 14],
     rules: { mteCap: true, mteVma: 'refuse-shared' },
-    cite: 'seed 003; ea7fc1bb1cd1 KVM: arm64: Introduce MTE VM feature (VM_SHARED refused at memslot and fault time)',
+    cite: `${seed('003')}; ea7fc1bb1cd1 KVM: arm64: Introduce MTE VM feature (VM_SHARED refused at memslot and fault time)`,
   },
   {
     version: [6, 2],
     rules: { mteVma: 'refuse-not-mte-allowed' },
-    cite: 'seed 003; d89585fbb308 unify the tests for VMAs in memslots; c911f0d46879 permit all VM_MTE_ALLOWED mappings',
+    cite: `${seed('003')}; d89585fbb308 unify the tests for VMAs in memslots; c911f0d46879 permit all VM_MTE_ALLOWED mappings`,
   },
   {
     version: [6, 13],
     rules: { mteHugetlb: true },
-    cite: 'seed 003; 25c17c4b55de hugetlb: arm64: add mte support (hugetlbfs_file_mmap sets VM_MTE_ALLOWED)',
+    cite: `${seed('003')}; 25c17c4b55de hugetlb: arm64: add mte support (hugetlbfs_file_mmap sets VM_MTE_ALLOWED)`,
   },
   {
     version: [6, 2],
@@ -172,7 +174,7 @@ const TIMELINE: readonly Change[] = [
   {
     version: [6, 2],
     rules: { hypVaBits: 'max-idmap-va' },
-    cite: 'seed 001; 579d7ebe90a3 KVM: arm64: Fix kvm init failure when mode!=vhe and VA_BITS=52 (kvmarm next for 6.2)',
+    cite: `${seed('001')}; 579d7ebe90a3 KVM: arm64: Fix kvm init failure when mode!=vhe and VA_BITS=52 (kvmarm next for 6.2)`,
   },
   {
     version: [6, 8],

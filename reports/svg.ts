@@ -4,7 +4,7 @@
 // counterexample's address marked. N is the VM's IPA size, L the host's IPA
 // limit under the profile (KVM_CAP_ARM_VM_IPA_SIZE), P the PARange's bits.
 
-import { PARANGE_BITS, type Granule } from '../arch/host.ts';
+import { parangeToPhysShift, type Granule } from '../arch/host.ts';
 import { HARNESS_CODE_SIZE } from '../core/cases.ts';
 import type { Json } from '../core/json.ts';
 import type { HostConfig } from '../core/target.ts';
@@ -52,7 +52,7 @@ export function ipaSpaceOf(counterexample: Json | undefined, profile: string, ta
   const parange = num(h?.['parange']);
   const kernelPaBits = num(h?.['kernelPaBits']);
   if (!c || !h || ipa === undefined || ipaBits === undefined || parange === undefined || kernelPaBits === undefined) return undefined;
-  const p = PARANGE_BITS[parange] ?? kernelPaBits;
+  const p = parangeToPhysShift(parange, kernelPaBits);
   const prof = getProfile(profile);
   const host: HostConfig = {
     parange,

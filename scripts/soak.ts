@@ -16,7 +16,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KvmTarget } from '../adapters/kvm/index.ts';
+import { KvmTarget, testHooks } from '../adapters/kvm/index.ts';
 import { isErrno, type Access, type RunOutcome, type VmHandle } from '../core/target.ts';
 
 const { values: a } = parseArgs({
@@ -97,7 +97,7 @@ let tWindow = tStart;
 let windowFrom = 0;
 
 async function sampleStats(): Promise<void> {
-  const w = await t.call({ op: 'stats' });
+  const w = await testHooks(t).call({ op: 'stats' });
   const n = (k: string): number => (typeof w[k] === 'number' ? w[k] : -1);
   const s: Stats = { atCase: done, fds: n('fds'), vmRssKb: n('vmRssKb'), vmHwmKb: n('vmHwmKb'), maps: n('maps'), vms: n('vms'), ownedMaps: n('ownedMaps') };
   stats.push(s);

@@ -12,6 +12,7 @@ import { accessOutcome } from '../oracles/abort.ts';
 import { createVm2, halfDiff, landed, ps3Flag } from '../oracles/encoding.ts';
 import { memslots } from '../oracles/memslot.ts';
 import { getProfile, profileForRelease, type Profile } from '../oracles/profiles.ts';
+import { twinKnobs } from '../cli/twins.ts';
 
 const mainline = getProfile('mainline') as Profile;
 const H: HostConfig = { parange: 5, granule: 4, lpa2: false, kernelPaBits: 48, vaBits: 48, mode: 'vhe' };
@@ -54,20 +55,20 @@ describe('abort: edges', () => {
   it('a VM the hardware cannot walk (v5.10: 52 bits on 4K without LPA2) hangs on its first access', async () => {
     const host: HostConfig = { ...H, parange: 6 };
     const v510 = getProfile('v5.10') as Profile;
-    const knobs = { ipaLimitClamp: 'none' as const, defaultIpaBelowLimit: 'accept' as const, memslotBoundCompare: 'ge' as const, outOfRangeCheck: 'none' as const };
+    const knobs = twinKnobs(v510);
     expect(await both({ ...base, host, ipaBits: 52 }, v510, knobs)).toEqual({ vm: 'ok', outcome: { kind: 'hang' } });
     expect(await both({ ...base, host, ipaBits: 48 }, v510, knobs)).toEqual({ vm: 'ok', outcome: { kind: 'completed' } });
   });
   it('before 262b003d059c a slot ending at 2^N is refused, so the access misses it', async () => {
     const c = { ...base, slots: [slot((1n << 40n) - 0x1000n)], access: { ...base.access, ipa: (1n << 40n) - 0x1000n } };
     const pre = getProfile('pre-5.12') as Profile;
-    const knobs = { ipaLimitClamp: 'none' as const, defaultIpaBelowLimit: 'accept' as const, memslotBoundCompare: 'ge' as const, outOfRangeCheck: 'none' as const, userMemSlots: 512, protectedForcesLimit: false };
+    const knobs = twinKnobs(pre);
     expect((await both(c, pre, knobs)).outcome?.kind).toBe('mmio');
     expect((await both(c)).outcome?.kind).toBe('completed');
   });
   it('NISV beyond the IPA size before 5.18: the fault is reported at level 0, whatever the start level (Arm ARM IPAIsOutOfRange; seen on 5.10.223)', async () => {
     const pre = getProfile('pre-5.18') as Profile;
-    const knobs = { ipaLimitClamp: 'cap48' as const, outOfRangeCheck: 'none' as const, protectedForcesLimit: false };
+    const knobs = twinKnobs(pre);
     const c = { ...base, nisvToUser: true, access: { ...base.access, ipa: (1n << 40n) + 0x10n, syndromeValid: false } };
     // 4K, 40 bits: the walk would start at level 1, but the IPA is out of range before it starts → level 0 (FSC 0x04)
     expect(await both(c, pre, knobs)).toEqual({ vm: 'ok', outcome: { kind: 'nisv', esrIss: 0x04n, faultIpa: (1n << 40n) + 0x10n } });

@@ -2,13 +2,13 @@
 // old kernel (or a proposal) and the simulated kernel code with that kernel's
 // knobs were written independently; each must agree with the other on every
 // property. This is what checks the older branches of both (the mainline run
-// only reaches mainline's). The simulated kernels below are taken from
-// docs/kernel/, not from the oracle's timeline, so the timeline is checked too.
+// only reaches mainline's). The simulated kernels (adapters/simulator/kernels.ts,
+// paired with profiles in cli/twins.ts) are taken from docs/kernel/, not from the
+// oracle's timeline, so the timeline is checked too.
 
 import { describe, expect, it } from 'vitest';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
-import type { SimKnobs } from '../adapters/simulator/knobs.ts';
-import { SIMULATED_PROPOSALS as PROPOSALS, simulatedKernel as kernelAt } from '../adapters/simulator/kernels.ts';
+import { twinKnobs } from '../cli/twins.ts';
 import { propertyId } from '../core/property.ts';
 import { runProperty } from '../core/runner.ts';
 import { getProfile, profileNames, type Profile } from '../oracles/profiles.ts';
@@ -18,11 +18,6 @@ const RUNS = Number(process.env['S2C_KERNEL_RUNS'] ?? 100);
 const SEED = Number(process.env['S2C_SEED'] ?? 20261122);
 const FAMILIES = ['vm-create', 'memslot', 'encoding', 'abort', 'layout', 'mte'];
 
-function kernelOf(p: Profile): Partial<SimKnobs> | undefined {
-  const sublevel = /^v\d+\.\d+\.(\d+)$/.exec(p.name)?.[1];
-  return PROPOSALS[p.name] ?? (p.version ? kernelAt(p.version, sublevel === undefined ? undefined : Number(sublevel)) : undefined);
-}
-
 /** Stable releases on both sides of each backport the timeline names. */
 const STABLE_PROFILES = ['v5.4.105', 'v5.4.106', 'v5.10.23', 'v5.10.24', 'v5.10.67', 'v5.10.68', 'v5.10.223', 'v6.8.4', 'v6.8.5'];
 
@@ -31,9 +26,9 @@ const props = ALL_PROPERTIES.filter((p) => p.kind === 'conformance' && FAMILIES.
 describe(`every profile conforms on a simulator of that kernel (${RUNS} runs, seed ${SEED})`, () => {
   for (const name of [...profileNames(), ...STABLE_PROFILES]) {
     const profile = getProfile(name) as Profile;
-    const knobs = kernelOf(profile);
+    const knobs = twinKnobs(profile);
     if (!knobs) {
-      it.todo(`${name}: no simulated kernel for this profile in tests/kernels.test.ts`);
+      it.todo(`${name}: no simulated kernel for this profile in cli/twins.ts`);
       continue;
     }
     it(name, async () => {

@@ -14,11 +14,14 @@ import { runProperty } from '../core/runner.ts';
 import type { BootConfig, HostConfig, PhysRange } from '../core/target.ts';
 import { bootLog, layout } from '../oracles/layout.ts';
 import { getProfile, type Profile } from '../oracles/profiles.ts';
+import { twinKnobs } from '../cli/twins.ts';
 import { el2MappableProperty, layoutProperties } from '../properties/layout.ts';
 import { bootArb } from '../properties/arbitraries/boot.ts';
 import { layoutHost } from '../properties/arbitraries/layoutHost.ts';
 
 const P = (n: string): Profile => getProfile(n) as Profile;
+/** The knobs of the simulated kernel a profile describes (cli/twins.ts). */
+const twin = (n: string): Partial<SimKnobs> => twinKnobs(P(n)) ?? {};
 const SEED_LO = (1n << 52n) - (1n << 48n);
 const SEED_HI = (1n << 52n) - (1n << 47n);
 const GiB = 1n << 30n;
@@ -124,15 +127,9 @@ describe('the boot log of a real kernel', () => {
 });
 
 describe('the simulator\'s knobs reproduce each older kernel the oracle describes', () => {
-  const KNOBS: Record<string, Partial<SimKnobs>> = {
-    'v5.10': { linearRegion52: 'half', linearCap51: 'never', idmapT0sz: 'va-bits', hypVaBits: 'idmap-t0sz' },
-    'v5.11': { linearCap51: 'never', idmapT0sz: 'va-bits', hypVaBits: 'idmap-t0sz' },
-    'v5.12': { linearCap51: 'never', hypVaBits: 'idmap-t0sz' },
-    'v6.1': { hypVaBits: 'idmap-t0sz' },
-    'seed-001-v1': { linearCap51: 'never', hypLayout: 'low-window-48' },
-  };
-  it.each(Object.keys(KNOBS))('%s', async (name) => {
-    const target = simulatorTarget({ knobs: KNOBS[name] ?? {} });
+  const OLDER = ['v5.10', 'v5.11', 'v5.12', 'v6.1', 'seed-001-v1'];
+  it.each(OLDER)('%s', async (name) => {
+    const target = simulatorTarget({ knobs: twin(name) });
     const info = await target.open();
     for (const p of layoutProperties) {
       const r = await runProperty(p as never, { target, info, profile: P(name) }, { runs: 300, seed: 11, strict: false });
@@ -141,7 +138,7 @@ describe('the simulator\'s knobs reproduce each older kernel the oracle describe
   });
   it('and the outcomes they reach are all there is to reach', () => {
     const seen = new Set<string>();
-    for (const n of Object.keys(KNOBS)) {
+    for (const n of OLDER) {
       for (const c of fc.sample(fc.record({ host: layoutHost, boot: bootArb }), { numRuns: 500, seed: 2 })) {
         const e = layout(c, P(n)).el2;
         if (e.kind === 'hyp') seen.add(e.init + (e.unmappable.length > 0 ? '+unmappable' : ''));
@@ -187,7 +184,7 @@ describe('layout: edges, oracle and simulator alike', () => {
   });
 
   // seed 001 v1 on the 5.12 kernel it was posted against
-  const V1_KNOBS: Partial<SimKnobs> = { linearCap51: 'never', idmapT0sz: 'va-bits-min', hypVaBits: 'max-idmap-vabits', hypLayout: 'low-window-48' };
+  const V1_KNOBS = twin('seed-001-v1');
   it('seed 001 v1: a private VA range larger than the ID map address cannot be allocated', async () => {
     const c = at([{ base: 0n, size: GiB }], 0n, 52);
     const big: LayoutCase = { ...c, boot: { ...(c.boot as BootConfig), privateBytes: 32n * MiB } };

@@ -6,6 +6,7 @@ import { getProfile, type Profile } from '../oracles/profiles.ts';
 import { runProperty } from '../core/runner.ts';
 import { mteDesignProperties } from '../properties/mte.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
+import { twinKnobs } from '../cli/twins.ts';
 
 const P = (n: string): Profile => {
   const p = getProfile(n);
@@ -93,7 +94,7 @@ describe('mte design properties (seed 003)', () => {
   });
   it('the simulator with the proposal knob conforms to the proposal profile', async () => {
     const { mteBackingProperties } = await import('../properties/mte.ts');
-    const target = simulatorTarget({ knobs: { mteNoTagAccess: 'memattr' } });
+    const target = simulatorTarget({ knobs: twinKnobs(P('seed-003-notagaccess')) });
     const info = await target.open();
     for (const p of mteBackingProperties) {
       const r = await runProperty(p, { target, info, profile: P('seed-003-notagaccess') }, { runs: 100, seed: 3, strict: false });
@@ -102,7 +103,7 @@ describe('mte design properties (seed 003)', () => {
   });
   it('the simulator with 6.1 knobs conforms to v6.1', async () => {
     const { mteBackingProperties } = await import('../properties/mte.ts');
-    const target = simulatorTarget({ knobs: { mteVmaCheck: 'vm-shared', hugetlbfsMteAllowed: false } });
+    const target = simulatorTarget({ knobs: twinKnobs(P('v6.1')) });
     const info = await target.open();
     for (const p of mteBackingProperties) {
       const r = await runProperty(p, { target, info, profile: P('v6.1') }, { runs: 100, seed: 5, strict: false });

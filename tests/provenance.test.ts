@@ -150,6 +150,45 @@ describe('profiles say where they come from', () => {
   });
 });
 
+describe('seed citations (oracles/seeds.ts)', () => {
+  it('every seed a rule cites is named with its thread title and list, as the table gives them', async () => {
+    const { seed, SEEDS: TABLE } = await import('../oracles/seeds.ts');
+    type Id = keyof typeof TABLE;
+    expect(Object.keys(TABLE)).toEqual(SEEDS);
+    let seen = 0;
+    for (const f of readdirSync(new URL('../oracles/', import.meta.url)).filter((x) => x.endsWith('.ts') && x !== 'seeds.ts')) {
+      for (const line of readFileSync(new URL(`../oracles/${f}`, import.meta.url), 'utf8').split('\n')) {
+        if (/^\s*source: /.test(line)) continue; // a design's or a proposal's own source line: 'seed 002; …', 'seed 000: [PATCH] …'
+        for (const m of line.matchAll(/seed (\d{3})/g)) {
+          expect(line.slice(m.index).startsWith(seed(m[1] as Id)), `oracles/${f}: ${line.trim()}`).toBe(true);
+          seen++;
+        }
+      }
+    }
+    expect(seen).toBeGreaterThan(30);
+    const { timeline } = await oracles();
+    for (const c of timeline()) for (const m of c.cite.matchAll(/seed (\d{3})/g)) expect(c.cite).toContain(seed(m[1] as Id));
+  });
+
+  it('the titles and lists are the seed files\' own (../shared/seeds/, where present)', async () => {
+    const { SEEDS: TABLE } = await import('../oracles/seeds.ts');
+    const dir = new URL('../../shared/seeds/', import.meta.url);
+    let files: string[];
+    try {
+      files = readdirSync(dir);
+    } catch {
+      return; // no seeds beside this checkout
+    }
+    for (const [n, s] of Object.entries(TABLE)) {
+      const file = files.find((x) => x.startsWith(`${n}_`));
+      expect(file, n).toBeDefined();
+      const text = readFileSync(new URL(file as string, dir), 'utf8').replace(/\s+/g, ' ');
+      if (s.title !== undefined) expect(text, n).toContain(s.title);
+      for (const word of s.list.replace(/[()]/g, '').replace('lore.kernel.org/r/', '').split(' ')) expect(text, `${n}: ${word}`).toContain(word);
+    }
+  });
+});
+
 describe('the seed-002 designs', () => {
   it('are named once each and cite seed 002', async () => {
     const { DESIGNS } = await import('../oracles/encoding.ts');

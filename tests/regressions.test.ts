@@ -182,7 +182,7 @@ describe('s2conform run and regress', () => {
 describe('the corpus on a fixed host (issue 14): entries recorded elsewhere are re-targeted where they still catch their bug', async () => {
   const { replayForRun } = await import('../cli/regress.ts');
   const { simulatorTarget } = await import('../adapters/simulator/index.ts');
-  const { simulatedKernel } = await import('../adapters/simulator/kernels.ts');
+  const { twinKnobs } = await import('../cli/twins.ts');
   const { getMutant } = await import('../adapters/simulator/mutants.ts');
   const { profileForRelease } = await import('../oracles/profiles.ts');
   const { ALL_PROPERTIES } = await import('../properties/index.ts');
@@ -192,7 +192,7 @@ describe('the corpus on a fixed host (issue 14): entries recorded elsewhere are 
   const profile = profileForRelease(info.kernelRelease, info.kernelVersion) as Profile;
   const all = ALL_PROPERTIES.map(propertyId);
   it('on the simulated 6.1 with the a57 host, at least half replay, and every skip says why', async () => {
-    const target = simulatorTarget({ knobs: simulatedKernel([6, 1], 176) });
+    const target = simulatorTarget({ knobs: twinKnobs(profile) });
     const rs = await replayForRun({ target, info, profile, strict: false, deviations: [] }, all);
     const replayed = rs.filter((r) => r.verdict !== 'skip');
     expect(replayed.length * 2).toBeGreaterThanOrEqual(rs.length);
@@ -204,7 +204,7 @@ describe('the corpus on a fixed host (issue 14): entries recorded elsewhere are 
   it('a re-targeted entry fails the kernel that has its bug', async () => {
     const m = getMutant('memslot-bound-off-by-one');
     if (!m) throw new Error('mutant missing');
-    const target = simulatorTarget({ knobs: { ...simulatedKernel([6, 1], 176), ...m.knobs } });
+    const target = simulatorTarget({ knobs: { ...twinKnobs(profile), ...m.knobs } });
     const rs = await replayForRun({ target, info, profile, strict: false, deviations: [] }, ['memslot/sequence']);
     const own = rs.find((r) => r.id === 'memslot-bound-off-by-one');
     expect(own).toMatchObject({ verdict: 'fail', retargeted: true });

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KvmTarget, notProvisioned } from '../adapters/kvm/index.ts';
+import { KvmTarget, notProvisioned, testHooks } from '../adapters/kvm/index.ts';
 import { runCommand, type RunArgs } from '../cli/run.ts';
 import type { Summary } from '../core/result.ts';
 import type { Target } from '../core/target.ts';
@@ -177,7 +177,7 @@ describe.skipIf(why !== undefined)(`runs on ${SPEC}${why ? ` (skipped: ${why})` 
       faults: (n) => {
         const f = plan.get(n as 25 | 140 | 300);
         if (f === 'hang') armedRetry = true;
-        else if (armedRetry && kvm.boots === 4) {
+        else if (armedRetry && testHooks(kvm).boots === 4) {
           armedRetry = false;
           return 'kill-qemu';
         }
@@ -213,7 +213,7 @@ describe.skipIf(why !== undefined)(`runs on ${SPEC}${why ? ` (skipped: ${why})` 
     const code = await runCommand(args, '0.0.0-test', async () => wrapped);
     const s = checkReports(dir);
     expect(s.complete).toBe(true);
-    expect(kvm.injected.map((f) => f.fault)).toEqual(['kill-qemu', 'kill-helper', 'hang', 'kill-qemu']);
+    expect(testHooks(kvm).injected.map((f) => f.fault)).toEqual(['kill-qemu', 'kill-helper', 'hang', 'kill-qemu']);
     const errors = s.properties.filter((p) => p.verdict === 'error');
     expect(errors).toHaveLength(1); // the case whose retry died too
     expect(errors[0]?.reason).toMatch(/^TargetDied: qemu \(max@6\.12\) ended \(signal SIGKILL\)/);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { observeMemslots } from '../adapters/observe/memslot.ts';
 import { observeVmCreate } from '../adapters/observe/vmCreate.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
-import type { SimKnobs } from '../adapters/simulator/knobs.ts';
+import { twinKnobs } from '../cli/twins.ts';
 import type { HostConfig, MemoryRegion } from '../core/target.ts';
 import { memslots } from '../oracles/memslot.ts';
 import { getProfile, type Profile } from '../oracles/profiles.ts';
@@ -18,7 +18,8 @@ const M1: HostConfig = { parange: 1, granule: 16, lpa2: false, kernelPaBits: 48,
 /** A 44-bit nVHE host like QEMU's cortex-a57. */
 const A57: HostConfig = { parange: 4, granule: 4, lpa2: false, kernelPaBits: 48, vaBits: 48, mode: 'nvhe' };
 
-const PRE_512_KNOBS: Partial<SimKnobs> = { defaultIpaBelowLimit: 'accept', memslotBoundCompare: 'ge', protectedForcesLimit: false, ipaLimitClamp: 'none' };
+/** The simulated kernels of the profiles (cli/twins.ts). */
+const PRE_512_KNOBS = twinKnobs(profile('pre-5.12'));
 
 describe('seed 000: the default IPA size on a 36-bit host', () => {
   it('v5.12 and later reject type 0 with EINVAL (7d717558dd5e)', async () => {
@@ -34,7 +35,7 @@ describe('seed 000: the default IPA size on a 36-bit host', () => {
   it('the v1 patch caps the default to the host size', async () => {
     const expected = { result: 'created', ipaBits: 36, firstAccess: 'completed' };
     expect(vmCreate({ host: M1, type: 0n }, profile('seed-000-v1'))).toEqual(expected);
-    expect(await observeVmCreate({ host: M1, type: 0n }, simulatorTarget({ knobs: { defaultIpaBelowLimit: 'cap' } }))).toEqual(expected);
+    expect(await observeVmCreate({ host: M1, type: 0n }, simulatorTarget({ knobs: twinKnobs(profile('seed-000-v1')) }))).toEqual(expected);
   });
   it('the host limit is 36 bits, with or without the later caps', () => {
     for (const p of ['v4.20', 'pre-5.12', 'v5.15', 'mainline']) expect(ipaLimit(M1, profile(p))).toBe(36);

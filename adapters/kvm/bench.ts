@@ -3,7 +3,7 @@
 //   npx tsx adapters/kvm/bench.ts qemu:cortex-a57@6.1 [qemu:max@6.12 ...]
 
 import { isErrno, type Access, type VmHandle } from '../../core/target.ts';
-import { KvmTarget } from './index.ts';
+import { KvmTarget, testHooks } from './index.ts';
 
 const specs = process.argv.slice(2);
 if (specs.length === 0) specs.push('qemu:cortex-a57@6.1', 'qemu:max@6.12');
@@ -25,10 +25,10 @@ for (const spec of specs) {
   // round trip
   const N = 200;
   let t0 = performance.now();
-  for (let i = 0; i < N; i++) await t.call({ op: 'ping' });
+  for (let i = 0; i < N; i++) await testHooks(t).call({ op: 'ping' });
   const pingMs = (performance.now() - t0) / N;
   t0 = performance.now();
-  await Promise.all(Array.from({ length: N }, () => t.call({ op: 'ping' })));
+  await Promise.all(Array.from({ length: N }, () => testHooks(t).call({ op: 'ping' })));
   const pingPipe = (performance.now() - t0) / N;
 
   const created = await host.createVm(0n);
@@ -44,7 +44,7 @@ for (const spec of specs) {
   t0 = performance.now();
   await Promise.all(Array.from({ length: M }, (_, i) => vm.run({ state: 'el1h', nisvToUser: false, access: acc(i) })));
   const pipe = M / ((performance.now() - t0) / 1000);
-  const b = await t.batch(1000, 0x1234n);
+  const b = await testHooks(t).batch(1000, 0x1234n);
   const batch = b.n / (b.ns / 1e9);
   // fresh VM per case
   t0 = performance.now();

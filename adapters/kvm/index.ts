@@ -11,7 +11,8 @@ import { release, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { errnoName, type Errno } from '../../arch/errno.ts';
-import { KVM_MODES, type Granule, type KvmMode } from '../../arch/host.ts';
+import { KVM_MODES, granuleOfPageSize, type Granule, type KvmMode } from '../../arch/host.ts';
+import { KVM_CAP_ARM_EL1_32BIT, KVM_CAP_ARM_MTE, KVM_CAP_ARM_NISV_TO_USER } from '../../arch/kvm.ts';
 import {
   type BackingRequest,
   type BackingResult,
@@ -36,15 +37,13 @@ import { writeHelperInitramfs } from './initramfs.ts';
 import { HELPER_PATH, cacheDir, findKernel, helperProblem, parseConfig, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
 import { UsageError, type TargetSpec } from '../spec.ts';
-import { checkTargetSpec } from '../index.ts';
+import { checkTargetSpec } from '../checkSpec.ts';
 import { bootQemu, emulatorFor } from './qemu.ts';
+import { registerTestHooks, type Fault, type InjectedFault, type KvmTestHooks } from './hooks.ts';
+import { configPageSize } from './paths.ts';
 
 export { notProvisioned } from './paths.ts';
-
-// KVM_CAP numbers as the uapi header defines them (include/uapi/linux/kvm.h).
-const CAP_ARM_MTE = 205;
-const CAP_ARM_NISV_TO_USER = 177;
-const CAP_ARM_EL1_32BIT = 93;
+export { testHooks, type Fault, type KvmTestHooks } from './hooks.ts';
 
 /** Extra time a request may take beyond its own budget before the target counts as wedged. */
 const SLACK_MS = 30_000;
@@ -57,16 +56,6 @@ export function parseKvmSpec(spec: string): KvmSpec {
   if (s.kind === 'sim') throw new UsageError(`'${spec}' is the simulator, not a real target`);
   return s;
 }
-
-/**
- * A fault the tests inject into a running target (issue 9):
- * - `kill-qemu`: SIGKILL the child process (QEMU; the helper itself for native/ssh);
- * - `kill-helper`: the helper's `crash` diagnostic (it exits at once; as the guest's /init that
- *   panics the kernel and QEMU ends: `panic=-1` with `-no-reboot`);
- * - `hang`: a vCPU that spins past the watchdog (the `spin` diagnostic with a long budget): the
- *   channel times out, kills the target and fails every pending call.
- */
-export type Fault = 'kill-qemu' | 'kill-helper' | 'hang';
 
 /** Asked before every request a host or VM handle sends (n counts from 1 per target, across restarts). */
 export type FaultPlan = (n: number, op: string) => Fault | undefined;
@@ -154,18 +143,16 @@ export interface KernelGeometry {
   readonly vaBits: number;
 }
 
-const GRANULE_OF_PAGE: Readonly<Record<number, Granule>> = { 4096: 4, 16384: 16, 65536: 64 };
-
 /**
  * Page size, PA and VA bits: from the kernel's config where there is one, checked against what the
  * running kernel reports (getpagesize()); without a config, from the running kernel alone.
  */
 export function kernelGeometry(config: ReadonlyMap<string, string>, probe: Pick<Probe, 'pageSize' | 'ipaLimit'>, from: string): KernelGeometry {
-  const cfgPage = config.get('CONFIG_ARM64_4K_PAGES') === 'y' ? 4096 : config.get('CONFIG_ARM64_16K_PAGES') === 'y' ? 16384 : config.get('CONFIG_ARM64_64K_PAGES') === 'y' ? 65536 : undefined;
+  const cfgPage = configPageSize(config);
   if (cfgPage !== undefined && probe.pageSize !== undefined && cfgPage !== probe.pageSize)
     throw new TargetUnusable(`the kernel's config (${from}) says ${cfgPage}-byte pages but the running kernel has ${probe.pageSize}: wrong --kernel-config?`);
   const page = probe.pageSize ?? cfgPage;
-  const granule = page === undefined ? undefined : GRANULE_OF_PAGE[page];
+  const granule = page === undefined ? undefined : granuleOfPageSize(page);
   if (granule === undefined) throw new TargetUnusable(`cannot tell the kernel's page size (config: ${from}; the helper reported ${String(probe.pageSize)})`);
   const pa = config.get('CONFIG_ARM64_PA_BITS');
   const kernelPaBits = pa === '52' ? 52 : pa === '48' ? 48 : probe.ipaLimit > 48 ? 52 : 48;
@@ -214,8 +201,8 @@ export class KvmTarget implements Target {
   private remoteConfig: { readonly config: ReadonlyMap<string, string>; readonly from: string } | undefined;
   private opened = 0;
   private requests = 0;
-  /** faults injected so far, in order (tests) */
-  readonly injected: { readonly n: number; readonly op: string; readonly fault: Fault }[] = [];
+  /** faults injected so far, in order (testHooks) */
+  private readonly injected: InjectedFault[] = [];
 
   constructor(
     readonly specString: string,
@@ -225,6 +212,7 @@ export class KvmTarget implements Target {
     this.consoleLog =
       opts.consoleLog ??
       join(cacheDir(), 'logs', `${specString.replace(/[^A-Za-z0-9.@-]+/g, '_')}-${process.pid}-${++logCounter}.log`);
+    registerTestHooks(this, this.makeTestHooks());
   }
 
   /** The last probe (after open()). */
@@ -327,11 +315,11 @@ export class KvmTarget implements Target {
     const cannot: Partial<Record<Capability, string>> = {
       'host-any': 'a real KVM host has one fixed HostConfig',
     };
-    if (!probe.caps[CAP_ARM_EL1_32BIT]) cannot.aarch32 = 'KVM_CAP_ARM_EL1_32BIT is 0 on this target (no AArch32 EL1)';
-    if (!probe.caps[CAP_ARM_MTE]) cannot.mte = 'KVM_CAP_ARM_MTE is 0 on this target (use qemu:max,mte@...)';
-    if (!probe.caps[CAP_ARM_NISV_TO_USER]) cannot.nisv = 'KVM_CAP_ARM_NISV_TO_USER is 0 on this target';
+    if (!probe.caps[KVM_CAP_ARM_EL1_32BIT]) cannot.aarch32 = 'KVM_CAP_ARM_EL1_32BIT is 0 on this target (no AArch32 EL1)';
+    if (!probe.caps[KVM_CAP_ARM_MTE]) cannot.mte = 'KVM_CAP_ARM_MTE is 0 on this target (use qemu:max,mte@...)';
+    if (!probe.caps[KVM_CAP_ARM_NISV_TO_USER]) cannot.nisv = 'KVM_CAP_ARM_NISV_TO_USER is 0 on this target';
     // mte family: the backing kinds the helper cannot make here (adapters/kvm/helper/mte.c)
-    const unsupported = probe.caps[CAP_ARM_MTE] ? (await this.call({ op: 'backing_probe' }, SLACK_MS))['unsupported'] : undefined;
+    const unsupported = probe.caps[KVM_CAP_ARM_MTE] ? (await this.call({ op: 'backing_probe' }, SLACK_MS))['unsupported'] : undefined;
     if (typeof unsupported === 'object' && unsupported !== null)
       for (const [k, why] of Object.entries(unsupported)) if (typeof why === 'string') cannot[`backing-${k}` as Capability] = `${k}: ${why}`;
     const info: TargetInfo = {
@@ -421,55 +409,52 @@ export class KvmTarget implements Target {
     }
   }
 
-  /** n generated access cases run entirely inside the helper: the baseline for adapter overhead. */
-  async batch(n: number, seed: bigint): Promise<{ n: number; ns: number; counts: Readonly<Record<string, number>> }> {
-    const w = await this.call({ op: 'batch', family: 'access', n, seed: hex(seed) }, SLACK_MS + n * 100);
-    helperError(w, 'batch');
-    const counts: Record<string, number> = {};
-    const c = w['counts'];
-    if (typeof c === 'object' && c !== null) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') counts[k] = v;
-    return { n: wNum(w, 'n'), ns: wNum(w, 'ns'), counts };
-  }
-
-  /** A raw request to the helper (tests, benchmarks). */
-  call(req: Request, timeoutMs = SLACK_MS): Promise<Wire> {
+  /** A raw request to the helper (the probe; tests and benchmarks through testHooks). */
+  private call(req: Request, timeoutMs = SLACK_MS): Promise<Wire> {
     return this.channel.request(req, timeoutMs);
   }
 
-  /**
-   * Writes raw text to the helper (tests of its input handling) and returns every response it
-   * answered with, in order: a ping sent after it marks the end (the helper answers in order).
-   */
-  async exchangeRaw(text: string, timeoutMs = SLACK_MS): Promise<Wire[]> {
-    const ch = this.channel;
-    const got: Wire[] = [];
-    ch.onStray = (w) => got.push(w);
-    try {
-      ch.sendRaw(text);
-      await ch.request({ op: 'ping' }, timeoutMs);
-    } finally {
-      ch.onStray = undefined;
-    }
-    return got;
-  }
-
-  /** Per helper op: wall time at the head of the queue vs time inside the helper (scripts/timesplit.ts). */
-  get timings(): ReadonlyMap<string, OpTiming> {
-    return this.proc?.channel.timings ?? new Map();
-  }
-
-  /** Requests sent through host and VM handles so far (the fault plan's counter). */
-  get requestCount(): number {
-    return this.requests;
-  }
-
-  /** How many times open() has started the target (1 after the first boot; +1 per restart). */
-  get boots(): number {
-    return this.opened;
+  /** The test hooks (adapters/kvm/hooks.ts), registered for testHooks(target). */
+  private makeTestHooks(): KvmTestHooks {
+    const t = this;
+    return {
+      injected: t.injected,
+      async batch(n, seed) {
+        const w = await t.call({ op: 'batch', family: 'access', n, seed: hex(seed) }, SLACK_MS + n * 100);
+        helperError(w, 'batch');
+        const counts: Record<string, number> = {};
+        const c = w['counts'];
+        if (typeof c === 'object' && c !== null) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') counts[k] = v;
+        return { n: wNum(w, 'n'), ns: wNum(w, 'ns'), counts };
+      },
+      call: (req, timeoutMs = SLACK_MS) => t.call(req, timeoutMs),
+      async exchangeRaw(text, timeoutMs = SLACK_MS) {
+        const ch = t.channel;
+        const got: Wire[] = [];
+        ch.onStray = (w) => got.push(w);
+        try {
+          ch.sendRaw(text);
+          await ch.request({ op: 'ping' }, timeoutMs);
+        } finally {
+          ch.onStray = undefined;
+        }
+        return got;
+      },
+      rawLine: (line) => t.rawLine(line),
+      get timings(): ReadonlyMap<string, OpTiming> {
+        return t.proc?.channel.timings ?? new Map();
+      },
+      get requestCount() {
+        return t.requests;
+      },
+      get boots() {
+        return t.opened;
+      },
+    };
   }
 
   /** Writes a raw line to the helper (tests of its input handling); answers come back as console lines. */
-  rawLine(line: string): void {
+  private rawLine(line: string): void {
     this.channel.sendRaw(line);
   }
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetDied, isErrno, type HostHandle, type RunOutcome, type VmHandle } from '../../core/target.ts';
 import { HELPER_PREFIX, HelperChannel } from './channel.ts';
 import { helperEntries, newcArchive, writeHelperInitramfs } from './initramfs.ts';
-import { KvmTarget, notProvisioned, parseKvmSpec } from './index.ts';
+import { KvmTarget, notProvisioned, parseKvmSpec, testHooks } from './index.ts';
 
 describe('kvm adapter: pure parts', () => {
   it('parses target specs', () => {
@@ -197,18 +197,18 @@ for (const c of CASES) {
     });
 
     it('reports a hang when KVM_RUN outlives its budget, and the VM is usable after it', async () => {
-      await t.call({ op: 'create_vm', vm: 'hang', type: '0x0' });
+      await testHooks(t).call({ op: 'create_vm', vm: 'hang', type: '0x0' });
       const acc = { kind: 'load', size: 8, ipa: '0x200000', data: '0x0', syndromeValid: true };
       const t0 = performance.now();
-      expect(await t.call({ op: 'run', vm: 'hang', state: 'el1h', spin: true, access: acc, budgetMs: 150 })).toMatchObject({ outcome: 'hang' });
+      expect(await testHooks(t).call({ op: 'run', vm: 'hang', state: 'el1h', spin: true, access: acc, budgetMs: 150 })).toMatchObject({ outcome: 'hang' });
       expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
-      expect(await t.call({ op: 'run', vm: 'hang', state: 'el1h', access: acc, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
-      await t.call({ op: 'destroy_vm', vm: 'hang' });
-      await t.call({ op: 'create_vm', vm: 'hang32', type: '0x0' });
+      expect(await testHooks(t).call({ op: 'run', vm: 'hang', state: 'el1h', access: acc, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
+      await testHooks(t).call({ op: 'destroy_vm', vm: 'hang' });
+      await testHooks(t).call({ op: 'create_vm', vm: 'hang32', type: '0x0' });
       const acc32 = { ...acc, size: 4 };
-      expect(await t.call({ op: 'run', vm: 'hang32', state: 'a32-lpae', spin: true, access: acc32, budgetMs: 150 })).toMatchObject({ outcome: 'hang' });
-      expect(await t.call({ op: 'run', vm: 'hang32', state: 'a32-lpae', access: acc32, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
-      await t.call({ op: 'destroy_vm', vm: 'hang32' });
+      expect(await testHooks(t).call({ op: 'run', vm: 'hang32', state: 'a32-lpae', spin: true, access: acc32, budgetMs: 150 })).toMatchObject({ outcome: 'hang' });
+      expect(await testHooks(t).call({ op: 'run', vm: 'hang32', state: 'a32-lpae', access: acc32, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
+      await testHooks(t).call({ op: 'destroy_vm', vm: 'hang32' });
     });
 
     it('survives malformed and impossible requests', async () => {
@@ -227,20 +227,20 @@ for (const c of CASES) {
         '{"id":1,"op":"check_extension","cap":"0x1"}',
         '\u0000\u0001\u00ff',
       ];
-      for (const l of junk) t.rawLine(l);
+      for (const l of junk) testHooks(t).rawLine(l);
       const name = 'junk';
-      expect(await t.call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ ok: true });
-      expect(await t.call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ error: expect.stringMatching(/exists/) });
-      expect(await t.call({ op: 'run', vm: name, state: 'a32-lpae', access: {} })).toMatchObject({ error: expect.stringMatching(/access/) });
-      expect(await t.call({ op: 'run', vm: name, state: 'a32-sort', access: {} })).toMatchObject({ error: expect.stringMatching(/unknown state/) });
-      expect(await t.call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 3, ipa: '0x200000' } })).toMatchObject({ error: expect.any(String) });
-      expect(await t.call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x8000' } })).toMatchObject({ error: expect.stringMatching(/harness/) });
+      expect(await testHooks(t).call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ ok: true });
+      expect(await testHooks(t).call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ error: expect.stringMatching(/exists/) });
+      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'a32-lpae', access: {} })).toMatchObject({ error: expect.stringMatching(/access/) });
+      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'a32-sort', access: {} })).toMatchObject({ error: expect.stringMatching(/unknown state/) });
+      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 3, ipa: '0x200000' } })).toMatchObject({ error: expect.any(String) });
+      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x8000' } })).toMatchObject({ error: expect.stringMatching(/harness/) });
       // explicit, page-aligned but unmapped userspace address: KVM takes it; running into it fails
-      expect(await t.call({ op: 'set_memslot', vm: name, slot: 1, flags: 0, gpa: '0x100000', size: '0x1000', uaddr: '0x1000' })).toMatchObject({ errno: 0 });
-      expect(await t.call({ op: 'set_memslot', vm: name, slot: 2, flags: 0, gpa: '0x200000', size: '0x1000', uaddr: '0x1001' })).toMatchObject({ errno: 22 });
-      expect(await t.call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x100000', data: '0x0', syndromeValid: true } })).toMatchObject({ outcome: 'run_errno', errno: 14 });
-      expect(await t.call({ op: 'destroy_vm', vm: name })).toMatchObject({ ok: true });
-      expect(await t.call({ op: 'ping' })).toMatchObject({ ok: true });
+      expect(await testHooks(t).call({ op: 'set_memslot', vm: name, slot: 1, flags: 0, gpa: '0x100000', size: '0x1000', uaddr: '0x1000' })).toMatchObject({ errno: 0 });
+      expect(await testHooks(t).call({ op: 'set_memslot', vm: name, slot: 2, flags: 0, gpa: '0x200000', size: '0x1000', uaddr: '0x1001' })).toMatchObject({ errno: 22 });
+      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x100000', data: '0x0', syndromeValid: true } })).toMatchObject({ outcome: 'run_errno', errno: 14 });
+      expect(await testHooks(t).call({ op: 'destroy_vm', vm: name })).toMatchObject({ ok: true });
+      expect(await testHooks(t).call({ op: 'ping' })).toMatchObject({ ok: true });
     });
 
     it('pipelines requests', async () => {
@@ -251,8 +251,8 @@ for (const c of CASES) {
     });
 
     it.runIf(c.spec === CASES[0]?.spec)('rejects pending calls with TargetDied when the guest dies, and restart() reboots', async () => {
-      const bye = t.call({ op: 'shutdown' });
-      const after = t.call({ op: 'ping' });
+      const bye = testHooks(t).call({ op: 'shutdown' });
+      const after = testHooks(t).call({ op: 'ping' });
       await expect(after).rejects.toBeInstanceOf(TargetDied);
       await bye.catch(() => undefined);
       await expect(host.createVm(0n)).rejects.toBeInstanceOf(TargetDied);

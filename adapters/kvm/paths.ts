@@ -224,3 +224,10 @@ export function notProvisioned(kernels: readonly KernelRef[] = ['6.1', '6.12']):
   }
   return undefined;
 }
+
+/** The page size a kernel's config builds it with (CONFIG_ARM64_{4K,16K,64K}_PAGES); undefined without one. */
+export function configPageSize(config: ReadonlyMap<string, string>): number | undefined {
+  for (const [opt, bytes] of [['CONFIG_ARM64_4K_PAGES', 4096], ['CONFIG_ARM64_16K_PAGES', 16384], ['CONFIG_ARM64_64K_PAGES', 65536]] as const)
+    if (config.get(opt) === 'y') return bytes;
+  return undefined;
+}

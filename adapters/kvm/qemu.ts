@@ -10,7 +10,7 @@ import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { execa } from 'execa';
 import type { KvmMode } from '../../arch/host.ts';
 import { TargetUnusable } from '../../core/target.ts';
-import { findEmulator, type EmulatorInfo, type KernelInfo } from './paths.ts';
+import { configPageSize, findEmulator, type EmulatorInfo, type KernelInfo } from './paths.ts';
 import { emulatorPins } from './pins.ts';
 import type { Wire } from './channel.ts';
 import { HelperProcess, consoleTail } from './process.ts';
@@ -84,13 +84,6 @@ export function chooseChannel(k: KernelInfo): ChannelKind {
  */
 export const NO_16K_GRANULE: readonly string[] = ['cortex-a53', 'cortex-a57', 'cortex-a72'];
 
-function pageSizeOf(k: KernelInfo): number | undefined {
-  if (k.config.get('CONFIG_ARM64_16K_PAGES') === 'y') return 16384;
-  if (k.config.get('CONFIG_ARM64_64K_PAGES') === 'y') return 65536;
-  if (k.config.get('CONFIG_ARM64_4K_PAGES') === 'y') return 4096;
-  return undefined;
-}
-
 export interface QemuCommand {
   readonly file: string;
   readonly args: string[];
@@ -102,7 +95,7 @@ export interface QemuCommand {
 
 export function qemuCommand(o: QemuOptions): QemuCommand {
   const k = o.kernel;
-  const page = pageSizeOf(k);
+  const page = configPageSize(k.config);
   if (page === 16384 && NO_16K_GRANULE.includes(o.cpu))
     throw new TargetUnusable(`-cpu ${o.cpu} has no 16K granule (ID_AA64MMFR0_EL1.TGran16 = 0): it cannot boot the 16K kernel ${k.name}; use max, neoverse-n1 or cortex-a76`);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(o.cpu)) throw new TargetUnusable(`bad cpu model name '${o.cpu}'`);

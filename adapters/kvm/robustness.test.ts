@@ -23,7 +23,7 @@ import { profileForRelease } from '../../oracles/profiles.ts';
 import { propertiesOf } from '../../properties/index.ts';
 import { HelperChannel, type Wire } from './channel.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
-import { KvmTarget, NATIVE_HELPER_ARGS, notProvisioned, type Fault } from './index.ts';
+import { KvmTarget, NATIVE_HELPER_ARGS, notProvisioned, type Fault, testHooks } from './index.ts';
 import { findKernel } from './paths.ts';
 import { KVM_DIR } from './paths.ts';
 import { qemuCommand } from './qemu.ts';
@@ -114,8 +114,8 @@ describe.skipIf(why !== undefined)(`a guest whose runner vanished powers off${wh
     try {
       await Promise.all([quiet.open(), kept.open()]);
       await new Promise((r) => setTimeout(r, 7000));
-      await expect(quiet.call({ op: 'ping' }, 5000)).rejects.toBeInstanceOf(TargetDied);
-      expect(await kept.call({ op: 'ping' }, 5000)).toMatchObject({ ok: true });
+      await expect(testHooks(quiet).call({ op: 'ping' }, 5000)).rejects.toBeInstanceOf(TargetDied);
+      expect(await testHooks(kept).call({ op: 'ping' }, 5000)).toMatchObject({ ok: true });
     } finally {
       await Promise.all([quiet.close(), kept.close()]);
     }
@@ -231,11 +231,11 @@ describe.skipIf(why !== undefined)(`helper protocol under bad input on ${SPEC}${
   beforeAll(async () => {
     t = new KvmTarget(SPEC, { consoleLog: join(logDir, 'console.log') });
     await t.open();
-    expect(await t.call({ op: 'create_vm', vm: 'good', type: '0x0' })).toMatchObject({ ok: true });
-    expect(await t.call({ op: 'set_memslot', vm: 'good', slot: 0, flags: 0, gpa: '0x100000', size: '0x10000', uaddr: 'auto' })).toMatchObject({ errno: 0 });
+    expect(await testHooks(t).call({ op: 'create_vm', vm: 'good', type: '0x0' })).toMatchObject({ ok: true });
+    expect(await testHooks(t).call({ op: 'set_memslot', vm: 'good', slot: 0, flags: 0, gpa: '0x100000', size: '0x10000', uaddr: 'auto' })).toMatchObject({ errno: 0 });
     // the first run creates the vCPU (an fd and its kvm_run mapping) and the code slot
-    expect(await t.call({ op: 'run', vm: 'good', state: 'el1h', access: goodAccess })).toMatchObject({ outcome: 'mmio' });
-    start = await t.call({ op: 'stats' });
+    expect(await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: goodAccess })).toMatchObject({ outcome: 'mmio' });
+    start = await testHooks(t).call({ op: 'stats' });
   }, 120_000);
 
   afterAll(async () => {
@@ -252,23 +252,23 @@ describe.skipIf(why !== undefined)(`helper protocol under bad input on ${SPEC}${
     await fc.assert(
       fc.asyncProperty(badRequest, fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat({ max: 0xfff }), fc.nat({ max: 0xffff }), async (bad, value, slotOff, mmioOff) => {
         n++;
-        const got = await t.exchangeRaw(bad.lines.join('\n'));
+        const got = await testHooks(t).exchangeRaw(bad.lines.join('\n'));
         expect(got.map((w) => (typeof w['error'] === 'string' ? 'error' : 'ok')), `${bad.what}: ${JSON.stringify(got).slice(0, 300)}`).toEqual(bad.expect);
         // known-good requests right after: exact answers
         const at = `0x${(0x100000 + slotOff * 8).toString(16)}`;
-        const stored = await t.call({ op: 'run', vm: 'good', state: 'el1h', access: { kind: 'store', size: 8, ipa: at, data: `0x${value.toString(16)}`, syndromeValid: true } });
+        const stored = await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: { kind: 'store', size: 8, ipa: at, data: `0x${value.toString(16)}`, syndromeValid: true } });
         expect(stored).toMatchObject({ outcome: 'completed' });
-        const loaded = await t.call({ op: 'run', vm: 'good', state: 'el1h', access: { kind: 'load', size: 8, ipa: at, data: '0x0', syndromeValid: true } });
+        const loaded = await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: { kind: 'load', size: 8, ipa: at, data: '0x0', syndromeValid: true } });
         expect(loaded).toMatchObject({ outcome: 'completed', value: `0x${value.toString(16)}` });
         const ipa = `0x${(0x300000 + mmioOff * 8).toString(16)}`;
-        expect(await t.call({ op: 'run', vm: 'good', state: 'el1h', access: { ...goodAccess, ipa } })).toMatchObject({ outcome: 'mmio', physAddr: ipa, len: 8, isWrite: false });
-        expect(await t.call({ op: 'check_extension', cap: 165 })).toMatchObject({ value: 52 });
+        expect(await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: { ...goodAccess, ipa } })).toMatchObject({ outcome: 'mmio', physAddr: ipa, len: 8, isWrite: false });
+        expect(await testHooks(t).call({ op: 'check_extension', cap: 165 })).toMatchObject({ value: 52 });
       }),
       { numRuns: 500, seed: 9 },
     );
     expect(n).toBeGreaterThanOrEqual(500);
     // nothing leaked: the same descriptors, VMs and helper-owned mappings as before
-    const end = await t.call({ op: 'stats' });
+    const end = await testHooks(t).call({ op: 'stats' });
     expect(end).toMatchObject({ fds: start['fds'], vms: start['vms'], ownedMaps: start['ownedMaps'] });
   }, 600_000);
 });
@@ -331,8 +331,8 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
     } finally {
       await t.close();
     }
-    expect(t.injected.map((f) => f.fault)).toEqual(kinds);
-    expect(t.boots).toBe(1 + kinds.length); // one restart per fault
+    expect(testHooks(t).injected.map((f) => f.fault)).toEqual(kinds);
+    expect(testHooks(t).boots).toBe(1 + kinds.length); // one restart per fault
     expect(results.map(verdictOf)).toEqual(baseline.map(verdictOf));
   }, 600_000);
 
@@ -348,7 +348,7 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
           first = n;
           return 'kill-qemu';
         }
-        if (first !== undefined && second === undefined && t.boots === 2) {
+        if (first !== undefined && second === undefined && testHooks(t).boots === 2) {
           second = n;
           return 'hang';
         }
@@ -365,13 +365,13 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
     let cases = 0;
     try {
       results.push(await runProperty(p1, { target: t, info, profile }, { runs: RUNS, seed, strict: false }));
-      armAt = t.requestCount;
+      armAt = testHooks(t).requestCount;
       results.push(await runProperty(p2, { target: t, info: await t.open(), profile }, { runs: RUNS, seed, strict: false, onCase: () => cases++ }));
       results.push(await runProperty(p3, { target: t, info: await t.open(), profile }, { runs: RUNS, seed, strict: false }));
     } finally {
       await t.close();
     }
-    expect(t.injected.map((f) => f.fault)).toEqual(['kill-qemu', 'hang']);
+    expect(testHooks(t).injected.map((f) => f.fault)).toEqual(['kill-qemu', 'hang']);
     const [r1, r2, r3] = results;
     expect(verdictOf(r1 as PropertyResult)).toEqual(verdictOf(baseline[0] as PropertyResult));
     expect(r2?.verdict).toBe('error');
@@ -380,7 +380,7 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
     expect(cases).toBeGreaterThan(0);
     expect(r2?.runs).toBeLessThan(RUNS);
     expect(r2?.counterexample).toBeUndefined();
-    expect(t.boots).toBe(3);
+    expect(testHooks(t).boots).toBe(3);
     expect(verdictOf(r3 as PropertyResult)).toEqual(verdictOf(baseline[2] as PropertyResult));
   }, 600_000);
 });

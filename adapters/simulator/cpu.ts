@@ -11,16 +11,4 @@ export function cpuidField(reg: bigint, shift: number, width = 4): number {
   return Number((reg >> BigInt(shift)) & ((1n << BigInt(width)) - 1n));
 }
 
-/** id_aa64mmfr0_parange_to_phys_shift(): unknown values mean CONFIG_ARM64_PA_BITS. */
-export function parangeToPhysShift(parange: number, configPaBits: number): number {
-  switch (parange) {
-    case 0: return 32;
-    case 1: return 36;
-    case 2: return 40;
-    case 3: return 42;
-    case 4: return 44;
-    case 5: return 48;
-    case 6: return 52;
-    default: return configPaBits;
-  }
-}
+// id_aa64mmfr0_parange_to_phys_shift() is arch/host.ts parangeToPhysShift (an encoding, shared).

@@ -3,6 +3,7 @@
 
 import { HARNESS_CODE_SIZE, HARNESS_SLOT } from '../../core/cases.ts';
 import type { Errno } from '../../arch/errno.ts';
+import { KVM_CAP_ARM_MTE, KVM_CAP_ARM_NISV_TO_USER, KVM_CAP_ARM_VM_IPA_SIZE, KVM_CAP_NR_MEMSLOTS } from '../../arch/kvm.ts';
 import type {
   BackingRequest,
   BackingResult,
@@ -25,11 +26,6 @@ import { kvmInitIpaRange, kvmSetIpaLimit } from './kvm.ts';
 import { MAINLINE_KNOBS, type SimKnobs } from './knobs.ts';
 import { SimVm } from './vm.ts';
 import { AddressSpace, SimMte } from './mte.ts';
-
-const KVM_CAP_ARM_VM_IPA_SIZE = 165;
-const KVM_CAP_ARM_NISV_TO_USER = 177;
-const KVM_CAP_NR_MEMSLOTS = 10;
-const KVM_CAP_ARM_MTE = 205;
 
 export interface SimOptions {
   readonly knobs?: Partial<SimKnobs>;

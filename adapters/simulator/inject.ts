@@ -2,16 +2,27 @@
 // what the hypervisor writes into ESR_EL1/FAR_EL1 and where the guest vectors.
 
 import type { GuestState } from '../../core/target.ts';
-import { A32_VECTOR, FSR32, VECTOR } from '../../arch/vectors.ts';
-
-const ESR_ELx_IL = 1n << 25n;
-const ESR_ELx_EC_SHIFT = 26n;
-const ESR_ELx_EC_IABT_LOW = 0x20n;
-const ESR_ELx_EC_IABT_CUR = 0x21n;
-const ESR_ELx_EC_DABT_LOW = 0x24n;
-const ESR_ELx_FSC_EXTABT = 0x10n;
-const ESR_ELx_WNR = 1n << 6n;
-
+import {
+  ESR_ELx_EC_DABT_LOW,
+  ESR_ELx_EC_IABT_CUR,
+  ESR_ELx_EC_IABT_LOW,
+  ESR_ELx_EC_SHIFT,
+  ESR_ELx_FSC,
+  ESR_ELx_FSC_EXTABT,
+  ESR_ELx_IL,
+  ESR_ELx_WNR,
+} from '../../arch/esr.ts';
+import {
+  A32_DABT_VECTOR,
+  A32_PABT_VECTOR,
+  CURRENT_EL_SP_EL0_VECTOR,
+  CURRENT_EL_SP_ELx_VECTOR,
+  DFSR_FSC_EXTABT_LPAE,
+  DFSR_FSC_EXTABT_nLPAE,
+  DFSR_LPAE,
+  DFSR_WNR,
+  LOWER_EL_AArch64_VECTOR,
+} from '../../arch/vectors.ts';
 
 export interface Injected {
   readonly vector: number;
@@ -57,25 +68,25 @@ export function injectSizeFault(t: TrapInfo, addr: bigint, o: InjectOptions): In
   if (t.state === 'a32-short') return a;
   // the kernel clears ESR_EL1[5:0], which is DFSR: a prefetch abort's IFSR keeps its status
   if (t.state === 'a32-lpae' && t.isIabt) return a;
-  return { ...a, esr: a.esr & ~0x3fn };
+  return { ...a, esr: a.esr & ~ESR_ELx_FSC };
 }
 
 function vectorFor(state: GuestState): number {
   switch (state) {
     case 'el1t':
-      return VECTOR.CURRENT_SP0;
+      return CURRENT_EL_SP_EL0_VECTOR;
     case 'el1h':
-      return VECTOR.CURRENT_SPX;
+      return CURRENT_EL_SP_ELx_VECTOR;
     case 'el0':
-      return VECTOR.LOWER_AARCH64;
+      return LOWER_EL_AArch64_VECTOR;
     default:
-      return VECTOR.CURRENT_SPX;
+      return CURRENT_EL_SP_ELx_VECTOR;
   }
 }
 
 function injectAbt32(t: TrapInfo, addr: bigint, strict: boolean): Injected {
   const lpae = t.state === 'a32-lpae';
-  let fsr = lpae ? FSR32.LPAE | FSR32.EXTABT_LPAE : FSR32.EXTABT_SHORT;
-  if (strict && !t.isIabt && t.isWrite) fsr |= FSR32.WNR;
-  return { vector: t.isIabt ? A32_VECTOR.PABT : A32_VECTOR.DABT, esr: fsr, far: addr & 0xffff_ffffn };
+  let fsr = lpae ? DFSR_LPAE | DFSR_FSC_EXTABT_LPAE : DFSR_FSC_EXTABT_nLPAE;
+  if (strict && !t.isIabt && t.isWrite) fsr |= DFSR_WNR;
+  return { vector: t.isIabt ? A32_PABT_VECTOR : A32_DABT_VECTOR, esr: fsr, far: addr & 0xffff_ffffn };
 }

@@ -59,13 +59,5 @@ export function simulatedKernel(v: readonly [number, number], sublevel?: number)
   return k;
 }
 
-/** Proposals: the kernel they were posted against plus what they change (in these families). */
-export const SIMULATED_PROPOSALS: Readonly<Record<string, Partial<SimKnobs>>> = {
-  'seed-000-v1': { ...simulatedKernel([5, 12]), defaultIpaBelowLimit: 'cap' },
-  'seed-004-v1': { ...simulatedKernel([5, 18]), outOfRangeCheck: 'asf-beyond-ipa' },
-  // seed 001 v1: EL2 laid out in a low 2^48 window, TCR_EL2 programmed for the whole VA space
-  'seed-001-v1': { ...simulatedKernel([5, 12]), hypLayout: 'low-window-48', hypVaBits: 'max-idmap-vabits' },
-  // seed 003: a refused VMA mapped with the NoTagAccess attribute when the host has FEAT_MTE_PERM
-  'seed-003-notagaccess': { ...simulatedKernel([6, 18]), mteNoTagAccess: 'memattr' },
-};
+// The proposals' simulated kernels, and which profile each simulated kernel is checked against: cli/twins.ts.
 

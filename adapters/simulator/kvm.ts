@@ -3,15 +3,14 @@
 
 import type { HostConfig } from '../../core/target.ts';
 import type { Errno } from '../../arch/errno.ts';
+import { ARM64_MIN_PARANGE_BITS, pageShift, parangeToPhysShift } from '../../arch/host.ts';
+import { KVM_PHYS_SHIFT, KVM_VM_TYPE_ARM_IPA_SIZE_MASK } from '../../arch/kvm.ts';
 import { VTCR, TG0 } from '../../arch/vtcr.ts';
-import { cpuidField, idAa64mmfr0, parangeToPhysShift } from './cpu.ts';
+import { cpuidField, idAa64mmfr0 } from './cpu.ts';
 import type { SimKnobs } from './knobs.ts';
 
-const KVM_PHYS_SHIFT = 40;
-const PAGE_SHIFT = { 4: 12, 16: 14, 64: 16 } as const;
-
-export function pageShiftOf(host: HostConfig): number {
-  return PAGE_SHIFT[host.granule];
+function pageShiftOf(host: HostConfig): number {
+  return pageShift(host.granule);
 }
 
 /** kvm_set_ipa_limit() */
@@ -68,7 +67,7 @@ export function kvmGetVtcr(host: HostConfig, physShift: number): bigint {
   const startLevel = 4 - lvls;
   const sl0 = pageShift === 12 ? 2 - startLevel : 3 - startLevel;
   vtcr |= BigInt(sl0) << VTCR.SL0_SHIFT;
-  vtcr |= TG0[({ 12: 4, 14: 16, 16: 64 } as const)[pageShift as 12 | 14 | 16]] << VTCR.TG0_SHIFT;
+  vtcr |= TG0[host.granule] << VTCR.TG0_SHIFT;
   if (host.lpa2) vtcr |= VTCR.DS;
   return vtcr;
 }
@@ -80,14 +79,14 @@ export interface SimVmConfig {
 
 /** kvm_init_ipa_range(): the type word to an IPA size and VTCR_EL2, or an errno. */
 export function kvmInitIpaRange(host: HostConfig, type: bigint, limit: number, k: SimKnobs): SimVmConfig | Errno {
-  if (k.typeMaskCheck === 'first' && (type & ~0xffn) !== 0n) return 'EINVAL';
-  let physShift = Number(type & 0xffn);
+  if (k.typeMaskCheck === 'first' && (type & ~KVM_VM_TYPE_ARM_IPA_SIZE_MASK) !== 0n) return 'EINVAL';
+  let physShift = Number(type & KVM_VM_TYPE_ARM_IPA_SIZE_MASK);
   if (k.protectedForcesLimit && host.mode === 'protected') {
     physShift = limit;
-  } else if ((type & ~0xffn) !== 0n) {
+  } else if ((type & ~KVM_VM_TYPE_ARM_IPA_SIZE_MASK) !== 0n) {
     return 'EINVAL';
   } else if (physShift !== 0) {
-    if (physShift > limit || physShift < 32) return 'EINVAL';
+    if (physShift > limit || physShift < ARM64_MIN_PARANGE_BITS) return 'EINVAL';
   } else {
     physShift = KVM_PHYS_SHIFT;
     if (physShift > limit) {

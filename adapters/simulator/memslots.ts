@@ -2,13 +2,11 @@
 // over a real slot table (virt/kvm/kvm_main.c, arch/arm64/kvm/mmu.c).
 
 import type { Errno } from '../../arch/errno.ts';
+import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_MAX_NR_PAGES, KVM_MEM_READONLY } from '../../arch/kvm.ts';
 import type { MemoryRegion } from '../../core/target.ts';
 import type { SimKnobs } from './knobs.ts';
 
-const KVM_MEM_LOG_DIRTY_PAGES = 1;
-const KVM_MEM_READONLY = 2;
 const KVM_ADDRESS_SPACE_NUM = 1;
-const KVM_MEM_MAX_NR_PAGES = (1n << 31n) - 1n;
 const U64 = (1n << 64n) - 1n;
 
 export interface MemSlot {

@@ -1,9 +1,8 @@
 // Stage-2 translation: page tables the simulated hypervisor fills, and the
 // walk the simulated hardware does over them, driven by VTCR_EL2 alone.
 
-import { ps, sl0, t0sz, tg0, VTCR } from '../../arch/vtcr.ts';
-
-const PS_BITS = [32, 36, 40, 42, 44, 48, 52, 52];
+import { PARANGE_BITS, pageShift } from '../../arch/host.ts';
+import { granuleOfTg0, ps, sl0, t0sz, tg0, VTCR } from '../../arch/vtcr.ts';
 
 /** Tables live in a sparse "physical memory" of their own, one array per table. */
 export class Stage2Tables {
@@ -71,8 +70,7 @@ export function startLevel(vtcr: bigint): number {
 }
 
 export function granuleShift(vtcr: bigint): number {
-  const g = tg0(vtcr);
-  return g === 0 ? 12 : g === 2 ? 14 : 16;
+  return pageShift(granuleOfTg0(tg0(vtcr)));
 }
 
 /**
@@ -84,7 +82,7 @@ export function walkConfigValid(vtcr: bigint, hwParange: number): boolean {
   const stride = pageShift - 3;
   const ia = 64 - t0sz(vtcr);
   const lvl = startLevel(vtcr);
-  const paBits = PS_BITS[Math.min(hwParange, 7)] ?? 52;
+  const paBits = PARANGE_BITS[Math.min(hwParange, 6)] ?? 52;
   const ds = (vtcr & VTCR.DS) !== 0n;
   // the input range cannot be larger than the PA range the CPU implements
   if (ia > paBits) return false;
@@ -115,7 +113,7 @@ export function walk(tables: Stage2Tables, vtcr: bigint, hwParange: number, ipa:
   const first = startLevel(vtcr);
   // beyond T0SZ's input range: a level 0 fault before any table is read (AArch64.S2Translate, IPAIsOutOfRange)
   if (ipa >> BigInt(ia) !== 0n) return { ok: false, fault: 'translation', level: 0 };
-  const oaBits = PS_BITS[Math.min(ps(vtcr), hwParange, 7)] ?? 48;
+  const oaBits = PARANGE_BITS[Math.min(ps(vtcr), hwParange, 6)] ?? 48;
   let tablePa = tables.root;
   for (let level = first; level <= 3; level++) {
     const shift = BigInt(pageShift + stride * (3 - level));

@@ -3,10 +3,32 @@
 // the stage-2 walk, the syndrome) and the hypervisor side (the abort handler)
 // are kept apart, as on a real machine.
 
-import { VECTOR } from '../../arch/vectors.ts';
+import {
+  ESR_ELx_CM,
+  ESR_ELx_EC_DABT_CUR,
+  ESR_ELx_EC_DABT_LOW,
+  ESR_ELx_EC_IABT_CUR,
+  ESR_ELx_EC_IABT_LOW,
+  ESR_ELx_EC_SHIFT,
+  ESR_ELx_FSC,
+  ESR_ELx_FSC_ADDRSZ,
+  ESR_ELx_FSC_FAULT,
+  ESR_ELx_FSC_PERM,
+  ESR_ELx_FSC_TYPE,
+  ESR_ELx_IL,
+  ESR_ELx_ISV,
+  ESR_ELx_S1PTW,
+  ESR_ELx_SAS_SHIFT,
+  ESR_ELx_SF,
+  ESR_ELx_SRT_SHIFT,
+  ESR_ELx_WNR,
+} from '../../arch/esr.ts';
+import { pageShift, parangeToPhysShift } from '../../arch/host.ts';
+import { KVM_MEM_READONLY } from '../../arch/kvm.ts';
+import { CURRENT_EL_SP_EL0_VECTOR, CURRENT_EL_SP_ELx_VECTOR, LOWER_EL_AArch64_VECTOR } from '../../arch/vectors.ts';
+import { t0sz } from '../../arch/vtcr.ts';
 import type { Errno } from '../../arch/errno.ts';
 import type { GuestState, HostConfig, MemoryRegion, RunOutcome, RunRequest } from '../../core/target.ts';
-import { parangeToPhysShift } from './cpu.ts';
 import { injectAbort, injectSizeFault, type Injected, type InjectOptions, type TrapInfo } from './inject.ts';
 import type { SimKnobs } from './knobs.ts';
 import { Memslots, type MemSlot } from './memslots.ts';
@@ -15,15 +37,6 @@ import { rootIndexBits, startLevel, Stage2Tables, walk, walkConfigValid } from '
 
 /** How often a vCPU re-enters the guest after a fault before we call it stuck. */
 const MAX_ENTRIES = 8;
-
-const ESR_EL2_ISV = 1n << 24n;
-const ESR_EL2_WNR = 1n << 6n;
-const ESR_EL2_CM = 1n << 8n;
-const ESR_EL2_S1PTW = 1n << 7n;
-const ESR_FSC = 0x3fn;
-const FSC_TRANS = 0x04n;
-const FSC_PERM = 0x0cn;
-const FSC_ADDRSZ = 0x00n;
 
 /** The exception syndrome the hardware gives EL2 for a stage-2 fault. */
 interface Stage2Trap {
@@ -63,7 +76,7 @@ export class SimVm {
   private readonly noTagPages = new Set<bigint>();
 
   constructor(readonly o: SimVmOptions) {
-    this.pageShift = o.host.granule === 4 ? 12 : o.host.granule === 16 ? 14 : 16;
+    this.pageShift = pageShift(o.host.granule);
     this.tables = this.freshTables();
   }
 
@@ -146,14 +159,14 @@ export class SimVm {
     }
     const w = walk(this.tables, this.o.vtcr, this.o.host.parange, a.ipa, isWrite);
     if (w.ok) return { kind: 'done', outcome: { kind: 'completed' } };
-    const fsc = w.fault === 'translation' ? FSC_TRANS : w.fault === 'permission' ? FSC_PERM : FSC_ADDRSZ;
-    let esr = ((isIabt ? 0x20n : 0x24n) << 26n) | (1n << 25n) | (fsc + BigInt(Math.max(w.level, 0)));
+    const fsc = w.fault === 'translation' ? ESR_ELx_FSC_FAULT : w.fault === 'permission' ? ESR_ELx_FSC_PERM : ESR_ELx_FSC_ADDRSZ;
+    let esr = ((isIabt ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_DABT_LOW) << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | (fsc + BigInt(Math.max(w.level, 0)));
     if (!isIabt) {
-      if (isWrite) esr |= ESR_EL2_WNR;
+      if (isWrite) esr |= ESR_ELx_WNR;
       if (a.syndromeValid) {
         const sas = BigInt([1, 2, 4, 8].indexOf(a.size));
         // ISV, SAS, SRT = x1, SF for 64-bit registers
-        esr |= ESR_EL2_ISV | (sas << 22n) | (1n << 16n) | (a.size === 8 ? 1n << 15n : 0n);
+        esr |= ESR_ELx_ISV | (sas << ESR_ELx_SAS_SHIFT) | (1n << ESR_ELx_SRT_SHIFT) | (a.size === 8 ? ESR_ELx_SF : 0n);
       }
     }
     const pageMask = (1n << 12n) - 1n;
@@ -163,14 +176,14 @@ export class SimVm {
   // --- the hypervisor: kvm_handle_guest_abort() ------------------------------
 
   private handleGuestAbort(t: Stage2Trap, req: RunRequest): HandlerResult {
-    const fsc = t.esr & ESR_FSC;
-    const isTranslation = (fsc & ~3n) === FSC_TRANS;
-    const isPermission = (fsc & ~3n) === FSC_PERM;
+    const fsc = t.esr & ESR_ELx_FSC;
+    const isTranslation = (fsc & ESR_ELx_FSC_TYPE) === ESR_ELx_FSC_FAULT;
+    const isPermission = (fsc & ESR_ELx_FSC_TYPE) === ESR_ELx_FSC_PERM;
     const trapInfo: TrapInfo = {
       state: req.state,
       isIabt: t.isIabt,
-      isWrite: (t.esr & ESR_EL2_WNR) !== 0n && !t.isIabt,
-      il32: (t.esr & (1n << 25n)) !== 0n,
+      isWrite: (t.esr & ESR_ELx_WNR) !== 0n && !t.isIabt,
+      il32: (t.esr & ESR_ELx_IL) !== 0n,
     };
     let faultIpa = t.faultIpa;
     const k = this.o.knobs;
@@ -190,7 +203,7 @@ export class SimVm {
           return { kind: 'inject', exc: injectSizeFault(trapInfo, faultIpa | (t.hfar & 0xfffn), inj) };
         }
         // Falls between the IPA range and the PARange?
-        if (faultIpa >= 1n << BigInt(64 - Number(this.o.vtcr & 0x3fn))) {
+        if (faultIpa >= 1n << BigInt(64 - t0sz(this.o.vtcr))) {
           if (k.outOfRangeFarOffset === 'hfar-low-bits') faultIpa |= t.hfar & 0xfffn;
           return { kind: 'inject', exc: injectAbort(trapInfo, faultIpa, inj) };
         }
@@ -201,13 +214,13 @@ export class SimVm {
 
     const gfn = faultIpa >> BigInt(this.pageShift);
     const slot = this.slots.find(gfn);
-    const writable = slot !== undefined && (slot.flags & 2) === 0;
+    const writable = slot !== undefined && (slot.flags & KVM_MEM_READONLY) === 0;
     const writeFault = trapInfo.isWrite;
     if (!slot || (writeFault && !writable)) {
       // the guest fetched instructions from somewhere it shouldn't: a prefetch abort
       if (t.isIabt) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, inj) };
-      if ((t.esr & ESR_EL2_S1PTW) !== 0n) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, inj) };
-      if (!slot && (t.esr & ESR_EL2_CM) !== 0n) return { kind: 'resume' };
+      if ((t.esr & ESR_ELx_S1PTW) !== 0n) return { kind: 'inject', exc: injectAbort(trapInfo, t.hfar, inj) };
+      if (!slot && (t.esr & ESR_ELx_CM) !== 0n) return { kind: 'resume' };
       // The IPA is reported as [MAX:12]: complete it with the low 12 bits of the VA
       return { kind: 'exit', outcome: this.ioMemAbort(t, faultIpa | (t.hfar & 0xfffn), req) };
     }
@@ -221,14 +234,14 @@ export class SimVm {
 
   /** io_mem_abort() */
   private ioMemAbort(t: Stage2Trap, ipa: bigint, req: RunRequest): RunOutcome {
-    if ((t.esr & ESR_EL2_ISV) === 0n) {
+    if ((t.esr & ESR_ELx_ISV) === 0n) {
       if (this.nisvToUser) {
-        return { kind: 'nisv', esrIss: t.esr & (ESR_EL2_CM | ESR_EL2_WNR | ESR_FSC), faultIpa: ipa };
+        return { kind: 'nisv', esrIss: t.esr & (ESR_ELx_CM | ESR_ELx_WNR | ESR_ELx_FSC), faultIpa: ipa };
       }
       return { kind: 'run-errno', errno: 'ENOSYS' };
     }
-    const isWrite = (t.esr & ESR_EL2_WNR) !== 0n;
-    const len = 1 << Number((t.esr >> 22n) & 3n);
+    const isWrite = (t.esr & ESR_ELx_WNR) !== 0n;
+    const len = 1 << Number((t.esr >> ESR_ELx_SAS_SHIFT) & 3n);
     const mask = len === 8 ? (1n << 64n) - 1n : (1n << BigInt(8 * len)) - 1n;
     return { kind: 'mmio', physAddr: ipa, len, isWrite, data: isWrite ? req.access.data & mask : 0n };
   }
@@ -251,9 +264,9 @@ export class SimVm {
 /** What the hardware reports to EL1 for a stage-1 address size fault at level 0. */
 function stage1AddressSizeFault(state: GuestState, isIabt: boolean, isWrite: boolean, va: bigint): Injected {
   const lower = state === 'el0';
-  const ec = isIabt ? (lower ? 0x20n : 0x21n) : lower ? 0x24n : 0x25n;
-  let esr = (ec << 26n) | (1n << 25n) | FSC_ADDRSZ;
-  if (!isIabt && isWrite) esr |= ESR_EL2_WNR;
-  const vector = state === 'el1t' ? VECTOR.CURRENT_SP0 : state === 'el1h' ? VECTOR.CURRENT_SPX : VECTOR.LOWER_AARCH64;
+  const ec = isIabt ? (lower ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_IABT_CUR) : lower ? ESR_ELx_EC_DABT_LOW : ESR_ELx_EC_DABT_CUR;
+  let esr = (ec << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | ESR_ELx_FSC_ADDRSZ;
+  if (!isIabt && isWrite) esr |= ESR_ELx_WNR;
+  const vector = state === 'el1t' ? CURRENT_EL_SP_EL0_VECTOR : state === 'el1h' ? CURRENT_EL_SP_ELx_VECTOR : LOWER_EL_AArch64_VECTOR;
   return { vector, esr, far: va };
 }

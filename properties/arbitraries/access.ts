@@ -3,7 +3,7 @@
 // backed slots, and anywhere in between; or confined to one region.
 
 import fc from 'fast-check';
-import { pageSize, parangeBits } from '../../arch/host.ts';
+import { expressibleIpaBits, pageSize, parangeToPhysShift } from '../../arch/host.ts';
 import { HARNESS_END } from '../../core/cases.ts';
 import type { Access, GuestState, HostConfig } from '../../core/target.ts';
 import { LOW_SLOT_GPA } from './backedSlots.ts';
@@ -24,8 +24,8 @@ function reach(state: GuestState): bigint {
 }
 
 function span(host: HostConfig, ipaBits: number, region: Region): [bigint, bigint] | undefined {
-  const p = parangeBits(host.parange) ?? host.kernelPaBits;
-  const l = Math.min(p, host.granule === 64 || host.lpa2 ? 52 : 48);
+  const p = parangeToPhysShift(host.parange, host.kernelPaBits);
+  const l = expressibleIpaBits(host);
   const b = (x: number) => 1n << BigInt(x);
   const r: Record<Exclude<Region, 'any'>, [bigint, bigint]> = {
     'in-range': [HARNESS_END, b(ipaBits)],
@@ -51,7 +51,7 @@ function whereIn(lo: bigint, hi: bigint): fc.Arbitrary<Where> {
 
 export function accessArb(host: HostConfig, ipaBits: number, state: GuestState, region: Region = 'any'): fc.Arbitrary<Access> {
   const page = pageSize(host.granule);
-  const p = parangeBits(host.parange) ?? host.kernelPaBits;
+  const p = parangeToPhysShift(host.parange, host.kernelPaBits);
   const bounds = [...new Set([ipaBits, Math.min(p, 48), p, 52])].map((b) => 1n << BigInt(b));
   const a32 = reach(state) < 1n << 64n;
   // an AArch32 guest stays below PARange: its stage-1 faults are not what this suite checks

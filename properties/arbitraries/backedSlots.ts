@@ -3,6 +3,7 @@
 
 import fc from 'fast-check';
 import { pageSize } from '../../arch/host.ts';
+import { KVM_MEM_READONLY } from '../../arch/kvm.ts';
 import { HARNESS_END } from '../../core/cases.ts';
 import type { HostConfig, MemoryRegion } from '../../core/target.ts';
 
@@ -15,7 +16,7 @@ export function backedSlots(host: HostConfig, ipaBits: number): fc.Arbitrary<Mem
     fc.record({ pages: fc.integer({ min: 1, max: 2 }), readonly: fc.boolean() }).map(
       ({ pages, readonly }): MemoryRegion => ({
         slot: id,
-        flags: readonly ? 2 : 0,
+        flags: readonly ? KVM_MEM_READONLY : 0,
         guestPhysAddr: gpa(BigInt(pages)),
         memorySize: BigInt(pages) * page,
         userspaceAddr: 'auto',

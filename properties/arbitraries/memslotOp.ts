@@ -5,6 +5,7 @@
 
 import fc from 'fast-check';
 import { pageSize } from '../../arch/host.ts';
+import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../../arch/kvm.ts';
 import { HARNESS_END } from '../../core/cases.ts';
 import type { HostConfig, MemoryRegion } from '../../core/target.ts';
 
@@ -15,7 +16,7 @@ const U1 = 0x20_0000_0000n;
 /** Flags: mostly none, often dirty logging and/or read-only, sometimes a bit arm64 does not know. */
 export const memslotFlags: fc.Arbitrary<number> = fc.oneof(
   { weight: 8, arbitrary: fc.constant(0) },
-  { weight: 3, arbitrary: fc.constantFrom(1, 2, 3) },
+  { weight: 3, arbitrary: fc.constantFrom(KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY) },
   { weight: 1, arbitrary: fc.constantFrom(4, 8, 0x8000_0000) },
 );
 

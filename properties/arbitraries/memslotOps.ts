@@ -9,6 +9,7 @@
 
 import fc from 'fast-check';
 import { pageSize } from '../../arch/host.ts';
+import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '../../arch/kvm.ts';
 import type { HostConfig, MemoryRegion } from '../../core/target.ts';
 import { memslotGpa, memslotOp } from './memslotOp.ts';
 
@@ -35,7 +36,7 @@ export function memslotOps(host: HostConfig, ipaBits: number, maxLength = 6): fc
     .record({
       // the highest ids arm64 has had and has (KVM_USER_MEM_SLOTS 512, then SHRT_MAX)
       slot: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(511, 512, 32766) }),
-      flags: fc.constantFrom(0, 1, 2),
+      flags: fc.constantFrom(0, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY),
       gap: fc.integer({ min: 0, max: 2 }),
       pages: fc.integer({ min: 1, max: 3 }),
     })
@@ -54,7 +55,7 @@ export function memslotOps(host: HostConfig, ipaBits: number, maxLength = 6): fc
     change: fc.constantFrom<Derived['change']>('move', 'flags', 'delete', 'again', 'overlap', 'overlap'),
     gpa: memslotGpa(host, ipaBits),
     // XORed into the flags of the call it derives from: every value is a change
-    flags: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(1, 2, 3) }, { weight: 1, arbitrary: fc.constantFrom(4, 0x8000_0000) }),
+    flags: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY) }, { weight: 1, arbitrary: fc.constantFrom(4, 0x8000_0000) }),
     other: fc.integer({ min: 1, max: 3 }),
     offset: fc.integer({ min: -1, max: 2 }),
     longer: fc.integer({ min: 0, max: 2 }),

@@ -1,0 +1,80 @@
+// The schema language of cases read back from JSON (core/codec.ts), and the strict decoder: a value
+// is checked field by field, and an error names the path of the field at fault.
+
+import type { Json } from './json.ts';
+
+export class CaseError extends Error {
+  override readonly name = 'CaseError';
+  /** the dotted path of the field at fault, e.g. case.access.ipa */
+  constructor(
+    readonly field: string,
+    why: string,
+  ) {
+    super(`field '${field}' ${why}`);
+  }
+}
+
+export type Schema =
+  | { readonly t: 'u64' }
+  | { readonly t: 'bool' }
+  | { readonly t: 'null' }
+  | { readonly t: 'int'; readonly min: number; readonly max: number }
+  | { readonly t: 'enum'; readonly of: readonly (string | number)[] }
+  | { readonly t: 'obj'; readonly fields: Readonly<Record<string, Schema>> }
+  | { readonly t: 'arr'; readonly of: Schema; readonly max: number }
+  | { readonly t: 'either'; readonly a: Schema; readonly b: Schema; readonly what: string };
+
+export const U64: Schema = { t: 'u64' };
+export const BOOL: Schema = { t: 'bool' };
+export const NULL: Schema = { t: 'null' };
+export const int = (min: number, max: number): Schema => ({ t: 'int', min, max });
+export const oneOf = (...of: (string | number)[]): Schema => ({ t: 'enum', of });
+export const obj = (fields: Record<string, Schema>): Schema => ({ t: 'obj', fields });
+export const arr = (of: Schema, max: number): Schema => ({ t: 'arr', of, max });
+export const either = (a: Schema, b: Schema, what: string): Schema => ({ t: 'either', a, b, what });
+
+export function decode(s: Schema, v: Json | undefined, at: string): unknown {
+  if (v === undefined) throw new CaseError(at, 'is missing');
+  switch (s.t) {
+    case 'u64':
+      if (typeof v !== 'string' || !/^0x[0-9a-f]{1,16}$/.test(v)) throw new CaseError(at, 'must be a 64-bit "0x…" hex string (lower case)');
+      return BigInt(v);
+    case 'bool':
+      if (typeof v !== 'boolean') throw new CaseError(at, 'must be true or false');
+      return v;
+    case 'null':
+      if (v !== null) throw new CaseError(at, 'must be null');
+      return null;
+    case 'int':
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < s.min || v > s.max) {
+        throw new CaseError(at, `must be a whole number from ${s.min} to ${s.max}`);
+      }
+      return v;
+    case 'enum':
+      if ((typeof v !== 'string' && typeof v !== 'number') || !s.of.includes(v)) {
+        throw new CaseError(at, `must be one of ${s.of.map((x) => JSON.stringify(x)).join(', ')}`);
+      }
+      return v;
+    case 'either':
+      try {
+        return decode(s.a, v, at);
+      } catch {
+        try {
+          return decode(s.b, v, at);
+        } catch {
+          throw new CaseError(at, `must be ${s.what}`);
+        }
+      }
+    case 'arr':
+      if (!Array.isArray(v)) throw new CaseError(at, 'must be an array');
+      if (v.length > s.max) throw new CaseError(at, `has more than ${s.max} entries`);
+      return v.map((x, i) => decode(s.of, x, `${at}[${i}]`));
+    case 'obj': {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CaseError(at, 'must be an object');
+      for (const k of Object.keys(v)) if (!(k in s.fields)) throw new CaseError(`${at}.${k}`, 'is not a field of this case');
+      const out: Record<string, unknown> = {};
+      for (const [k, sub] of Object.entries(s.fields)) out[k] = decode(sub, v[k], `${at}.${k}`);
+      return out;
+    }
+  }
+}
