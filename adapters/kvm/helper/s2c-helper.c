@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include <linux/kvm.h>
+#include "harness.h" // the harness IPA map, generated from core/harness.ts
 #include "mte.h"
 
 #define PREFIX "@S2C@ "
@@ -46,12 +47,6 @@
 #define MAX_VMS 64
 #define MAX_NAME 64
 
-// Harness IPA map: keep in sync with guest.S.
-#define CODE_IPA 0x0ULL
-#define CODE_SIZE 0x10000ULL
-#define DONE_IPA 0x10000ULL
-#define REPORT_IPA 0x10100ULL
-#define HARNESS_END 0x20000ULL
 
 extern const unsigned char s2c_guest_start[], s2c_guest_end[], s2c_planted[];
 extern const unsigned char s2c_stub_ld1[], s2c_stub_ld2[], s2c_stub_ld4[], s2c_stub_ld8[];
@@ -390,7 +385,7 @@ static void vm_free(struct vm *v) {
 	for (size_t i = 0; i < v->nslots; i++)
 		if (v->slots[i].addr) munmap(v->slots[i].addr, v->slots[i].len);
 	free(v->slots);
-	if (v->code_mem) munmap(v->code_mem, CODE_SIZE);
+	if (v->code_mem) munmap(v->code_mem, HARNESS_CODE_SIZE);
 	vm_clear(v);
 }
 
@@ -719,11 +714,8 @@ static void op_set_memslot(struct req *r) {
 	o_fmt(r->o, ",\"errno\":%d", e);
 }
 
-// a32-lpae translation tables, in the code slot after the guest code (guest.S harness IPA map).
-#define PT_L1_IPA 0x8000ULL   // level 1: 4 entries of 1 GiB (TTBCR.T0SZ = 0, 32-byte aligned)
-#define PT_POOL_IPA 0x9000ULL // level 2 and 3 tables, 4 KiB each
-#define PT_POOL_PAGES 4       // harness and target: one level-2 and one level-3 table each at most
-#define PT_END_IPA (PT_POOL_IPA + PT_POOL_PAGES * 0x1000ULL)
+// a32-lpae translation tables, in the code slot after the guest code (harness.h).
+#define PT_END_IPA (HARNESS_PT_POOL_IPA + HARNESS_PT_POOL_PAGES * 0x1000ULL)
 
 // The vCPU for one register width (created at its first run, after the client's memslots and caps)
 // and the code memslot.
@@ -745,20 +737,24 @@ static const char *vm_prepare_run(struct vm *v, int width) {
 		c->run = run;
 	}
 	if (!v->code_installed) {
-		if ((size_t)(s2c_guest_end - s2c_guest_start) > PT_L1_IPA) return "harness: guest code overlaps the page tables at IPA 0x8000";
+		if ((size_t)(s2c_guest_end - s2c_guest_start) > HARNESS_PT_L1_IPA) {
+			snprintf(err, sizeof err, "harness: guest code overlaps the page tables at IPA 0x%" PRIx64, (uint64_t)HARNESS_PT_L1_IPA);
+			return err;
+		}
 		if (!v->code_mem) {
-			void *m = mmap(NULL, CODE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			void *m = mmap(NULL, HARNESS_CODE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (m == MAP_FAILED) return "harness: mmap of code memory failed";
-			memset(m, 0, CODE_SIZE); // populate every page: the page tables are written later
+			memset(m, 0, HARNESS_CODE_SIZE); // populate every page: the page tables are written later
 			memcpy(m, s2c_guest_start, (size_t)(s2c_guest_end - s2c_guest_start));
 			v->code_mem = m;
 		}
 		// Highest slot id the client does not use.
 		uint32_t slot = nr_memslots ? nr_memslots - 1 : 31;
 		while (slot > 0 && slot_find(v, slot)) slot--;
-		int e = do_set_region(v->fd, slot, KVM_MEM_READONLY, CODE_IPA, CODE_SIZE, (uint64_t)(uintptr_t)v->code_mem);
+		int e = do_set_region(v->fd, slot, KVM_MEM_READONLY, HARNESS_CODE_IPA, HARNESS_CODE_SIZE, (uint64_t)(uintptr_t)v->code_mem);
 		if (e) {
-			snprintf(err, sizeof err, "harness: cannot install the code memslot %u at IPA [0x0,0x10000): %s (the harness owns IPA [0x0,0x20000))", slot, strerror(e));
+			snprintf(err, sizeof err, "harness: cannot install the code memslot %u at IPA [0x%" PRIx64 ",0x%" PRIx64 "): %s (the harness owns IPA [0x%" PRIx64 ",0x%" PRIx64 "))",
+				 slot, (uint64_t)HARNESS_CODE_IPA, (uint64_t)(HARNESS_CODE_IPA + HARNESS_CODE_SIZE), strerror(e), (uint64_t)HARNESS_CODE_IPA, (uint64_t)HARNESS_END);
 			return err;
 		}
 		v->code_slot = slot;
@@ -884,14 +880,14 @@ struct ptbuild {
 };
 
 static bool pt_map(struct ptbuild *p, uint32_t va, uint64_t ipa, uint64_t attrs) {
-	uint64_t *t = (uint64_t *)(p->mem + PT_L1_IPA);
+	uint64_t *t = (uint64_t *)(p->mem + HARNESS_PT_L1_IPA);
 	static const int shift[2] = {30, 21};
 	static const uint32_t mask[2] = {3, 511};
 	for (int l = 0; l < 2; l++) {
 		uint64_t *e = &t[(va >> shift[l]) & mask[l]];
 		if ((*e & 3) != LD_TABLE) {
-			if (p->used >= PT_POOL_PAGES) return false;
-			*e = (PT_POOL_IPA + (uint64_t)p->used++ * 0x1000) | LD_TABLE;
+			if (p->used >= (int)HARNESS_PT_POOL_PAGES) return false;
+			*e = (HARNESS_PT_POOL_IPA + (uint64_t)p->used++ * 0x1000) | LD_TABLE;
 		}
 		t = (uint64_t *)(p->mem + (*e & LD_OA_MASK));
 	}
@@ -902,13 +898,13 @@ static bool pt_map(struct ptbuild *p, uint32_t va, uint64_t ipa, uint64_t attrs)
 // Writes the tables for one a32-lpae case; returns H, or UINT64_MAX if the tables do not fit.
 static uint64_t a32_lpae_tables(struct vm *v, const struct access *a) {
 	uint32_t target = (uint32_t)a->ipa & ~0xfffU;
-	uint64_t h = ((a->ipa >> 32) != 0 && target < DONE_IPA + 0x1000) ? A32_HIGH_BASE : 0;
+	uint64_t h = ((a->ipa >> 32) != 0 && target < HARNESS_DONE_IPA + 0x1000) ? A32_HIGH_BASE : 0;
 	struct ptbuild p = {.mem = v->code_mem, .used = 0};
-	memset(p.mem + PT_L1_IPA, 0, PT_END_IPA - PT_L1_IPA);
+	memset(p.mem + HARNESS_PT_L1_IPA, 0, PT_END_IPA - HARNESS_PT_L1_IPA);
 	bool ok = true;
-	for (uint64_t off = 0; off < CODE_SIZE; off += 0x1000)
-		ok = ok && pt_map(&p, (uint32_t)(h + off), CODE_IPA + off, LD_ATTR(ATTR_WB) | LD_SH_INNER);
-	ok = ok && pt_map(&p, (uint32_t)(h + DONE_IPA), DONE_IPA, LD_ATTR(ATTR_DEVICE) | LD_XN | LD_PXN);
+	for (uint64_t off = 0; off < HARNESS_CODE_SIZE; off += 0x1000)
+		ok = ok && pt_map(&p, (uint32_t)(h + off), HARNESS_CODE_IPA + off, LD_ATTR(ATTR_WB) | LD_SH_INNER);
+	ok = ok && pt_map(&p, (uint32_t)(h + HARNESS_DONE_IPA), HARNESS_DONE_IPA, LD_ATTR(ATTR_DEVICE) | LD_XN | LD_PXN);
 	ok = ok && pt_map(&p, target, a->ipa, a->kind == 2 ? LD_ATTR(ATTR_NC) : LD_ATTR(ATTR_DEVICE) | LD_XN | LD_PXN);
 	__sync_synchronize();
 	return ok ? h : UINT64_MAX;
@@ -940,7 +936,7 @@ static void run_case(struct vm *v, const struct gstate *gs, const struct access 
 	int fd = c->fd;
 	struct kvm_run *run = c->run;
 	run->immediate_exit = 0;
-	uint64_t pc = CODE_IPA + guest_off(stub_for(a, gs->a32)) + (a->spin ? 8 : 0);
+	uint64_t pc = HARNESS_CODE_IPA + guest_off(stub_for(a, gs->a32)) + (a->spin ? 8 : 0);
 	if (ioctl(fd, KVM_ARM_VCPU_INIT, &c->init) < 0) {
 		int er = errno;
 		oc->k = OC_ERROR;
@@ -951,12 +947,12 @@ static void run_case(struct vm *v, const struct gstate *gs, const struct access 
 	}
 	bool ok;
 	if (!gs->a32) {
-		ok = set_one_reg(fd, REG_VBAR_EL1, CODE_IPA) == 0 &&
+		ok = set_one_reg(fd, REG_VBAR_EL1, HARNESS_CODE_IPA) == 0 &&
 		     set_one_reg(fd, REG_PC, pc) == 0 &&
 		     set_one_reg(fd, REG_PSTATE, gs->pstate) == 0 &&
 		     set_one_reg(fd, REG_X(0), a->ipa) == 0 &&
 		     set_one_reg(fd, REG_X(1), a->data) == 0 &&
-		     set_one_reg(fd, REG_X(3), DONE_IPA) == 0;
+		     set_one_reg(fd, REG_X(3), HARNESS_DONE_IPA) == 0;
 	} else {
 		// a32-short: MMU off, VA = IPA (op_run keeps ipa below 4 GiB), TTBCR.EAE = 0.
 		// a32-lpae: MMU on with the tables above, TTBCR.EAE = 1 for every address.
@@ -972,7 +968,7 @@ static void run_case(struct vm *v, const struct gstate *gs, const struct access 
 		if (gs->lpae) sctlr |= SCTLR_M | SCTLR_C | SCTLR_I;
 		ok = ok &&
 		     set_one_reg(fd, REG_MAIR_EL1, MAIR_VALUE) == 0 &&
-		     set_one_reg(fd, REG_TTBR0_EL1, gs->lpae ? PT_L1_IPA : 0) == 0 &&
+		     set_one_reg(fd, REG_TTBR0_EL1, gs->lpae ? HARNESS_PT_L1_IPA : 0) == 0 &&
 		     set_one_reg(fd, REG_TCR_EL1, gs->lpae ? TTBCR_LPAE : 0) == 0 &&
 		     set_one_reg(fd, REG_SCTLR_EL1, sctlr) == 0 &&
 		     set_one_reg(fd, REG_VBAR_EL1, h + guest_off(s2c_a32_vectors)) == 0 &&
@@ -981,8 +977,8 @@ static void run_case(struct vm *v, const struct gstate *gs, const struct access 
 		     set_one_reg(fd, REG_X(0), (uint32_t)a->ipa) == 0 &&
 		     set_one_reg(fd, REG_X(1), (uint32_t)a->data) == 0 &&
 		     set_one_reg(fd, REG_X(2), 0) == 0 &&
-		     set_one_reg(fd, REG_X(3), h + DONE_IPA) == 0 &&
-		     set_one_reg(fd, REG_X(4), h + REPORT_IPA) == 0;
+		     set_one_reg(fd, REG_X(3), h + HARNESS_DONE_IPA) == 0 &&
+		     set_one_reg(fd, REG_X(4), h + HARNESS_REPORT_IPA) == 0;
 	}
 	if (!ok) {
 		oc->k = OC_ERROR;
@@ -1004,16 +1000,16 @@ static void run_case(struct vm *v, const struct gstate *gs, const struct access 
 		}
 		if (run->exit_reason == KVM_EXIT_MMIO) {
 			uint64_t pa = run->mmio.phys_addr;
-			if (pa == DONE_IPA && run->mmio.is_write) {
+			if (pa == HARNESS_DONE_IPA && run->mmio.is_write) {
 				oc->k = OC_COMPLETED;
 				if (a->kind == 0) { oc->value = mmio_data(run); oc->has_value = true; }
 				break;
 			}
-			if (pa >= REPORT_IPA && pa < REPORT_IPA + 24 && run->mmio.is_write) {
+			if (pa >= HARNESS_REPORT_IPA && pa < HARNESS_REPORT_IPA + 24 && run->mmio.is_write) {
 				uint64_t d = mmio_data(run);
-				if (pa == REPORT_IPA) oc->vector = d, reports |= 1;
-				else if (pa == REPORT_IPA + 8) oc->esr = d, reports |= 2;
-				else if (pa == REPORT_IPA + 16) { oc->far = d; reports |= 4; oc->k = OC_EXCEPTION; break; }
+				if (pa == HARNESS_REPORT_IPA) oc->vector = d, reports |= 1;
+				else if (pa == HARNESS_REPORT_IPA + 8) oc->esr = d, reports |= 2;
+				else if (pa == HARNESS_REPORT_IPA + 16) { oc->far = d; reports |= 4; oc->k = OC_EXCEPTION; break; }
 				continue;
 			}
 			oc->k = OC_MMIO;
@@ -1075,7 +1071,8 @@ static void op_run(struct req *r) {
 		a.syndrome = j->nodes[sv].b;
 	}
 	if (a.kind == 2 && !a.syndrome) FAIL("run: an ifetch has no syndromeValid=false variant");
-	if (a.ipa < HARNESS_END) FAIL("run: IPA [0x0,0x20000) belongs to the harness (code, DONE, REPORT)");
+	if (a.ipa < HARNESS_END)
+		FAIL("run: IPA [0x%" PRIx64 ",0x%" PRIx64 ") belongs to the harness (code, DONE, REPORT)", (uint64_t)HARNESS_CODE_IPA, (uint64_t)HARNESS_END);
 	if (gs->a32 && a.size == 8) FAIL("run: %s has no single-register 8-byte access (size 1, 2 or 4)", gs->name);
 	if (gs->a32 && a.ipa >> (gs->lpae ? 40 : 32))
 		FAIL("run: %s reaches IPAs below 2^%d only", gs->name, gs->lpae ? 40 : 32);
