@@ -68,6 +68,7 @@ static const struct op {
 	{"backing", op_backing, "mte family: map VMM memory of one backing kind"},
 	{"unbacking", op_unbacking, "mte family: unmap it"},
 	{"backing_probe", op_backing_probe, "mte family: which backing kinds this host cannot make"},
+	{"floor", op_floor, "n iterations of a bare KVM loop (fresh-vm, reuse-mmio, memslot), timed in the helper"},
 	{"crash", op_crash, "fault injection: exit without answering"},
 	{"shutdown", op_shutdown, "answer, then power off"},
 };

@@ -45,7 +45,7 @@ void hang_setup(void) {
 	hang_timer_ok = timer_create(CLOCK_MONOTONIC, &sev, &hang_timer) == 0;
 }
 
-static void hang_arm(struct kvm_run *r, int64_t ms) {
+void hang_arm(struct kvm_run *r, int64_t ms) {
 	hang_fired = 0;
 	hang_run = r;
 	struct itimerspec its;
@@ -55,11 +55,16 @@ static void hang_arm(struct kvm_run *r, int64_t ms) {
 	if (hang_timer_ok) timer_settime(hang_timer, 0, &its, NULL);
 }
 
-static void hang_disarm(void) {
+void hang_disarm(void) {
 	struct itimerspec its;
 	memset(&its, 0, sizeof its);
 	if (hang_timer_ok) timer_settime(hang_timer, 0, &its, NULL);
 	hang_run = NULL;
+}
+
+bool hang_watch(struct kvm_run *r) {
+	hang_run = r;
+	return !hang_fired;
 }
 
 // ---- the case ---------------------------------------------------------------------------------

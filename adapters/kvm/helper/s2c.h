@@ -6,6 +6,7 @@
 //   run.c       one access case: vCPU set-up, KVM_RUN, hang timer, outcome decoding
 //   a32.c       AArch32 vCPU set-up and the a32-lpae translation tables
 //   diag.c      diagnostics: probe, batch, stats, ping, crash
+//   floor.c     floor: bare KVM loops timed inside the helper (the benchmark's floor)
 //   init.c      the guest's /init: mounts, kernel command line, console, power-off
 //   mte.c       VMM memory of each backing kind (mte family)
 //   guest.S     the guest code
@@ -148,6 +149,11 @@ struct outcome {
 };
 
 void hang_setup(void);
+// Arms the hang timer for `ms`: when it fires, a KVM_RUN on `r` returns EINTR (or at once).
+void hang_arm(struct kvm_run *r, int64_t ms);
+void hang_disarm(void);
+// Points the armed timer at another kvm_run (NULL while none is mapped); false once it has fired.
+bool hang_watch(struct kvm_run *r);
 const struct gstate *gstate_find(const char *name);
 void run_case(struct vm *v, const struct gstate *gs, const struct access *a, int64_t budget_ms, struct outcome *oc);
 
@@ -189,6 +195,7 @@ void op_batch(struct req *r);
 void op_stats(struct req *r);
 void op_ping(struct req *r);
 void op_crash(struct req *r);
+void op_floor(struct req *r);
 void op_shutdown(struct req *r);
 
 // ---- the system (init.c) ----------------------------------------------------------------------
