@@ -85,11 +85,10 @@ export interface AccessOutcome {
  * simulator alike): a code slot at IPA 0 whose first page holds the vectors
  * and the access stubs (the only page the guest touches before the access),
  * and unbacked report addresses up to HARNESS_END. Cases stay above it.
- * HARNESS_SLOT is that code slot's memslot id (a case's own slots use other ids).
+ * HARNESS_SLOT is that code slot's memslot id in the models (a case's own slots
+ * use other ids). The map is written once, in core/harness.ts.
  */
-export const HARNESS_SLOT = 500;
-export const HARNESS_CODE_SIZE = 0x10000n;
-export const HARNESS_END = 0x20000n;
+export { HARNESS_CODE_SIZE, HARNESS_END, HARNESS_SLOT } from './harness.ts';
 /** The page vm-create's first access loads from (inside every IPA size). */
 export const FIRST_ACCESS_IPA = 0x100000n;
 

@@ -11,8 +11,9 @@ OBJDUMP="${CROSS_OBJDUMP:-aarch64-linux-gnu-objdump}"
 command -v "$CC" >/dev/null || { echo "build.sh: $CC not found (run: npm run provision)" >&2; exit 1; }
 mkdir -p "$OUT"
 echo "    $CC -static -O2 -Wall -Wextra -Werror -> $OUT/s2c-helper"
-"$CC" -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$OUT/s2c-helper.tmp" \
-  "$HERE/s2c-helper.c" "$HERE/mte.c" "$HERE/guest.S"
+# One file per job (s2c.h lists them); harness.h is generated from core/harness.ts (scripts/gen-harness-h.ts).
+SRCS=(s2c-helper.c protocol.c json.c vm.c run.c a32.c diag.c floor.c init.c mte.c guest.S)
+"$CC" -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$OUT/s2c-helper.tmp" "${SRCS[@]/#/$HERE/}"
 mv "$OUT/s2c-helper.tmp" "$OUT/s2c-helper"
 "$CC" -c -o "$OUT/guest.o" "$HERE/guest.S"
 "$OBJDUMP" -d -j .rodata.s2c_guest "$OUT/guest.o" > "$OUT/guest.lst" 2>/dev/null \

@@ -3,17 +3,24 @@
 // address below is an IPA and the guest runs with its MMU off: a load or store reaches the IPA it
 // names, with Device-nGnRnE attributes (unaligned data accesses take an alignment fault).
 //
-// Harness IPA map (the client must not use [0x0, 0x20000)):
-//   0x00000  vector table (VBAR_EL1 = 0): 16 entries of 0x80 bytes
+// Harness IPA map (harness.h, generated from core/harness.ts; the client must not use
+// [0, HARNESS_END) = [0x0, 0x20000)):
+//   0x00000  HARNESS_CODE_IPA: vector table (VBAR_EL1 = 0): 16 entries of 0x80 bytes
 //   0x00800  access stubs, 16 bytes each (see s2c_stub_* below)
 //   0x01000  AArch32 vector table, handlers and A32 access stubs (s2c_a32_*; see the end)
-//   0x08000  a32-lpae only: LPAE translation tables the helper writes before each run
-//   0x10000  DONE    unbacked: a store here is a KVM_EXIT_MMIO meaning "the access completed"
-//   0x10100  REPORT  unbacked: vector entries store offset, ESR_EL1, FAR_EL1 at +0, +8, +16
+//   0x08000  HARNESS_PT_L1_IPA, a32-lpae only: LPAE translation tables the helper writes before each run
+//   0x10000  HARNESS_DONE_IPA    unbacked: a store here is a KVM_EXIT_MMIO meaning "the access completed"
+//   0x10100  HARNESS_REPORT_IPA  unbacked: vector entries store offset, ESR_EL1, FAR_EL1 at +0, +8, +16
 //
 // Registers on entry, set by the helper with KVM_SET_ONE_REG after KVM_ARM_VCPU_INIT:
 //   pc = a stub, pstate = EL1h/EL1t/EL0 with DAIF masked, x0 = target IPA, x1 = data (stores),
 //   x3 = DONE. No stack is used.
+
+#include "harness.h"
+
+#if HARNESS_REPORT_IPA > 0xffffffff || HARNESS_CODE_IPA != 0
+#error "the vector entries build REPORT with movz/movk (32 bits) and VBAR_EL1 = 0 is the code slot"
+#endif
 
 	.section .rodata.s2c_guest, "a"
 	.balign	4096
@@ -24,8 +31,8 @@ s2c_guest_start:
 // stops the vCPU at the third report store and never resumes it).
 	.macro	vector off
 	.balign	0x80
-	movz	x10, #0x0100
-	movk	x10, #0x1, lsl #16	// x10 = REPORT = 0x10100
+	movz	x10, #(HARNESS_REPORT_IPA & 0xffff)
+	movk	x10, #(HARNESS_REPORT_IPA >> 16), lsl #16	// x10 = REPORT
 	movz	x9, #\off
 	str	x9, [x10]		// REPORT+0  = vector offset      (MMIO exit)
 	mrs	x9, esr_el1

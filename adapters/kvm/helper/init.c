@@ -1,0 +1,84 @@
+// The system around the helper. As /init of the QEMU guest it mounts devtmpfs, proc and sysfs, takes
+// its channel and idle time from the kernel command line and powers the guest off at the end; as a
+// plain program (--native) it only sets its channel raw.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "s2c.h"
+
+bool is_init;
+
+void read_small_file(const char *path, char *buf, size_t cap) {
+	buf[0] = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return;
+	ssize_t k = read(fd, buf, cap - 1);
+	close(fd);
+	if (k < 0) k = 0;
+	buf[k] = 0;
+	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == ' ')) buf[--k] = 0;
+}
+
+// s2c.idle=<seconds>: power off after that long without input. The adapter pings well within it, so
+// this only fires when the process that booted QEMU died without stopping it (SIGKILL): QEMU's stdio
+// chardev does not pass the end of its input on to the guest, so nothing else would end the guest.
+int idle_ms;
+
+void init_system(const char **tty) {
+	mkdir("/dev", 0755);
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	static char dev[64];
+	char cmdline[4096];
+	read_small_file("/proc/cmdline", cmdline, sizeof cmdline);
+	const char *t = strstr(cmdline, "s2c.tty=");
+	if (t) {
+		t += 8;
+		size_t n = strcspn(t, " \n");
+		if (n > 0 && n < 40) { snprintf(dev, sizeof dev, "/dev/%.*s", (int)n, t); *tty = dev; }
+	}
+	const char *idle = strstr(cmdline, "s2c.idle=");
+	if (idle) {
+		long v = strtol(idle + 9, NULL, 10);
+		if (v > 0 && v <= 86400) idle_ms = (int)(v * 1000);
+	}
+}
+
+// The channel: the tty named by s2c.tty= (or stdin/stdout), raw. Returns the fd to read from.
+int console_open(const char *tty) {
+	int in_fd = 0;
+	if (tty) {
+		int fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd >= 0) { in_fd = out_fd = fd; }
+	}
+	struct termios tio;
+	if (tcgetattr(in_fd, &tio) == 0) {
+		// Raw: no echo, no canonical mode (no line-length limit), no output processing.
+		cfmakeraw(&tio);
+		tio.c_cc[VMIN] = 1;
+		tio.c_cc[VTIME] = 0;
+		tcsetattr(in_fd, TCSANOW, &tio);
+	}
+	return in_fd;
+}
+
+void power_off(void) {
+	for (int i = 0; i < MAX_VMS; i++)
+		if (vms[i].used) vm_free(&vms[i]);
+	if (is_init) {
+		sync();
+		reboot(RB_POWER_OFF);
+	}
+	exit(0);
+}
