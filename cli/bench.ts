@@ -20,6 +20,15 @@ export interface BenchArgs {
   readonly seed: number;
 }
 
+type FloorLoop = 'fresh-vm' | 'reuse-mmio' | 'memslot';
+const FLOOR_LOOPS: readonly FloorLoop[] = ['fresh-vm', 'reuse-mmio', 'memslot'];
+const FLOOR_N: Readonly<Record<FloorLoop, number>> = { 'fresh-vm': 200, 'reuse-mmio': 2000, memslot: 1000 };
+/**
+ * The floor that bounds each family on a real target: a case that must have a fresh VM (vm-create,
+ * memslot sequences, every case today) against the fresh-VM loop; an access case could at best reuse one.
+ */
+const BOUND_BY: Partial<Record<Family, FloorLoop>> = { 'vm-create': 'fresh-vm', memslot: 'fresh-vm', abort: 'reuse-mmio', layout: 'fresh-vm', encoding: 'fresh-vm', mte: 'fresh-vm' };
+
 export interface FamilyRate {
   readonly family: Family;
   readonly cases: number;
@@ -72,6 +81,24 @@ export async function benchCommand(a: BenchArgs): Promise<number> {
             `adapter per access case ${adapterMs.toFixed(2)} ms = ${(adapterMs / batchMs).toFixed(1)}x batch ` +
             `(each adapter case makes a fresh VM; batch mode reuses one)\n`,
         );
+      }
+      if (hooks) {
+        // the floors, measured in this boot by the helper's bare loops (helper/floor.c): what no adapter beats
+        const floors: Partial<Record<FloorLoop, number>> = {};
+        for (const loop of FLOOR_LOOPS) {
+          const w = await hooks.call({ op: 'floor', loop, n: FLOOR_N[loop] }, 120_000);
+          const n = typeof w['n'] === 'number' ? w['n'] : 0;
+          const ns = typeof w['ns'] === 'number' ? w['ns'] : 0;
+          if (n > 0 && ns > 0) floors[loop] = n / (ns / 1e9);
+        }
+        process.stdout.write(`  floors: ${FLOOR_LOOPS.map((l) => `${l} ${floors[l]?.toFixed(0) ?? '?'}/s`).join(', ')}\n`);
+        for (const r of rates) {
+          const loop = BOUND_BY[r.family];
+          const f = loop ? floors[loop] : undefined;
+          if (!loop || !f) continue;
+          const rate = r.cases / (r.ms / 1000);
+          process.stdout.write(`  ${r.family.padEnd(10)} ${rate.toFixed(0).padStart(6)} cases/s = ${((100 * rate) / f).toFixed(1)}% of the ${loop} floor\n`);
+        }
       }
     } finally {
       await target.close();

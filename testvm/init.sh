@@ -1,6 +1,7 @@
 #!/usr/bin/busybox sh
 # /init of the s2conform test VM: a small arm64 machine with sshd and /dev/kvm, and nothing else.
-# Kernel command line: s2ctv.key=<base64 of the ed25519 key allowed in>, s2ctv.lifetime=<s> (0: none).
+# Kernel command line: s2ctv.key=<base64 of the ed25519 key allowed in>, s2ctv.lifetime=<s> (0: none),
+# s2ctv.console=shell: a root shell on the console too, with sshd in the background (a LAVA device).
 export PATH=/usr/sbin:/usr/bin
 /usr/bin/busybox --install -s /usr/bin
 mount -t proc proc /proc
@@ -37,6 +38,12 @@ if [ -n "$life" ] && [ "$life" != 0 ]; then
   (sleep "$life"; echo "s2c-testvm: lifetime of ${life}s over: powering off"; poweroff -f) &
 fi
 echo "s2c-testvm: ready $(uname -m) $(uname -r) kvm=$([ -e /dev/kvm ] && echo yes || echo no)"
+if [ "$(arg s2ctv.console)" = shell ]; then
+  dropbear -s -p 22 -r /etc/dropbear/ed25519_host_key
+  export HOME=/root PS1='s2c-testvm# '
+  cd /root
+  exec setsid cttyhack sh
+fi
 # -F foreground, -E log to stderr, -s no passwords, -p port, -r host key. If sshd dies, /init
 # ends, the kernel panics and QEMU exits (panic=-1, -no-reboot): a dead sshd is a dead VM.
 exec dropbear -F -E -s -p 22 -r /etc/dropbear/ed25519_host_key

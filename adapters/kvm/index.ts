@@ -537,7 +537,7 @@ export function sshProblem(spec: string, r: { readonly exitCode: number | undefi
     return `${spec}: unreachable (ssh: ${err || `exit ${String(r.exitCode)}`})`;
   }
   if (r.exitCode !== 0) return `${spec}: the remote shell failed (exit ${r.exitCode}): ${err}`;
-  const v = (k: string): string => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
+  const v = (k: string): string => r.stdout.split('\n').find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1).trim() ?? '';
   if (v('machine') !== 'aarch64') return `${spec}: the host is ${v('machine') || 'unknown'}, not aarch64: KVM/arm64 needs an arm64 machine`;
   if (v('kvm') === 'absent') return `${spec}: no /dev/kvm on the host (a kernel without KVM, or KVM did not initialise: dmesg | grep kvm)`;
   if (v('kvm') === 'denied') return `${spec}: no read/write access to /dev/kvm for ${v('user')} (add the user to the kvm group)`;
