@@ -42,7 +42,13 @@ if [ "$(arg s2ctv.console)" = shell ]; then
   dropbear -s -p 22 -r /etc/dropbear/ed25519_host_key
   export HOME=/root PS1='s2c-testvm# '
   cd /root
-  exec setsid cttyhack sh
+  # busybox poweroff/reboot signal PID 1 (USR2/TERM): this shell, which stays PID 1 to act on them
+  trap 'poweroff -f' USR2
+  trap 'reboot -f' TERM
+  while :; do
+    setsid cttyhack sh &
+    wait
+  done
 fi
 # -F foreground, -E log to stderr, -s no passwords, -p port, -r host key. If sshd dies, /init
 # ends, the kernel panics and QEMU exits (panic=-1, -no-reboot): a dead sshd is a dead VM.

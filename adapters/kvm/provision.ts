@@ -16,8 +16,8 @@
 //   --qemu default|all|none|<name,...> which emulators (default: the default one, QEMU 10)
 //   --allow-newer                 a pin that has left the archive: take the newest of its series, loudly
 //                                 (also S2CONFORM_ALLOW_NEWER=1)
-//   --testvm none|ssh|node        the test VM (testvm/): ssh = busybox + dropbear, node = + nodejs
-//                                 (default none)
+//   --testvm none|ssh[,node]      the test VM's images (testvm/): ssh = busybox + dropbear, node = the
+//                                 same + Debian's nodejs (default none)
 //   --kernels-only, --helper-only, --no-tools
 
 import { execaSync } from 'execa';
@@ -54,11 +54,11 @@ interface Args {
   tools: boolean;
   downloads: boolean;
   helper: boolean;
-  testvm: TestVmImage | undefined;
+  testvm: TestVmImage[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kernels: 'ci', qemu: 'default', allowNewer: process.env['S2CONFORM_ALLOW_NEWER'] === '1', tools: true, downloads: true, helper: true, testvm: undefined };
+  const a: Args = { kernels: 'ci', qemu: 'default', allowNewer: process.env['S2CONFORM_ALLOW_NEWER'] === '1', tools: true, downloads: true, helper: true, testvm: [] };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const val = (): string => argv[++i] ?? die(`provision: ${x} needs a value`);
@@ -69,7 +69,7 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--allow-newer') a.allowNewer = true;
     else if (x === '--testvm' || x?.startsWith('--testvm=')) {
       const v = x === '--testvm' ? val() : x.slice(9);
-      a.testvm = v === 'none' ? undefined : (TESTVM_IMAGES.find((i) => i === v) ?? die(`provision: --testvm takes none|${TESTVM_IMAGES.join('|')}`));
+      a.testvm = v === 'none' ? [] : v.split(',').map((w) => TESTVM_IMAGES.find((i) => i === w) ?? die(`provision: --testvm takes none or a list of ${TESTVM_IMAGES.join(', ')}`));
     }
     else if (x === '--kernels-only') a.helper = false;
     else if (x === '--helper-only') { a.downloads = false; a.tools = false; }
@@ -370,7 +370,7 @@ async function main(): Promise<void> {
         run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing]);
       }
     }
-    if (kernels.length + emulators.length > 0 || a.testvm) {
+    if (kernels.length + emulators.length > 0 || a.testvm.length > 0) {
       step('2. apt sources for the pins');
       ensureArm64();
       const need = new Map<string, Set<string>>();
@@ -389,11 +389,11 @@ async function main(): Promise<void> {
       step('5. static aarch64 helper');
       execaSync('bash', [join(KVM_DIR, 'helper', 'build.sh')], { stdio: 'inherit' });
     }
-    if (a.testvm) {
-      step(`6. test VM: image ${a.testvm}, network modules of ${kernels.join(', ') || 'no kernel'} -> ${join(cacheDir(), 'testvm')}`);
+    if (a.testvm.length > 0) {
+      step(`6. test VM: images ${a.testvm.join(', ')}, network modules of ${kernels.join(', ') || 'no kernel'} -> ${join(cacheDir(), 'testvm')}`);
       const first = testVmPins().packages[0];
       if (first && !madison(first.package, 'arm64').includes(first.version)) aptUpdate();
-      provisionImage(a.testvm, info);
+      for (const image of a.testvm) provisionImage(image, info);
       for (const k of kernels) provisionKernelModules(k, info);
     }
   });
