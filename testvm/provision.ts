@@ -123,12 +123,27 @@ function unpackModule(file: string): Uint8Array {
   return readFileSync(file);
 }
 
+/**
+ * From 7.x Debian splits a kernel into linux-binary (the image), linux-base (the config) and
+ * linux-modules (the modules): the modules package of the pinned binary, same version. Its sha256 is
+ * the one the archive's signed index gives (apt-get download checks it too).
+ */
+function modulesPackage(p: PinnedPackage): PinnedPackage[] {
+  if (!p.package.startsWith('linux-binary-')) return [];
+  const name = p.package.replace(/^linux-binary-/, 'linux-modules-');
+  const show = String(execaSync('apt-cache', ['show', `${name}:arm64=${p.version}`], { reject: false }).stdout);
+  const sha256 = /^SHA256: ([0-9a-f]{64})$/m.exec(show)?.[1];
+  if (!sha256) throw new Error(`${name}=${p.version} is not in the archive's index (the modules of ${p.package})`);
+  return [{ package: name, version: p.version, sha256 }];
+}
+
 export function provisionKernelModules(kernel: string, log: (s: string) => void): void {
   const pin = kernelPins().find((k) => k.name === kernel);
   if (!pin) throw new Error(`unknown kernel '${kernel}'`);
-  install(kernelDir(kernel), { kernel, packages: pin.packages }, (fresh, tmp) => {
+  const packages = [...pin.packages, ...pin.packages.flatMap(modulesPackage)];
+  install(kernelDir(kernel), { kernel, packages }, (fresh, tmp) => {
     const x = join(tmp, 'x');
-    for (const f of download(tmp, pin.packages)) {
+    for (const f of download(tmp, packages)) {
       execaSync('dpkg', ['-x', f.deb, x]);
       rmSync(f.deb);
     }
