@@ -60,8 +60,9 @@ Options of run:
                  seconds a qemu: target may take from start to the helper's READY line (default
                  120; a kernel that does not boot in time ends the run with exit 4 and its last
                  console lines)
-  --jobs N       N targets of the same spec (N QEMU instances) share the run's properties; the
-                 same seed gives the same report as --jobs 1 (default 1)
+  --jobs N       N targets of the same spec (N QEMU instances; on the simulator N worker threads)
+                 share the run's properties; the same seed gives the same report as --jobs 1
+                 (default 1)
   --shard i/n    run only the i-th of n shares of the selected properties (property k goes to share
                  k mod n): n machines or jobs with the same seed give the verdicts one run would;
                  merge their summary.json files with s2conform report / s2conform kcidb

@@ -3,6 +3,7 @@
 // after each, print one line per property and a verdict per family.
 
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { checkTargetSpec, targetFromSpec, UsageError } from '../adapters/index.ts';
 import { toJson } from '../core/json.ts';
@@ -20,6 +21,7 @@ import { onStopSignal, within, type StopSignal } from './signals.ts';
 import { deviationsFor, loadDeviations } from '../core/deviations.ts';
 import type { RegressionResult } from '../core/result.ts';
 import { regressionTotals, replayForRun, reportRegressions } from './regress.ts';
+import type { SimJobData } from './simWorker.ts';
 
 export interface RunArgs {
   readonly target: string;
@@ -48,7 +50,7 @@ export interface RunArgs {
   readonly shard?: { readonly index: number; readonly count: number } | undefined;
 }
 
-const DEVIATIONS_FILE = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
+export const DEVIATIONS_FILE = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
 
 function defaultReportDir(target: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -67,7 +69,7 @@ function chooseProfile(name: string, info: TargetInfo): Profile {
   return p;
 }
 
-function replayCommand(a: RunArgs, profile: Profile, runs: number) {
+export function replayCommand(a: RunArgs, profile: Profile, runs: number) {
   return (p: AnyProperty, seed: number, path: string): string =>
     [
       'npx s2conform run',
@@ -194,6 +196,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   const removeSignals = onStopSignal(async (signal) => {
     stopped = signal;
     progress.interrupt();
+    await stopThreads();
     await within(Promise.all(all.map((t) => t.close())), STOP_GRACE_MS);
     let where = '';
     try {
@@ -203,6 +206,8 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
     }
     process.stderr.write(`s2conform: stopped by ${signal} after ${results.length} properties: target ${a.target} closed${where}\n`);
   });
+  /** --jobs on the simulator: its worker threads, ended by a signal too */
+  let stopThreads = (): Promise<void> => Promise.resolve();
   target = stoppable(opened, () => stopped);
   try {
     return await runOpened();
@@ -225,10 +230,13 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   profile = prof;
   const opened = info;
   const deviations = loadDeviations(DEVIATIONS_FILE);
-  // --jobs N: N-1 more targets of the same spec, booted together, each with its own console log
+  // --jobs N: N-1 more targets of the same spec, booted together, each with its own console log; on the
+  // simulator, N worker threads instead (it is pure CPU: threads are what use the cores)
   const jobs = Math.min(a.jobs ?? 1, props.length);
   const workers: { target: Target; info: TargetInfo }[] = [{ target, info: opened }];
-  if (jobs > 1) {
+  const pool = jobs > 1 && opened.kind === 'sim' ? await simPool(jobs, { args: a, profile: prof.name }) : undefined;
+  if (pool) stopThreads = () => pool.stop();
+  if (jobs > 1 && !pool) {
     try {
       const more = await Promise.all(
         Array.from({ length: jobs - 1 }, async (_, j) => {
@@ -281,13 +289,16 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
           flushed++;
         }
       };
+      const runners: ((p: AnyProperty) => Promise<PropertyResult>)[] = pool
+        ? pool.threads.map((t) => (p: AnyProperty) => t.run(propertyId(p)))
+        : workers.map((w) => (p: AnyProperty) => runOne(p, w, () => undefined));
       await Promise.all(
-        workers.map(async (w) => {
+        runners.map(async (run) => {
           for (;;) {
             const k = next++;
             const p = props[k];
             if (p === undefined || stopped) return;
-            done[k] = await runOne(p, w, () => undefined);
+            done[k] = await run(p);
             if (!stopped) flush();
           }
         }),
@@ -307,6 +318,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
       progress.endFamily();
     }
   } finally {
+    await pool?.stop();
     if (!stopped) await Promise.all(all.map((t) => t.close()));
   }
   if (stopped) return new Promise<number>(() => undefined); // the signal handler writes and exits
@@ -319,4 +331,35 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   if (t.pass === 0) return 4;
   return 0;
 }
+}
+
+interface SimThread {
+  run(id: string): Promise<PropertyResult>;
+}
+
+/** N simulator jobs in worker threads (cli/simWorker.ts), each ready before the run starts. */
+async function simPool(n: number, data: SimJobData): Promise<{ threads: SimThread[]; stop: () => Promise<void> }> {
+  const all = Array.from({ length: n }, () => new Worker(new URL('./simWorker.mjs', import.meta.url), { workerData: data }));
+  const threads = await Promise.all(
+    all.map(
+      (w) =>
+        new Promise<SimThread>((resolve, reject) => {
+          const pending = new Map<number, { done: (r: PropertyResult) => void; fail: (e: Error) => void }>();
+          let next = 0;
+          // a thread that fails fails what it was running (the run reports it), never hangs the pool
+          w.on('error', (e) => {
+            reject(e);
+            for (const p of pending.values()) p.fail(e);
+          });
+          w.on('message', (m: { ready?: boolean; k?: number; r?: PropertyResult }) => {
+            if (m.ready) resolve({ run: (id) => new Promise((done, fail) => (pending.set(next, { done, fail }), w.postMessage({ k: next++, id }))) });
+            else if (m.k !== undefined && m.r) {
+              pending.get(m.k)?.done(m.r);
+              pending.delete(m.k);
+            }
+          });
+        }),
+    ),
+  );
+  return { threads, stop: async () => void (await Promise.all(all.map((w) => w.terminate()))) };
 }
