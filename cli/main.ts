@@ -62,7 +62,8 @@ Options of run:
                  console lines)
   --jobs N       N targets of the same spec (N QEMU instances; on the simulator N worker threads)
                  share the run's properties; the same seed gives the same report as --jobs 1
-                 (default 1)
+                 (default: one per two cores for qemu:, one per core for ssh: and native, 1 on
+                 the simulator)
   --shard i/n    run only the i-th of n shares of the selected properties (property k goes to share
                  k mod n): n machines or jobs with the same seed give the verdicts one run would;
                  merge their summary.json files with s2conform report / s2conform kcidb
@@ -169,7 +170,7 @@ function parseRunArgs(argv: string[]): RunArgs {
     kernelArgs: values['kernel-args'],
     sshConfig: sc,
     shard: sh ? { index: Number(sh[1]), count: Number(sh[2]) } : undefined,
-    jobs: values.jobs === undefined ? undefined : Number(values.jobs),
+    jobs: values.jobs === undefined ? 'auto' : Number(values.jobs),
   };
 }
 

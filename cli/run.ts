@@ -2,6 +2,7 @@
 // properties, write the reports (summary.json, ktap.txt, junit.xml, index.html)
 // after each, print one line per property and a verdict per family.
 
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,7 @@ export interface RunArgs {
   /** --ssh-config: the ssh client config of an ssh: target */
   readonly sshConfig?: string | undefined;
   /** --jobs N: N targets of the same spec (N QEMU instances) share the run's properties */
-  readonly jobs?: number | undefined;
+  readonly jobs?: number | 'auto' | undefined;
   /** --shard i/n: the i-th (1-based) of n shares of the selected properties */
   readonly shard?: { readonly index: number; readonly count: number } | undefined;
 }
@@ -103,8 +104,11 @@ function stoppable(t: Target, stopped: () => StopSignal | undefined): Target {
   };
   const restart = t.restart?.bind(t);
   const bootLog = t.bootLog?.bind(t);
+  const vmCounts = t.vmCounts?.bind(t);
   return {
     ...guarded,
+    ...(t.pipelineDepth !== undefined ? { pipelineDepth: t.pipelineDepth } : {}),
+    ...(vmCounts ? { vmCounts } : {}),
     ...(restart ? { restart: () => (stopped() ? Promise.reject(refuse()) : restart()) } : {}),
     ...(bootLog ? { bootLog } : {}),
   };
@@ -232,7 +236,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
   const deviations = loadDeviations(DEVIATIONS_FILE);
   // --jobs N: N-1 more targets of the same spec, booted together, each with its own console log; on the
   // simulator, N worker threads instead (it is pure CPU: threads are what use the cores)
-  const jobs = Math.min(a.jobs ?? 1, props.length);
+  const jobs = Math.min(a.jobs === 'auto' ? defaultJobs(opened.kind) : (a.jobs ?? 1), props.length);
   const workers: { target: Target; info: TargetInfo }[] = [{ target, info: opened }];
   const pool = jobs > 1 && opened.kind === 'sim' ? await simPool(jobs, { args: a, profile: prof.name }) : undefined;
   if (pool) stopThreads = () => pool.stop();
@@ -248,9 +252,17 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
       workers.push(...more);
     } catch (e) {
       if (stopped) return new Promise<number>(() => undefined);
-      await Promise.all(all.map((t) => t.close()));
-      process.stderr.write(`s2conform: --jobs ${jobs}: another ${a.target} cannot be used: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
-      return 4;
+      const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      if (a.jobs === 'auto') {
+        // the default asked for more than one: the run goes on with the one it has, and says so
+        await Promise.all(all.slice(1).map((t) => t.close()));
+        all.splice(1);
+        process.stderr.write(`s2conform: one job only: another ${a.target} cannot be used: ${why}\n`);
+      } else {
+        await Promise.all(all.map((t) => t.close()));
+        process.stderr.write(`s2conform: --jobs ${jobs}: another ${a.target} cannot be used: ${why}\n`);
+        return 4;
+      }
     }
   }
   say(`s2conform ${version}: target ${opened.spec}${jobs > 1 ? ` (${jobs} jobs)` : ''}, profile ${prof.name}, seed ${a.seed}, ${a.runs} runs per property`);
@@ -335,6 +347,17 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
 
 interface SimThread {
   run(id: string): Promise<PropertyResult>;
+}
+
+/**
+ * --jobs by default. A qemu: job keeps two cores busy (QEMU's TCG vCPU thread, and Node generating,
+ * checking and parsing for the 16 cases in flight): one job per two cores. An ssh: or native job's KVM
+ * work runs on the arm64 machine: one per core here. The simulator: one (its threads cost about 1.5 s
+ * to start, more than a default run of every family takes). Measured in the README ("Speed").
+ */
+export function defaultJobs(kind: TargetInfo['kind']): number {
+  const cores = Math.max(1, availableParallelism());
+  return kind === 'sim' ? 1 : kind === 'qemu' ? Math.max(1, Math.floor(cores / 2)) : cores;
 }
 
 /** N simulator jobs in worker threads (cli/simWorker.ts), each ready before the run starts. */

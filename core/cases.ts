@@ -81,6 +81,22 @@ export interface AccessOutcome {
 }
 
 /**
+ * abort/reuse-equivalence (issue 16): a probe access run on a VM that earlier cases used and gave
+ * back (a target that reuses VMs, core/target.ts createVm), against the same probe on a fresh VM.
+ * Every prior case has the probe's host, IPA size, NISV choice and register width (its reuse key).
+ */
+export interface ReuseCase {
+  readonly prior: readonly AccessCase[];
+  readonly probe: AccessCase;
+}
+
+export interface ReuseOutcome {
+  readonly probe: AccessOutcome;
+  /** the probe ran on a VM the prior cases had used */
+  readonly onReusedVm: boolean;
+}
+
+/**
  * The harness every target runs accesses with (the real helper and the
  * simulator alike): a code slot at IPA 0 whose first page holds the vectors
  * and the access stubs (the only page the guest touches before the access),

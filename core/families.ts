@@ -5,7 +5,7 @@
 // properties in properties/.
 
 import { GRANULES, KVM_MODES } from '../arch/host.ts';
-import type { AccessCase, IpaLimitCase, LayoutCase, MemslotCase, MteCase, VmCreateCase } from './cases.ts';
+import type { AccessCase, IpaLimitCase, LayoutCase, MemslotCase, MteCase, ReuseCase, VmCreateCase } from './cases.ts';
 import { BACKING_KINDS } from './cases.ts';
 import { BOOL, NULL, U64, arr, either, int, obj, oneOf, type Schema } from './schema.ts';
 import type { GuestState } from './target.ts';
@@ -16,6 +16,7 @@ export interface CaseTypes {
   'vm-create': VmCreateCase;
   memslot: MemslotCase;
   access: AccessCase;
+  reuse: ReuseCase;
   layout: LayoutCase;
   mte: MteCase;
 }
@@ -45,26 +46,28 @@ const RANGE = obj({ base: U64, size: U64 });
 const BOOT = obj({ banks: arr(RANGE, 16), kernel: RANGE, idmapOffset: U64, privateBytes: U64, tag: U64 });
 const BACKING = obj({ kind: oneOf(...BACKING_KINDS), shared: BOOL });
 const STATES: readonly GuestState[] = ['el1h', 'el1t', 'el0', 'a32-lpae', 'a32-short'];
+const ACCESS = obj({
+  host: HOST,
+  ipaBits: int(1, 64),
+  slots: arr(REGION, 16),
+  state: oneOf(...STATES),
+  access: obj({
+    kind: oneOf('load', 'store', 'ifetch'),
+    size: oneOf(1, 2, 4, 8),
+    ipa: U64,
+    data: U64,
+    syndromeValid: BOOL,
+  }),
+  nisvToUser: BOOL,
+});
 
 /** Each case kind's JSON schema (core/codec.ts decodes with it). */
 export const CASE_SCHEMAS: { readonly [K in CaseKind]: Schema } = {
   'ipa-limit': obj({ host: HOST }),
   'vm-create': obj({ host: HOST, type: U64 }),
   memslot: obj({ host: HOST, vmType: U64, ops: arr(REGION, 64) }),
-  access: obj({
-    host: HOST,
-    ipaBits: int(1, 64),
-    slots: arr(REGION, 16),
-    state: oneOf(...STATES),
-    access: obj({
-      kind: oneOf('load', 'store', 'ifetch'),
-      size: oneOf(1, 2, 4, 8),
-      ipa: U64,
-      data: U64,
-      syndromeValid: BOOL,
-    }),
-    nisvToUser: BOOL,
-  }),
+  access: ACCESS,
+  reuse: obj({ prior: arr(ACCESS, 4), probe: ACCESS }),
   layout: obj({ host: HOST, boot: either(BOOT, oneOf('own'), 'a boot object or "own"') }),
   mte: obj({
     host: HOST,
@@ -80,6 +83,21 @@ export const CASE_SCHEMAS: { readonly [K in CaseKind]: Schema } = {
 export const CASE_KINDS = Object.keys(CASE_SCHEMAS) as readonly CaseKind[];
 
 /**
+ * Whether the observations of two cases of a kind may be in flight at once on one target (the runner
+ * then pipelines a property's cases, core/runner.ts): true when each case makes its own VMs and touches
+ * nothing else, so no case can see another. The mte family maps VMM memory at fixed addresses.
+ */
+export const OVERLAPS: { readonly [K in CaseKind]: boolean } = {
+  'ipa-limit': true,
+  'vm-create': true,
+  memslot: true,
+  access: true,
+  reuse: false, // its prior cases leave a VM behind for its probe: nothing else may take it meanwhile
+  layout: false,
+  mte: false,
+};
+
+/**
  * The families, in suite order, each with the case kinds of its conformance properties (a family
  * of design properties only, checked without a target, has none of its own).
  */
@@ -87,7 +105,7 @@ const REGISTRY = {
   'vm-create': { caseKinds: ['ipa-limit', 'vm-create'] },
   memslot: { caseKinds: ['memslot'] },
   encoding: { caseKinds: ['vm-create'] },
-  abort: { caseKinds: ['access'] },
+  abort: { caseKinds: ['access', 'reuse'] },
   layout: { caseKinds: ['layout'] },
   mte: { caseKinds: ['mte'] },
 } as const satisfies Record<string, { readonly caseKinds: readonly CaseKind[] }>;

@@ -32,6 +32,13 @@ export interface ConformanceProperty<C, O, P> {
   arbitrary(g: GenContext): fc.Arbitrary<C>;
   expect(c: C, o: OracleContext<P>): O;
   observe(c: C, t: Target): Promise<O>;
+  /**
+   * Present when the target itself gives the expectation: the property states that two ways of
+   * observing a case on one target agree (abort/reuse-equivalence: a VM reused against a fresh
+   * one), and the runner compares observe() with this instead of with expect(). expect() still says
+   * what the oracle predicts for both.
+   */
+  expectOn?(c: C, t: Target): Promise<O>;
   /** the host a case runs on (so a fixed-host target can check it) */
   hostOf(c: C): HostConfig;
 }

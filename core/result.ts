@@ -26,6 +26,11 @@ export interface PropertyResult {
   /** known deviations (fixtures/deviations.json) met on the way: counted, not failed */
   readonly known?: readonly KnownHit[];
   readonly replay?: string;
+  /**
+   * a target that reuses VMs (issue 16): how many VMs its cases got afresh and how many were handed
+   * back after an earlier case (cases that cannot be told apart from a fresh VM: core/target.ts)
+   */
+  readonly vms?: { readonly fresh: number; readonly reused: number };
   /** s2conform crosscheck: the failure observed again under the other emulator and on the simulated kernel */
   readonly crosscheck?: Crosscheck;
   readonly durationMs: number;

@@ -10,6 +10,7 @@ import { propertyId } from './property.ts';
 import type { KnownHit, PropertyResult } from './result.ts';
 import { explain, type KnownDeviation } from './deviations.ts';
 import { TargetDied, type Target, type TargetInfo } from './target.ts';
+import { OVERLAPS } from './families.ts';
 import type { Profile } from '../oracles/profiles.ts';
 
 export interface RunOptions {
@@ -35,8 +36,11 @@ export interface RunContext {
 export async function runProperty(p: AnyProperty, ctx: RunContext, o: RunOptions): Promise<PropertyResult> {
   const t0 = performance.now();
   await turn(); // a signal that arrived during the last property is handled before this one starts
+  const before = ctx.target.vmCounts?.();
   const r = p.kind === 'design' ? runDesign(p, o) : await runConformance(p, ctx, o);
-  return { ...r, durationMs: Math.round(performance.now() - t0) };
+  const after = ctx.target.vmCounts?.();
+  const vms = before && after ? { fresh: after.fresh - before.fresh, reused: after.reused - before.reused } : undefined;
+  return { ...r, ...(vms && vms.fresh + vms.reused > 0 ? { vms } : {}), durationMs: Math.round(performance.now() - t0) };
 }
 
 type Outcome = Omit<PropertyResult, 'durationMs'>;
@@ -60,6 +64,60 @@ export async function observeWithRetry(p: AnyConformance, c: unknown, t: Target)
   }
 }
 
+type Settled = { readonly ok: true; readonly v: unknown } | { readonly ok: false; readonly e: unknown };
+
+const caseKey = (c: unknown): string => JSON.stringify(toJson(c));
+
+/**
+ * Observations ahead of fast-check. fc.sample of the property's arbitrary, with the same seed and
+ * runs, draws the cases fc.check will then run, in the same order (tests/pipeline.test.ts checks it); the next `depth` of them are observed
+ * at once on the target's pipelined channel, each on its own VM (OVERLAPS says which case kinds
+ * allow it). fast-check still runs every case through the predicate, in its own order, and a case
+ * that was not drawn ahead (a shrink) is observed then, alone. An observation that failed ahead is
+ * done again in line, so a dead target is restarted exactly as without this.
+ */
+class Ahead {
+  private readonly started = new Map<string, Promise<Settled>[]>();
+  private readonly all: Promise<Settled>[] = [];
+  private next = 0;
+
+  constructor(
+    private readonly cases: readonly unknown[],
+    private readonly depth: number,
+    private readonly observe: (c: unknown) => Promise<unknown>,
+  ) {}
+
+  /** fast-check is at its `at`-th case: have the observations up to `at + depth` started. */
+  fill(at: number): void {
+    for (; this.next < this.cases.length && this.next <= at + this.depth; this.next++) {
+      const c = this.cases[this.next];
+      const p = this.observe(c).then(
+        (v): Settled => ({ ok: true, v }),
+        (e: unknown): Settled => ({ ok: false, e }),
+      );
+      const k = caseKey(c);
+      const q = this.started.get(k);
+      if (q) q.push(p);
+      else this.started.set(k, [p]);
+      this.all.push(p);
+    }
+  }
+
+  /** The observation started for this case, if one was. */
+  take(c: unknown): Promise<Settled> | undefined {
+    const k = caseKey(c);
+    const q = this.started.get(k);
+    const p = q?.shift();
+    if (q && q.length === 0) this.started.delete(k);
+    return p;
+  }
+
+  /** Waits for every observation started (a property ends with none of its cases in flight). */
+  async drain(): Promise<void> {
+    await Promise.all(this.all);
+  }
+}
+
 /** One turn of the event loop: signal handlers and timers run (the simulator answers in microtasks only). */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -76,16 +134,27 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   const known = new Map<string, KnownHit>();
   let sample: PropertyResult['sample'];
   let lastTurn = performance.now();
-  const prop = fc.asyncProperty(p.arbitrary({ info: ctx.info }), async (c) => {
+  let ahead: Ahead | undefined;
+  let calls = 0;
+  let failing = false;
+  const arb = p.arbitrary({ info: ctx.info });
+  const prop = fc.asyncProperty(arb, async (c) => {
     if (broken) return true; // the target is gone: the verdict is already `error`
     if (performance.now() - lastTurn >= YIELD_MS) {
       await turn();
       lastTurn = performance.now();
     }
-    const expected = p.expect(c, { profile: ctx.profile, strict: o.strict });
+    if (!failing) ahead?.fill(calls);
+    calls++;
+    const early = ahead?.take(c);
+    let expected: unknown;
     let actual: unknown;
     try {
-      actual = await observeWithRetry(p, c, ctx.target);
+      expected = p.expectOn ? await p.expectOn(c, ctx.target) : p.expect(c, { profile: ctx.profile, strict: o.strict });
+      const got = early ? await early : undefined;
+      if (got?.ok) actual = got.v;
+      else if (got && !(got.e instanceof TargetDied)) throw got.e;
+      else actual = await observeWithRetry(p, c, ctx.target);
     } catch (e) {
       broken = e instanceof Error ? e : new Error(String(e));
       return true;
@@ -107,9 +176,16 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
       return true;
     }
     last = { expected, actual };
+    failing = true; // fast-check shrinks from here: its cases are no longer the ones drawn ahead
     return false;
   });
+  const depth = ctx.target.pipelineDepth ?? 1;
+  if (depth > 1 && o.path === undefined && OVERLAPS[p.caseKind]) {
+    const drawn = fc.sample(arb, { numRuns: o.runs, seed: o.seed });
+    ahead = new Ahead(drawn, depth, (c) => p.observe(c, ctx.target));
+  }
   const d = await fc.check(prop, params(o));
+  await ahead?.drain();
   if (broken) {
     return { ...base(p, o), verdict: 'error', runs: executed, reason: `${broken.name}: ${broken.message}` };
   }

@@ -166,6 +166,8 @@ export interface BackingRequest {
 export type BackingResult = { readonly uaddr: bigint } | { readonly unsupported: string };
 
 export interface VmHandle {
+  /** the target handed back a VM an earlier case used (createVm with a reuse key), not a fresh one */
+  readonly reused?: boolean;
   /** Map VMM memory of a kind (absent on targets that cannot). */
   mapBacking?(b: BackingRequest): Promise<BackingResult>;
   unmapBacking?(uaddr: bigint, size: bigint): Promise<void>;
@@ -244,7 +246,14 @@ export interface HostHandle {
   /** Set the simulated CPU's features (the simulator; a real host has its own and lacks this). */
   setCpuFeatures?(f: CpuFeatures): void;
   checkExtension(cap: number): Promise<number>;
-  createVm(type: bigint): Promise<Result<VmHandle>>;
+  /**
+   * KVM_CREATE_VM. With a `reuse` key the target may instead hand back a VM of the same type that an
+   * earlier createVm with the same key made and destroy() gave back, made to look fresh to whatever
+   * a case with this key does: all its memslots deleted (so stage 2 maps nothing of them), its vCPU
+   * reset by the next run. The caller promises every case with one key makes the same VM-wide
+   * choices (caps, register width); abort/reuse-equivalence checks that a case cannot tell.
+   */
+  createVm(type: bigint, reuse?: string): Promise<Result<VmHandle>>;
   /**
    * The boot-time memory and EL2 layout (seed 001). 'own': the boot this host made;
    * a BootConfig: boot that (the simulator; a real target throws HostMismatch).
@@ -258,6 +267,13 @@ export interface Target {
   open(): Promise<TargetInfo>;
   /** A handle on the host; a fixed-host target throws HostMismatch when asked for another host. */
   host(config: HostConfig): Promise<HostHandle>;
+  /**
+   * How many cases may be observed at once (requests pipelined on one channel): the runner then
+   * observes a property's next cases ahead of fast-check, as far as this. Absent: one at a time.
+   */
+  readonly pipelineDepth?: number;
+  /** VMs made afresh and handed back for reuse so far (targets that reuse VMs). */
+  vmCounts?(): { readonly fresh: number; readonly reused: number };
   /** Bring a dead target back (reboot QEMU, restart the helper); absent when it cannot die. */
   restart?(): Promise<void>;
   /** The kernel's boot log lines about KVM, as the target read them at open (real targets only). */

@@ -3,13 +3,14 @@
 // aborts (vector, ESR_EL1, FAR_EL1), in-guest stage-1 faults, hangs.
 
 import fc from 'fast-check';
-import { observeAccess } from '../adapters/observe/access.ts';
-import type { AccessCase, AccessOutcome } from '../core/cases.ts';
+import { observeAccess, observeReuse, observeReuseFresh } from '../adapters/observe/access.ts';
+import type { AccessCase, AccessOutcome, ReuseCase, ReuseOutcome } from '../core/cases.ts';
 import type { ConformanceProperty, GenContext } from '../core/property.ts';
 import type { Capability, GuestState } from '../core/target.ts';
 import { accessOutcome } from '../oracles/abort.ts';
 import type { Profile } from '../oracles/profiles.ts';
 import { accessCase, type AccessCaseOptions } from './arbitraries/accessCase.ts';
+import { reuseCase } from './arbitraries/reuseCase.ts';
 
 function accessProperty(
   name: string,
@@ -32,6 +33,27 @@ function accessProperty(
 }
 
 const aarch64 = fc.constantFrom<GuestState>('el1h', 'el1t', 'el0');
+
+/**
+ * Issue 16: a target may run access cases on a VM an earlier case gave back, to be fast; this is the
+ * property that lets it. The probe on the reused VM must observe exactly what it observes on a fresh
+ * one (and must have been on a reused VM). The oracle predicts the same for both.
+ */
+const reuseEquivalence: ConformanceProperty<ReuseCase, ReuseOutcome, Profile> = {
+  kind: 'conformance',
+  family: 'abort',
+  name: 'reuse-equivalence',
+  description: 'a case on a VM that earlier cases used and gave back observes exactly what it observes on a fresh VM',
+  caseKind: 'reuse',
+  arbitrary: (g: GenContext) => reuseCase(g),
+  expect: (c, o) => {
+    const probe = accessOutcome(c.probe, o.profile, { strict: o.strict });
+    return { probe, onReusedVm: probe.vm === 'ok' };
+  },
+  observe: observeReuse,
+  expectOn: observeReuseFresh,
+  hostOf: (c) => c.probe.host,
+};
 
 export const abortProperties = [
   accessProperty('routing', 'every address, every AArch64 state: the outcome class and all its fields', { states: fc.constantFrom<GuestState>('el1h', 'el1h', 'el1t', 'el0') }),
@@ -61,4 +83,5 @@ export const abortProperties = [
     { states: fc.constantFrom<GuestState>('a32-lpae', 'a32-short') },
     ['aarch32'],
   ),
+  reuseEquivalence,
 ];

@@ -13,6 +13,7 @@ import { execaSync } from 'execa';
 import { cacheDir } from '../adapters/kvm/paths.ts';
 import { kernelPins, type PinnedPackage } from '../adapters/kvm/pins.ts';
 import { packagesOf, testVmPins, type TestVmImage } from './pins.ts';
+import { loadOrder, modulesUnder, unpackModule } from '../adapters/kvm/modules.ts';
 
 export const testVmDir = (): string => join(cacheDir(), 'testvm');
 export const rootDir = (image: TestVmImage): string => join(testVmDir(), `root-${image}`);
@@ -80,47 +81,6 @@ export function provisionImage(image: TestVmImage, log: (s: string) => void): vo
     });
     for (const d of ['usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/lintian', 'usr/share/info']) rmSync(join(fresh, d), { recursive: true, force: true });
   }, log);
-}
-
-/** The `depends=` of a module's .modinfo section (Debian ships no modules.dep: depmod makes it at install). */
-export function modinfoDepends(ko: Uint8Array): string[] {
-  const text = Buffer.from(ko).toString('latin1');
-  const at = text.indexOf('\0depends=');
-  if (at < 0) return [];
-  const end = text.indexOf('\0', at + 1);
-  return text.slice(at + 9, end).split(',').filter((x) => x);
-}
-
-/** `names` and the modules they depend on, in insmod order; a name with no module file is built in. */
-export function loadOrder(names: readonly string[], files: ReadonlyMap<string, string>, read: (file: string) => Uint8Array): string[] {
-  const out: string[] = [];
-  const visit = (n: string): void => {
-    const f = files.get(n);
-    if (!f || out.includes(f)) return;
-    for (const d of modinfoDepends(read(f))) visit(d);
-    out.push(f);
-  };
-  for (const n of names) visit(n);
-  return out;
-}
-
-function modulesUnder(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else if (/\.ko(\.(xz|zst|gz))?$/.test(e.name)) out.set(e.name.replace(/\.ko(\.[a-z]+)?$/, '').replace(/-/g, '_'), join(d, e.name));
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-function unpackModule(file: string): Uint8Array {
-  if (file.endsWith('.xz')) return execaSync('xz', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false }).stdout;
-  if (file.endsWith('.zst')) return execaSync('zstd', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false }).stdout;
-  if (file.endsWith('.gz')) return execaSync('gzip', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false }).stdout;
-  return readFileSync(file);
 }
 
 /**

@@ -178,17 +178,40 @@ export class HelperChannel {
     return new Promise<Wire>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, timeoutMs, op: req.op, sentNs: process.hrtime.bigint() });
       this.rearm(false);
-      try {
-        this.opts.write(JSON.stringify({ id, ...req }) + '\n');
-      } catch (e) {
-        this.fatal(new TargetDied(`cannot write to the helper: ${String(e)}`));
-      }
+      this.queue(JSON.stringify({ id, ...req }) + '\n');
     });
   }
 
+  /**
+   * Requests made in one turn of the event loop go out in one write: the helper then reads them
+   * together and answers them in one write too (under TCG every console transfer costs a guest exit).
+   */
+  private queue(line: string): void {
+    this.outBuf += line;
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes what is queued now (before the owner closes the helper's input). */
+  flush(): void {
+    this.flushing = false;
+    const s = this.outBuf;
+    this.outBuf = '';
+    if (this.dead || s === '') return;
+    try {
+      this.opts.write(s);
+    } catch (e) {
+      this.fatal(new TargetDied(`cannot write to the helper: ${String(e)}`));
+    }
+  }
+
+  private outBuf = '';
+  private flushing = false;
+
   /** Writes a raw line (tests of the helper's input handling). */
   sendRaw(line: string): void {
-    this.opts.write(line.endsWith('\n') ? line : line + '\n');
+    this.queue(line.endsWith('\n') ? line : line + '\n');
   }
 
   /** The stream ended or the process died: reject everything now and later. */

@@ -80,6 +80,8 @@ export interface KvmTargetOptions {
   readonly kernelArgs?: string;
   /** --ssh-config: the ssh client config of an ssh: target (ssh -F) */
   readonly sshConfig?: string;
+  /** cases in flight at once (default PIPELINE_DEPTH, or S2CONFORM_PIPELINE); 1: one at a time */
+  readonly pipelineDepth?: number;
 }
 
 /** The arguments the helper gets outside QEMU: it refuses to run on a real host without --native. */
@@ -189,8 +191,21 @@ function sameHost(a: HostConfig, b: HostConfig): boolean {
 
 let logCounter = 0;
 
+/**
+ * Cases in flight at once (core/runner.ts observes that far ahead of fast-check): enough to keep the
+ * helper busy while Node generates, checks and parses; each case has its own VM, so MAX_VMS (64 in
+ * the helper) bounds it. S2CONFORM_PIPELINE=1 turns it off (measurements).
+ */
+export const PIPELINE_DEPTH = 16;
+
+function pipelineDepth(): number {
+  const env = Number(process.env['S2CONFORM_PIPELINE']);
+  return Number.isInteger(env) && env >= 1 && env <= 48 ? env : PIPELINE_DEPTH;
+}
+
 export class KvmTarget implements Target {
   readonly spec: KvmSpec;
+  readonly pipelineDepth: number;
   readonly consoleLog: string;
   private proc: HelperProcess | undefined;
   private info: TargetInfo | undefined;
@@ -201,6 +216,8 @@ export class KvmTarget implements Target {
   private remoteConfig: { readonly config: ReadonlyMap<string, string>; readonly from: string } | undefined;
   private opened = 0;
   private requests = 0;
+  /** VMs the helper made afresh or handed back for reuse */
+  private readonly counts = { fresh: 0, reused: 0 };
   /** faults injected so far, in order (testHooks) */
   private readonly injected: InjectedFault[] = [];
 
@@ -209,6 +226,7 @@ export class KvmTarget implements Target {
     private readonly opts: KvmTargetOptions = {},
   ) {
     this.spec = parseKvmSpec(specString);
+    this.pipelineDepth = opts.pipelineDepth ?? pipelineDepth();
     this.consoleLog =
       opts.consoleLog ??
       join(cacheDir(), 'logs', `${specString.replace(/[^A-Za-z0-9.@-]+/g, '_')}-${process.pid}-${++logCounter}.log`);
@@ -239,7 +257,7 @@ export class KvmTarget implements Target {
       if (typeof k === 'string') throw new TargetUnusable(k);
       kernel = k;
       const emu = await emulatorFor(s.qemu ?? this.opts.qemu);
-      const initrd = writeHelperInitramfs(HELPER_PATH, cacheDir());
+      const initrd = writeHelperInitramfs(HELPER_PATH, cacheDir(), k.consoleModules ?? []);
       const booted = await bootQemu({
         cpu: s.cpu,
         mode: s.mode,
@@ -348,6 +366,10 @@ export class KvmTarget implements Target {
     await this.open();
   }
 
+  vmCounts(): { readonly fresh: number; readonly reused: number } {
+    return { ...this.counts };
+  }
+
   bootLog(): readonly string[] | undefined {
     return this.probeResult?.kmsg;
   }
@@ -375,13 +397,16 @@ export class KvmTarget implements Target {
             if (typeof w['errno'] === 'number') throw new Error(`KVM_CHECK_EXTENSION(${cap}) failed: errno ${w['errno']}`);
             return wNum(w, 'value');
         })()),
-      createVm: (type: bigint): Promise<Result<VmHandle>> =>
+      createVm: (type: bigint, reuse?: string): Promise<Result<VmHandle>> =>
         handled((async (): Promise<Result<VmHandle>> => {
             const name = `v${++this.vmCounter}`;
-            const w = await send({ op: 'create_vm', vm: name, type: hex(type) }, SLACK_MS);
+            const w = await send({ op: 'create_vm', vm: name, type: hex(type), ...(reuse !== undefined ? { reuse } : {}) }, SLACK_MS);
             helperError(w, 'create_vm');
             if (typeof w['errno'] === 'number') return { errno: errnoOf(w['errno']) ?? 'EINVAL' };
-            return new KvmVm(send, name);
+            const reused = w['reused'] === true;
+            if (reused) this.counts.reused++;
+            else this.counts.fresh++;
+            return new KvmVm(send, name, reused);
         })()),
     };
   }
@@ -612,6 +637,7 @@ class KvmVm implements VmHandle {
   constructor(
     private readonly send: (req: Request, timeoutMs: number) => Promise<Wire>,
     private readonly name: string,
+    readonly reused: boolean,
   ) {}
 
   private async doSetMemoryRegion(r: MemoryRegion): Promise<{ readonly errno: Errno | null }> {

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 export interface CpioEntry {
@@ -61,28 +61,50 @@ export function newcArchive(entries: readonly CpioEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** The entries of the helper initramfs: /init plus the mount points and /dev/console. */
-export function helperEntries(helper: Uint8Array): CpioEntry[] {
+/** A kernel module for /lib/s2c/: its file name and contents. */
+export interface InitModule {
+  readonly name: string;
+  readonly data: Uint8Array;
+}
+
+/**
+ * The entries of the helper initramfs: /init plus the mount points and /dev/console, and the
+ * modules its channel needs (lib/s2c/, insmod order in lib/s2c/order: helper/init.c loads them).
+ */
+export function helperEntries(helper: Uint8Array, modules: readonly InitModule[] = []): CpioEntry[] {
+  const mods: CpioEntry[] =
+    modules.length === 0
+      ? []
+      : [
+          { name: 'lib', mode: S_IFDIR | 0o755 },
+          { name: 'lib/s2c', mode: S_IFDIR | 0o755 },
+          ...modules.map((m) => ({ name: `lib/s2c/${m.name}`, mode: S_IFREG | 0o644, data: m.data })),
+          { name: 'lib/s2c/order', mode: S_IFREG | 0o644, data: Buffer.from(modules.map((m) => m.name).join('\n') + '\n') },
+        ];
   return [
     { name: 'dev', mode: S_IFDIR | 0o755 },
     { name: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 },
     { name: 'proc', mode: S_IFDIR | 0o755 },
     { name: 'sys', mode: S_IFDIR | 0o755 },
+    ...mods,
     { name: 'init', mode: S_IFREG | 0o755, data: helper },
   ];
 }
 
 /**
- * Writes (once per helper build) `<dir>/initramfs-<sha>.cpio.gz` and returns its path.
- * The name carries the helper's sha256, so a rebuilt helper gets a new initramfs.
+ * Writes (once per helper build and module set) `<dir>/initramfs-<sha>.cpio.gz` and returns its path.
+ * The name carries the sha256 of the helper and the modules, so a rebuilt helper gets a new initramfs.
  */
-export function writeHelperInitramfs(helperPath: string, dir: string): string {
+export function writeHelperInitramfs(helperPath: string, dir: string, modulePaths: readonly string[] = []): string {
   const helper = readFileSync(helperPath);
-  const sha = createHash('sha256').update(helper).digest('hex').slice(0, 16);
+  const modules = modulePaths.map((p) => ({ name: basename(p), data: readFileSync(p) }));
+  const h = createHash('sha256').update(helper);
+  for (const m of modules) h.update(m.name).update(m.data);
+  const sha = h.digest('hex').slice(0, 16);
   const out = join(dir, `initramfs-${sha}.cpio.gz`);
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const gz = gzipSync(newcArchive(helperEntries(helper)), { level: 6 });
+  const gz = gzipSync(newcArchive(helperEntries(helper, modules)), { level: 6 });
   const tmp = `${out}.${process.pid}.tmp`;
   writeFileSync(tmp, gz, { mode: 0o600 }); // private: only this user's QEMU reads it
   renameSync(tmp, out);

@@ -38,6 +38,16 @@ export interface KernelInfo {
   readonly configFile: string | undefined;
   /** true when --allow-newer replaced a pinned package */
   readonly newerThanPin: boolean;
+  /** the virtio console's modules, in insmod order, where the kernel builds it as a module (the initramfs loads them) */
+  readonly consoleModules?: readonly string[];
+}
+
+/** The modules the helper's channel (the virtio console on virtio-pci) needs, for kernels that build them as modules. */
+export const CONSOLE_MODULES = ['virtio_pci', 'virtio_console'] as const;
+
+/** The kernel builds the virtio console or virtio-pci as a module (5.10 and 6.1 in Debian): its initramfs must load them. */
+export function consoleIsModular(config: ReadonlyMap<string, string>): boolean {
+  return config.get('CONFIG_VIRTIO_CONSOLE') === 'm' || config.get('CONFIG_VIRTIO_PCI') === 'm';
 }
 
 export function parseConfig(text: string): Map<string, string> {
@@ -64,6 +74,8 @@ export interface KernelMarker {
   readonly vmlinuzBytes?: number;
   readonly config: string | null;
   readonly newerThanPin: boolean;
+  /** the virtio console's modules (consoleIsModular), relative, in insmod order; absent in markers written before them */
+  readonly consoleModules?: readonly string[];
 }
 
 /** The unpacked kernel (by name) or the image at a path, or a reason it cannot be used. */
@@ -96,6 +108,7 @@ function cachedKernel(name: string): KernelInfo | string {
     config: configFile ? parseConfig(readFileSync(configFile, 'utf8')) : new Map(),
     configFile,
     newerThanPin: m.newerThanPin,
+    ...(m.consoleModules && m.consoleModules.every((f) => existsSync(join(dir, f))) ? { consoleModules: m.consoleModules.map((f) => join(dir, f)) } : {}),
   };
 }
 

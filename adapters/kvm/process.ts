@@ -100,6 +100,7 @@ export class HelperProcess {
       return;
     }
     this.channel.request({ op: 'shutdown' }, 0).catch(() => undefined);
+    this.channel.flush();
     this.proc.stdin.end();
     const t = setTimeout(() => this.kill(), graceMs);
     await this.exited;

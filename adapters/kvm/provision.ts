@@ -27,7 +27,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { EMULATOR_MARKER, KERNEL_MARKER, KVM_DIR, cacheDir, findEmulator, findKernel, type KernelMarker } from './paths.ts';
+import { CONSOLE_MODULES, EMULATOR_MARKER, KERNEL_MARKER, KVM_DIR, cacheDir, consoleIsModular, findEmulator, findKernel, parseConfig, type KernelMarker } from './paths.ts';
+import { loadOrder, modulesUnder, unpackModule } from './modules.ts';
 import { emulatorPins, kernelPins, type PinnedPackage } from './pins.ts';
 import { withCacheLock } from './lock.ts';
 import { TESTVM_IMAGES, testVmPins, type TestVmImage } from '../../testvm/pins.ts';
@@ -246,6 +247,27 @@ function find(dir: string, test: (rel: string) => boolean): string | undefined {
   return walk('');
 }
 
+/** CONSOLE_MODULES and what they depend on, from the unpacked packages into <fresh>/modules/, in insmod order. */
+function keepConsoleModules(name: string, x: string, fresh: string): string[] {
+  const base = ['lib/modules', 'usr/lib/modules'].map((d) => join(x, d)).find((d) => existsSync(d));
+  const release = base ? readdirSync(base).find((r) => existsSync(join(base, r, 'kernel'))) : undefined;
+  if (!base || !release) {
+    loud(`kernel ${name}: builds the virtio console as a module but its packages carry no lib/modules/<release>/kernel: the helper talks over the PL011 (slow)`);
+    return [];
+  }
+  const cache = new Map<string, Uint8Array>();
+  const read = (f: string): Uint8Array => cache.get(f) ?? cache.set(f, unpackModule(f)).get(f) ?? new Uint8Array(0);
+  mkdirSync(join(fresh, 'modules'));
+  const kept: string[] = [];
+  for (const f of loadOrder(CONSOLE_MODULES, modulesUnder(join(base, release, 'kernel')), read)) {
+    const rel = join('modules', basename(f).replace(/\.(xz|zst|gz)$/, ''));
+    writeFileSync(join(fresh, rel), read(f));
+    kept.push(rel);
+  }
+  info(`${name}: virtio console modules ${kept.map((k) => basename(k)).join(' ')}`);
+  return kept;
+}
+
 function provisionKernels(names: string[], allowNewer: boolean): void {
   const kdir = join(cacheDir(), 'kernels');
   mkdirSync(kdir, { recursive: true });
@@ -258,6 +280,8 @@ function provisionKernels(names: string[], allowNewer: boolean): void {
       const broken = findKernel(name);
       const m = typeof broken === 'string' ? undefined : (JSON.parse(readFileSync(marker, 'utf8')) as KernelMarker);
       if (typeof broken === 'string') loud(`${broken.replace(/: run `.*$/, '')}: fetching it again`);
+      else if (m && m.consoleModules === undefined && consoleIsModular(broken.config))
+        loud(`${name}: the cache lacks the virtio console modules the helper's channel needs: fetching it again`);
       else if (m && JSON.stringify(m.pinned) === JSON.stringify(pinned) && (!m.newerThanPin || allowNewer)) {
         info(`${name}: ${m.packages.map((p) => `${p.package}=${p.version}`).join(' ')} already in ${dest}`);
         // markers of older provisionings lack the image size that tells a truncated copy
@@ -276,12 +300,14 @@ function provisionKernels(names: string[], allowNewer: boolean): void {
         ?? die(`kernel ${name}: no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in ${got.map((g) => basename(g.deb)).join(', ')}`);
       const config = find(x, (r) => /^boot\/config-/.test(r) || /^usr\/lib\/modules\/[^/]+\/config$/.test(r));
       if (!config) loud(`kernel ${name}: the packages carry no config: page size and PA bits will come from the running kernel alone`);
-      // Only the image and its config are kept: the modules are not needed and are large.
+      // The image and its config are kept, and the virtio console's modules where it is one: the
+      // helper talks over it (a PL011 costs a guest exit per byte); the other modules are large.
       const fresh = `${dest}.new-${process.pid}`;
       rmSync(fresh, { recursive: true, force: true });
       mkdirSync(fresh, { recursive: true });
       copyFileSync(join(x, vmlinuz), join(fresh, 'vmlinuz'));
       if (config) copyFileSync(join(x, config), join(fresh, 'config'));
+      const consoleModules = config && consoleIsModular(parseConfig(readFileSync(join(x, config), 'utf8'))) ? keepConsoleModules(name, x, fresh) : [];
       const m: KernelMarker = {
         name,
         suite: pin.suite,
@@ -292,6 +318,7 @@ function provisionKernels(names: string[], allowNewer: boolean): void {
         vmlinuzBytes: statSync(join(fresh, 'vmlinuz')).size,
         config: config ? 'config' : null,
         newerThanPin: newer,
+        consoleModules,
       };
       writeFileSync(join(fresh, KERNEL_MARKER), JSON.stringify(m, null, 2) + '\n');
       rmSync(dest, { recursive: true, force: true });

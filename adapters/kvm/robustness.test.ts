@@ -44,7 +44,7 @@ describe('kvm adapter safety (source and pure parts)', () => {
     }
   });
 
-  it('the helper opens only /dev/kvm, /dev/kmsg, its tty and files under /proc and /sys', () => {
+  it('the helper opens only /dev/kvm, /dev/kmsg, its tty, files under /proc and /sys, and its own initramfs modules', () => {
     // every file of the helper but mte.c (the mte family's VMM memory: its own tmpfs/ramfs mounts and /dev/mem)
     const helper = join(KVM_DIR, 'helper');
     const files = readdirSync(helper).filter((f) => f.endsWith('.c') && f !== 'mte.c');
@@ -52,7 +52,11 @@ describe('kvm adapter safety (source and pure parts)', () => {
     const c = files.map((f) => readFileSync(join(helper, f), 'utf8')).join('\n');
     const literals = [...c.matchAll(/\b(?:open|opendir|read_small_file)\("([^"]+)"/g)].map((m) => m[1] ?? '');
     expect(literals.length).toBeGreaterThan(4);
-    for (const p of literals) expect(p).toMatch(/^\/dev\/kvm$|^\/dev\/kmsg$|^\/proc\/|^\/sys\//);
+    for (const p of literals) expect(p).toMatch(/^\/dev\/kvm$|^\/dev\/kmsg$|^\/proc\/|^\/sys\/|^\/lib\/s2c\/order$/);
+    // modules are loaded only as /init, from /lib/s2c/ of its initramfs (helper/init.c load_modules)
+    expect(c.match(/SYS_finit_module/g)).toHaveLength(1);
+    expect(c).toMatch(/mount\("sysfs", "\/sys", "sysfs", 0, NULL\);\n\tload_modules\(\);/);
+    expect(c).toMatch(/snprintf\(path, sizeof path, "\/lib\/s2c\/%s", name\)/);
     // the only non-literal opens: the tty named on the kernel command line, and read_small_file's argument
     const dynamic = [...c.matchAll(/\bopen\(([a-z_]+),/g)].map((m) => m[1]);
     expect(new Set(dynamic)).toEqual(new Set(['path', 'tty']));
@@ -328,7 +332,8 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
       n0 += gap + 40 * i;
       at.set(n0, kinds[i] ?? 'hang');
     });
-    const t = new KvmTarget(SPEC, { faults: (n) => at.get(n), hangTimeoutMs: 1500 });
+    // one case at a time, so each fault meets a live target and costs exactly one restart
+    const t = new KvmTarget(SPEC, { faults: (n) => at.get(n), hangTimeoutMs: 1500, pipelineDepth: 1 });
     let results: PropertyResult[];
     try {
       results = await runAll(t, seed);
@@ -337,6 +342,24 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
     }
     expect(testHooks(t).injected.map((f) => f.fault)).toEqual(kinds);
     expect(testHooks(t).boots).toBe(1 + kinds.length); // one restart per fault
+    expect(results.map(verdictOf)).toEqual(baseline.map(verdictOf));
+  }, 600_000);
+
+  it('the same faults under the pipeline (16 cases in flight): every verdict is still the undisturbed one', async () => {
+    const kinds: Fault[] = ['kill-qemu', 'kill-helper', 'hang'];
+    const at = new Map<number, Fault>([[30, 'kill-qemu'], [400, 'kill-helper'], [900, 'hang']]);
+    const t = new KvmTarget(SPEC, { faults: (n) => at.get(n), hangTimeoutMs: 1500 });
+    expect(t.pipelineDepth).toBeGreaterThan(1);
+    let results: PropertyResult[];
+    try {
+      results = await runAll(t, seed);
+    } finally {
+      await t.close();
+    }
+    // a fault may land on a target already dying from the one before: at most one restart each
+    expect(testHooks(t).injected.map((f) => f.fault)).toEqual(kinds);
+    expect(testHooks(t).boots).toBeGreaterThanOrEqual(2);
+    expect(testHooks(t).boots).toBeLessThanOrEqual(1 + kinds.length);
     expect(results.map(verdictOf)).toEqual(baseline.map(verdictOf));
   }, 600_000);
 
@@ -359,6 +382,7 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
         return undefined;
       },
       hangTimeoutMs: 1500,
+      pipelineDepth: 1, // the fault must meet the case it is aimed at
     });
     const info = await t.open();
     const profile = profileForRelease(info.kernelRelease ?? '');

@@ -35,14 +35,28 @@ export interface SimOptions {
 }
 
 
+/** A VM a case gave back with a reuse key (core/target.ts createVm): its memslots deleted, waiting for the same type and key. */
+interface Parked {
+  readonly vm: SimVm;
+  readonly space: AddressSpace;
+  readonly mte: SimMte;
+  readonly harness: boolean;
+  readonly vcpu: boolean;
+}
+
 class SimVmHandle implements VmHandle {
   private nextUaddr = 0x10_0000_0000n;
-  private harness = false;
-  private vcpu = false;
+  /** the slots the case made, by id: destroy() deletes them before parking the VM */
+  private readonly made = new Map<number, MemoryRegion>();
   constructor(
     private readonly vm: SimVm,
     private readonly space: AddressSpace,
     private readonly mte: SimMte,
+    readonly reused: boolean,
+    private harness: boolean,
+    private vcpu: boolean,
+    /** where destroy() parks it (a reuse key was given), or undefined: closed */
+    private readonly park: ((p: Parked) => void) | undefined,
   ) {}
 
   async mapBacking(b: BackingRequest): Promise<BackingResult> {
@@ -62,6 +76,8 @@ class SimVmHandle implements VmHandle {
       if (r.memorySize > 0n) this.space.map({ kind: 'anon', shared: false, size: r.memorySize, at: uaddr });
     } else uaddr = r.userspaceAddr;
     const e = this.vm.setMemoryRegion(r, uaddr);
+    if (e === 0 && r.memorySize === 0n) this.made.delete(r.slot);
+    else if (e === 0) this.made.set(r.slot, { ...r, userspaceAddr: uaddr });
     return { errno: e === 0 ? null : e };
   }
 
@@ -90,19 +106,36 @@ class SimVmHandle implements VmHandle {
       );
       if (e !== 0) return { kind: 'run-errno', errno: e };
     }
-    return this.vm.run(req);
+    const out = this.vm.run(req);
+    if (out.kind === 'hang' || out.kind === 'run-errno') this.tainted = true; // a stuck or refused vCPU: never parked
+    return out;
   }
 
-  async destroy(): Promise<void> {}
+  private tainted = false;
+
+  /** Closed, or parked: every slot the case made deleted (KVM unmaps stage 2 for each) and its memory unmapped. */
+  async destroy(): Promise<void> {
+    if (!this.park || this.tainted) return;
+    for (const r of this.made.values()) {
+      if (this.vm.setMemoryRegion({ ...r, memorySize: 0n }, 0n) !== 0) return; // cannot be made fresh: closed
+      if (typeof r.userspaceAddr === 'bigint' && r.userspaceAddr >= 0x10_0000_0000n) this.space.unmap(r.userspaceAddr, r.memorySize);
+    }
+    this.made.clear();
+    this.park({ vm: this.vm, space: this.space, mte: this.mte, harness: this.harness, vcpu: this.vcpu });
+  }
 }
 
 class SimHostHandle implements HostHandle {
   private readonly limit: number;
   private features: CpuFeatures = { mte: true, mtePerm: false };
+
   constructor(
     readonly config: HostConfig,
     private readonly knobs: SimKnobs,
     private readonly strict: boolean,
+    /** VMs given back with a reuse key, by type and key (the target's, for this host) */
+    private readonly parked: Map<string, Parked[]>,
+    private readonly counts: { fresh: number; reused: number },
   ) {
     this.limit = kvmSetIpaLimit(config, knobs);
   }
@@ -119,7 +152,14 @@ class SimHostHandle implements HostHandle {
     return 0;
   }
 
-  async createVm(type: bigint): Promise<Result<VmHandle>> {
+  async createVm(type: bigint, reuse?: string): Promise<Result<VmHandle>> {
+    const key = reuse === undefined ? undefined : `${type}/${reuse}`;
+    const parked = key === undefined ? undefined : this.parked.get(key)?.pop();
+    const park = key === undefined ? undefined : (p: Parked): void => void (this.parked.get(key) ?? this.parked.set(key, []).get(key))?.push(p);
+    if (parked) {
+      this.counts.reused++;
+      return new SimVmHandle(parked.vm, parked.space, parked.mte, true, parked.harness, parked.vcpu, park);
+    }
     const cfg = kvmInitIpaRange(this.config, type, this.limit, this.knobs);
     if (typeof cfg === 'string') return { errno: cfg };
     const space = new AddressSpace(this.knobs);
@@ -134,7 +174,8 @@ class SimHostHandle implements HostHandle {
       space,
       mte,
     });
-    return new SimVmHandle(vm, space, mte);
+    if (key !== undefined) this.counts.fresh++;
+    return new SimVmHandle(vm, space, mte, false, false, false, park);
   }
 
   async hypLayout(boot: BootConfig | 'own'): Promise<HypLayoutReport> {
@@ -145,12 +186,18 @@ class SimHostHandle implements HostHandle {
 export function simulatorTarget(opts: SimOptions = {}): Target {
   const knobs: SimKnobs = { ...MAINLINE_KNOBS, ...opts.knobs };
   const strict = opts.strict ?? false;
+  // parked VMs live as long as the target, per host (the MTE features a case sets travel with its VM)
+  const parked = new Map<string, Map<string, Parked[]>>();
+  const counts = { fresh: 0, reused: 0 };
   return {
+    vmCounts: () => ({ ...counts }),
     async open(): Promise<TargetInfo> {
       return { kind: 'sim', spec: opts.label ?? 'sim', host: 'any' };
     },
     async host(config: HostConfig): Promise<HostHandle> {
-      return new SimHostHandle(config, knobs, strict);
+      const k = JSON.stringify(config);
+      const mine = parked.get(k) ?? parked.set(k, new Map()).get(k) ?? new Map<string, Parked[]>();
+      return new SimHostHandle(config, knobs, strict, mine, counts);
     },
     async close(): Promise<void> {},
   };

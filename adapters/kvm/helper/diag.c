@@ -197,16 +197,17 @@ void op_stats(struct req *r) {
 			for (ssize_t i = 0; i < k; i++) maps += b[i] == '\n';
 		close(mf);
 	}
-	int live = 0, owned = 0;
+	int live = 0, owned = 0, parked = 0;
 	for (int i = 0; i < MAX_VMS; i++) {
 		if (!vms[i].used) continue;
-		live++;
+		if (vms[i].parked) parked++;
+		else live++;
 		for (int c = 0; c < 2; c++) owned += vms[i].cpu[c].run != NULL;
 		owned += vms[i].code_mem != NULL;
 		for (size_t s = 0; s < vms[i].nslots; s++) owned += vms[i].slots[s].addr != NULL;
 	}
-	o_fmt(r->o, ",\"fds\":%d,\"vmRssKb\":%ld,\"vmHwmKb\":%ld,\"vmSizeKb\":%ld,\"maps\":%d,\"vms\":%d,\"ownedMaps\":%d",
-	      fds, status_kb(status, "VmRSS:"), status_kb(status, "VmHWM:"), status_kb(status, "VmSize:"), maps, live, owned);
+	o_fmt(r->o, ",\"fds\":%d,\"vmRssKb\":%ld,\"vmHwmKb\":%ld,\"vmSizeKb\":%ld,\"maps\":%d,\"vms\":%d,\"parked\":%d,\"ownedMaps\":%d",
+	      fds, status_kb(status, "VmRSS:"), status_kb(status, "VmHWM:"), status_kb(status, "VmSize:"), maps, live, parked, owned);
 }
 
 void op_ping(struct req *r) { o_s(r->o, ",\"ok\":true"); }
@@ -214,5 +215,6 @@ void op_ping(struct req *r) { o_s(r->o, ",\"ok\":true"); }
 // Fault injection: die without answering (as /init this panics the guest and QEMU ends).
 void op_crash(struct req *r) {
 	(void)r;
+	flush_out(); // what was answered before it still goes out
 	_exit(70);
 }

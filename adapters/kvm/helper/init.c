@@ -2,6 +2,7 @@
 // its channel and idle time from the kernel command line and powers the guest off at the end; as a
 // plain program (--native) it only sets its channel raw.
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -32,6 +34,23 @@ void read_small_file(const char *path, char *buf, size_t cap) {
 // chardev does not pass the end of its input on to the guest, so nothing else would end the guest.
 int idle_ms;
 
+// The modules the channel needs where the kernel builds them as modules (the virtio console on
+// 5.10 and 6.1): /lib/s2c/order lists them in insmod order (adapters/kvm/initramfs.ts).
+static void load_modules(void) {
+	char order[1024], path[128];
+	read_small_file("/lib/s2c/order", order, sizeof order);
+	for (char *name = strtok(order, "\n"); name; name = strtok(NULL, "\n")) {
+		snprintf(path, sizeof path, "/lib/s2c/%s", name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)) {
+			char m[200];
+			int n = snprintf(m, sizeof m, "s2c-helper: cannot load %s: %s\n", path, strerror(errno));
+			write_all(2, m, (size_t)n);
+		}
+		if (fd >= 0) close(fd);
+	}
+}
+
 void init_system(const char **tty) {
 	mkdir("/dev", 0755);
 	mkdir("/proc", 0755);
@@ -39,6 +58,7 @@ void init_system(const char **tty) {
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	load_modules();
 	static char dev[64];
 	char cmdline[4096];
 	read_small_file("/proc/cmdline", cmdline, sizeof cmdline);
@@ -59,7 +79,9 @@ void init_system(const char **tty) {
 int console_open(const char *tty) {
 	int in_fd = 0;
 	if (tty) {
-		int fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		// a console a module made may appear a moment after the module loaded: wait up to 5 s for it
+		int fd = -1;
+		for (int i = 0; i < 500 && (fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 && errno == ENOENT; i++) usleep(10000);
 		if (fd >= 0) { in_fd = out_fd = fd; }
 	}
 	struct termios tio;

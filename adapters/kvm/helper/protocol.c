@@ -25,6 +25,21 @@ void write_all(int fd, const char *p, size_t n) {
 	}
 }
 
+// Responses to the lines of one read are written together (one virtio-console kick, not one per
+// response): under TCG each write costs a guest exit. Nothing waits long in the buffer: it is flushed
+// when the input has no complete line left, before an op that may block (a KVM_RUN can hang for its
+// whole budget, and the adapter's watchdog must not see earlier answers held back), and before any op
+// once what it holds is FLUSH_NS old.
+static char pend[256 * 1024];
+static size_t npend;
+static uint64_t pend_since;
+#define FLUSH_NS 20000000ULL
+
+void flush_out(void) {
+	if (npend) write_all(out_fd, pend, npend);
+	npend = 0;
+}
+
 void emit(struct out *o) {
 	if (o->overflow) {
 		// Cannot say more than that: replace the whole response with an error.
@@ -32,45 +47,55 @@ void emit(struct out *o) {
 		o->overflow = false;
 		o_s(o, "{\"id\":null,\"error\":\"response too large\"}");
 	}
-	char *line = malloc(o->n + sizeof PREFIX + 2);
-	if (!line) return;
-	memcpy(line, PREFIX, sizeof PREFIX - 1);
-	memcpy(line + sizeof PREFIX - 1, o->buf, o->n);
-	line[sizeof PREFIX - 1 + o->n] = '\n';
-	write_all(out_fd, line, sizeof PREFIX + o->n);
-	free(line);
+	size_t need = sizeof PREFIX + o->n;
+	if (npend + need > sizeof pend) flush_out();
+	if (need > sizeof pend) { // larger than the buffer: on its own
+		write_all(out_fd, PREFIX, sizeof PREFIX - 1);
+		write_all(out_fd, o->buf, o->n);
+		write_all(out_fd, "\n", 1);
+		return;
+	}
+	if (npend == 0) pend_since = now_ns();
+	memcpy(pend + npend, PREFIX, sizeof PREFIX - 1);
+	memcpy(pend + npend + sizeof PREFIX - 1, o->buf, o->n);
+	pend[npend + sizeof PREFIX - 1 + o->n] = '\n';
+	npend += need;
 }
 
 // Answers without helperNs, then powers off (as /init) or exits.
 void op_shutdown(struct req *r) {
 	o_s(r->o, ",\"ok\":true}");
 	emit(r->o);
+	flush_out();
 	power_off();
 }
 
 // Every op the helper answers. adapters/kvm/README.md's protocol table lists each name (a test
 // checks it); the text here says what the op is for.
-static const struct op {
+struct op {
 	const char *name;
 	void (*fn)(struct req *r);
 	const char *what;
-} ops[] = {
-	{"probe", op_probe, "what the host is: KVM API, IPA limit, release, mode, PARange, caps, KVM boot log"},
-	{"check_extension", op_check_extension, "KVM_CHECK_EXTENSION on /dev/kvm"},
-	{"create_vm", op_create_vm, "KVM_CREATE_VM under a client-chosen name"},
-	{"destroy_vm", op_destroy_vm, "close a VM with its vCPUs and helper-owned memory"},
-	{"enable_cap", op_enable_cap, "KVM_ENABLE_CAP on a VM"},
-	{"set_memslot", op_set_memslot, "KVM_SET_USER_MEMORY_REGION, with helper-owned (\"auto\") backing"},
-	{"run", op_run, "one access case from a guest state: its outcome"},
-	{"batch", op_batch, "n generated access cases inside the helper (per-case floor)"},
-	{"ping", op_ping, "liveness (the adapter's keepalive)"},
-	{"stats", op_stats, "descriptors, memory, VMs and mappings the helper holds (soak)"},
-	{"backing", op_backing, "mte family: map VMM memory of one backing kind"},
-	{"unbacking", op_unbacking, "mte family: unmap it"},
-	{"backing_probe", op_backing_probe, "mte family: which backing kinds this host cannot make"},
-	{"floor", op_floor, "n iterations of a bare KVM loop (fresh-vm, reuse-mmio, memslot), timed in the helper"},
-	{"crash", op_crash, "fault injection: exit without answering"},
-	{"shutdown", op_shutdown, "answer, then power off"},
+	bool blocks; // runs a vCPU: may take as long as its budget
+};
+
+static const struct op ops[] = {
+	{"probe", op_probe, "what the host is: KVM API, IPA limit, release, mode, PARange, caps, KVM boot log", false},
+	{"check_extension", op_check_extension, "KVM_CHECK_EXTENSION on /dev/kvm", false},
+	{"create_vm", op_create_vm, "KVM_CREATE_VM under a client-chosen name", false},
+	{"destroy_vm", op_destroy_vm, "close a VM with its vCPUs and helper-owned memory", false},
+	{"enable_cap", op_enable_cap, "KVM_ENABLE_CAP on a VM", false},
+	{"set_memslot", op_set_memslot, "KVM_SET_USER_MEMORY_REGION, with helper-owned (\"auto\") backing", false},
+	{"run", op_run, "one access case from a guest state: its outcome", true},
+	{"batch", op_batch, "n generated access cases inside the helper (per-case floor)", true},
+	{"ping", op_ping, "liveness (the adapter's keepalive)", false},
+	{"stats", op_stats, "descriptors, memory, VMs and mappings the helper holds (soak)", false},
+	{"backing", op_backing, "mte family: map VMM memory of one backing kind", false},
+	{"unbacking", op_unbacking, "mte family: unmap it", false},
+	{"backing_probe", op_backing_probe, "mte family: which backing kinds this host cannot make", false},
+	{"floor", op_floor, "n iterations of a bare KVM loop (fresh-vm, reuse-mmio, memslot), timed in the helper", true},
+	{"crash", op_crash, "fault injection: exit without answering", false},
+	{"shutdown", op_shutdown, "answer, then power off", false},
 };
 
 static const struct op *op_find(const char *name) {
@@ -105,8 +130,9 @@ static void handle_line(char *line, size_t len) {
 	else o_s(&o, "null");
 	struct req r = {.j = &j, .root = root, .o = &o};
 	const char *name = jstr(&j, jget(&j, root, "op"));
-	uint64_t t_op = now_ns(); // time inside the helper (issue 14: where does a case's time go?)
 	const struct op *op = name ? op_find(name) : NULL;
+	if (npend && (now_ns() - pend_since > FLUSH_NS || (op && op->blocks))) flush_out();
+	uint64_t t_op = now_ns(); // time inside the helper (issue 14: where does a case's time go?)
 	if (!name) {
 		o_s(&o, ",\"error\":\"missing op\"");
 	} else if (op) {
@@ -129,6 +155,7 @@ void send_ready(bool init) {
 	if (kvm_fd < 0) { o_s(&o, ",\"error\":"); o_str(&o, kvm_open_error); }
 	o_fmt(&o, ",\"init\":%s}", init ? "true" : "false");
 	emit(&o);
+	flush_out();
 }
 
 void serve(int in_fd) {
@@ -157,6 +184,7 @@ void serve(int in_fd) {
 			discarding = false;
 			start = i + 1;
 		}
+		flush_out(); // no complete line left: everything answered goes out
 		memmove(buf, buf + start, have - start);
 		have -= start;
 		if (have == MAX_LINE) {
@@ -166,6 +194,7 @@ void serve(int in_fd) {
 				struct out e = {.buf = eb, .n = 0, .cap = sizeof eb};
 				o_s(&e, "{\"id\":null,\"error\":\"request line too long\"}");
 				emit(&e);
+				flush_out();
 			}
 			discarding = true;
 			have = 0;

@@ -120,7 +120,7 @@ void run_case(struct vm *v, const struct gstate *gs, const struct access *a, int
 	memset(oc, 0, sizeof *oc);
 	const enum cpu_width width = gs->a32 ? CPU_A32 : CPU_A64;
 	const char *e = vm_prepare_run(v, width);
-	if (e) { oc->k = OC_ERROR; oc->error = e; return; }
+	if (e) { oc->k = OC_ERROR; oc->error = e; v->tainted = true; return; }
 	struct vcpu *c = &v->cpu[width];
 
 	// ifetch into helper-backed memory: plant "str xzr, [x3]" (A32: "str r2, [r3]") so a fetch
@@ -221,6 +221,7 @@ void run_case(struct vm *v, const struct gstate *gs, const struct access *a, int
 	hang_disarm();
 	flush_vcpu(c);
 out:
+	if (oc->k == OC_HANG || oc->k == OC_ERROR || oc->k == OC_RUN_ERRNO) v->tainted = true; // never parked
 	run->immediate_exit = 0;
 	if (plant) memcpy(plant, &saved, 4);
 }

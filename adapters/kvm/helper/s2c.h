@@ -26,7 +26,7 @@
 
 #define PREFIX "@S2C@ "
 #define MAX_LINE (64 * 1024)
-#define MAX_VMS 64
+#define MAX_VMS 192
 #define MAX_NAME 64
 
 // ---- guest code (guest.S) ----------------------------------------------------------------------
@@ -80,6 +80,12 @@ struct vm {
 	bool nisv;
 	struct slotmap *slots;
 	size_t nslots, capslots;
+	// reuse (issue 16): the VM's type and the client's reuse key ("" = never parked); a parked VM has
+	// no name and no client memslot, and waits for a create_vm with the same type and key
+	uint64_t type;
+	char reuse[MAX_NAME];
+	bool parked, handed_again, tainted;
+	uint64_t parked_at;
 };
 
 extern int kvm_fd;
@@ -175,6 +181,7 @@ struct req {
 extern int out_fd;
 void write_all(int fd, const char *p, size_t n);
 void emit(struct out *o);
+void flush_out(void);
 void send_ready(bool is_init);
 // Serves requests from in_fd until it ends (or s2c.idle passes without input).
 void serve(int in_fd);

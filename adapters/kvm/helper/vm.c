@@ -42,8 +42,76 @@ void ensure_kvm(struct req *r, bool *ok) {
 struct vm *vm_find(const char *name) {
 	if (!name) return NULL;
 	for (int i = 0; i < MAX_VMS; i++)
-		if (vms[i].used && !strcmp(vms[i].name, name)) return &vms[i];
+		if (vms[i].used && !vms[i].parked && !strcmp(vms[i].name, name)) return &vms[i];
 	return NULL;
+}
+
+// ---- reuse (issue 16) ---------------------------------------------------------------------------
+//
+// A client that creates a VM with "reuse":KEY promises that every case using KEY does the same
+// things a fresh VM cannot tell apart from a used one: the same type, the same caps, one register
+// width. destroy_vm then parks the VM instead of closing it: every client memslot is deleted (KVM
+// unmaps its stage-2 range, the helper unmaps its memory), and the vCPU is reset by the
+// KVM_ARM_VCPU_INIT every run starts with. The next create_vm with the same type and key gets it
+// back. A VM whose last run hung, failed or errored is closed instead. Whether a case on a parked
+// VM observes what it would on a fresh one is a property (abort/reuse-equivalence), not an assumption.
+
+#define MAX_PARKED 160
+
+static uint64_t park_clock;
+
+static struct vm *oldest_parked(int *count) {
+	struct vm *old = NULL;
+	*count = 0;
+	for (int i = 0; i < MAX_VMS; i++) {
+		if (!vms[i].used || !vms[i].parked) continue;
+		(*count)++;
+		if (!old || vms[i].parked_at < old->parked_at) old = &vms[i];
+	}
+	return old;
+}
+
+// Deletes every client memslot; false if KVM refused one (the VM is then closed, not parked).
+static bool clear_slots(struct vm *v) {
+	bool ok = true;
+	for (size_t i = 0; i < v->nslots; i++) {
+		struct slotmap *s = &v->slots[i];
+		if (do_set_region(v->fd, s->slot, 0, s->gpa, 0, 0)) ok = false;
+		if (s->addr) munmap(s->addr, s->len);
+	}
+	v->nslots = 0;
+	return ok;
+}
+
+static void vm_park(struct vm *v) {
+	if (!clear_slots(v)) { vm_free(v); return; }
+	v->parked = true;
+	v->handed_again = false;
+	v->name[0] = 0;
+	v->parked_at = ++park_clock;
+	int n;
+	struct vm *old = oldest_parked(&n);
+	if (n > MAX_PARKED && old) vm_free(old);
+}
+
+// A free entry; when all are taken, the longest-parked VM is closed to make one.
+static struct vm *vm_slot(void) {
+	for (int i = 0; i < MAX_VMS; i++)
+		if (!vms[i].used) return &vms[i];
+	int n;
+	struct vm *old = oldest_parked(&n);
+	if (old) vm_free(old);
+	return old;
+}
+
+// The most recently parked VM of this type and key.
+static struct vm *vm_unpark(uint64_t type, const char *key) {
+	struct vm *best = NULL;
+	for (int i = 0; i < MAX_VMS; i++) {
+		struct vm *v = &vms[i];
+		if (v->used && v->parked && v->type == type && !strcmp(v->reuse, key) && (!best || v->parked_at > best->parked_at)) best = v;
+	}
+	return best;
 }
 
 struct slotmap *slot_find(struct vm *v, uint32_t slot) {
@@ -112,23 +180,36 @@ void op_create_vm(struct req *r) {
 	if (!name || !*name || strlen(name) >= MAX_NAME) FAIL("create_vm: vm must be a non-empty string shorter than %d", MAX_NAME);
 	if (!ju64(r->j, jget(r->j, r->root, "type"), &type)) FAIL("create_vm: type must be \"0x..\"");
 	if (vm_find(name)) FAIL("create_vm: vm '%s' exists", name);
-	struct vm *v = NULL;
-	for (int i = 0; i < MAX_VMS; i++)
-		if (!vms[i].used) { v = &vms[i]; break; }
+	int rn = jget(r->j, r->root, "reuse");
+	const char *key = rn >= 0 ? jstr(r->j, rn) : "";
+	if (!key || strlen(key) >= MAX_NAME) FAIL("create_vm: reuse must be a string shorter than %d", MAX_NAME);
+	struct vm *v = *key ? vm_unpark(type, key) : NULL;
+	if (v) {
+		v->parked = false;
+		v->handed_again = true;
+		snprintf(v->name, sizeof v->name, "%s", name);
+		o_s(r->o, ",\"ok\":true,\"reused\":true");
+		return;
+	}
+	v = vm_slot();
 	if (!v) FAIL("create_vm: too many VMs (max %d)", MAX_VMS);
 	int fd = ioctl(kvm_fd, KVM_CREATE_VM, (unsigned long)type);
 	if (fd < 0) { o_fmt(r->o, ",\"errno\":%d", errno); return; }
 	vm_clear(v);
 	v->used = true;
 	snprintf(v->name, sizeof v->name, "%s", name);
+	snprintf(v->reuse, sizeof v->reuse, "%s", key);
+	v->type = type;
 	v->fd = fd;
-	o_s(r->o, ",\"ok\":true");
+	o_s(r->o, *key ? ",\"ok\":true,\"reused\":false" : ",\"ok\":true");
 }
 
 void op_destroy_vm(struct req *r) {
 	struct vm *v = vm_find(jstr(r->j, jget(r->j, r->root, "vm")));
 	if (!v) FAIL("destroy_vm: no such vm");
-	vm_free(v);
+	// parked only if it ran one register width and nothing went wrong in it
+	if (v->reuse[0] && !v->tainted && !(v->cpu[CPU_A64].fd >= 0 && v->cpu[CPU_A32].fd >= 0)) vm_park(v);
+	else vm_free(v);
 	o_s(r->o, ",\"ok\":true");
 }
 
@@ -172,6 +253,11 @@ void op_set_memslot(struct req *r) {
 	const char *us = jstr(r->j, un);
 	bool autom = us && !strcmp(us, "auto");
 	if (!autom && !ju64(r->j, un, &uaddr)) FAIL("set_memslot: uaddr must be \"0x..\" or \"auto\"");
+	if (v->code_installed && (uint32_t)slot == v->code_slot && v->handed_again) {
+		// a fresh VM would get its code slot at its first run, after this one: so move it there
+		if (do_set_region(v->fd, v->code_slot, 0, HARNESS_CODE_IPA, 0, 0)) FAIL("set_memslot: cannot move the harness code slot %u", v->code_slot);
+		v->code_installed = false;
+	}
 	if (v->code_installed && (uint32_t)slot == v->code_slot) FAIL("set_memslot: slot %u belongs to the harness (code at IPA 0)", v->code_slot);
 
 	struct slotmap *old = slot_find(v, (uint32_t)slot);
