@@ -323,6 +323,16 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
     for (const r of baseline) expect(r.verdict, `${r.name}: ${r.reason ?? ''}`).not.toBe('error');
   }, 600_000);
 
+  /** The four properties with faults injected at the given request numbers; pipelineDepth undefined: the default. */
+  async function runWithFaults(at: ReadonlyMap<number, Fault>, pipelineDepth: number | undefined): Promise<{ t: KvmTarget; results: PropertyResult[] }> {
+    const t = new KvmTarget(SPEC, { faults: (n) => at.get(n), hangTimeoutMs: 1500, ...(pipelineDepth !== undefined ? { pipelineDepth } : {}) });
+    try {
+      return { t, results: await runAll(t, seed) };
+    } finally {
+      await t.close();
+    }
+  }
+
   it('a fault of each kind at random points: the case is retried once and every verdict is the undisturbed one', async () => {
     const rng = fc.sample(fc.integer({ min: 5, max: 60 }), { numRuns: 3, seed: 7 });
     const kinds: Fault[] = ['kill-qemu', 'kill-helper', 'hang'];
@@ -333,13 +343,7 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
       at.set(n0, kinds[i] ?? 'hang');
     });
     // one case at a time, so each fault meets a live target and costs exactly one restart
-    const t = new KvmTarget(SPEC, { faults: (n) => at.get(n), hangTimeoutMs: 1500, pipelineDepth: 1 });
-    let results: PropertyResult[];
-    try {
-      results = await runAll(t, seed);
-    } finally {
-      await t.close();
-    }
+    const { t, results } = await runWithFaults(at, 1);
     expect(testHooks(t).injected.map((f) => f.fault)).toEqual(kinds);
     expect(testHooks(t).boots).toBe(1 + kinds.length); // one restart per fault
     expect(results.map(verdictOf)).toEqual(baseline.map(verdictOf));
@@ -348,14 +352,8 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
   it('the same faults under the pipeline (16 cases in flight): every verdict is still the undisturbed one', async () => {
     const kinds: Fault[] = ['kill-qemu', 'kill-helper', 'hang'];
     const at = new Map<number, Fault>([[30, 'kill-qemu'], [400, 'kill-helper'], [900, 'hang']]);
-    const t = new KvmTarget(SPEC, { faults: (n) => at.get(n), hangTimeoutMs: 1500 });
+    const { t, results } = await runWithFaults(at, undefined);
     expect(t.pipelineDepth).toBeGreaterThan(1);
-    let results: PropertyResult[];
-    try {
-      results = await runAll(t, seed);
-    } finally {
-      await t.close();
-    }
     // a fault may land on a target already dying from the one before: at most one restart each
     expect(testHooks(t).injected.map((f) => f.fault)).toEqual(kinds);
     expect(testHooks(t).boots).toBeGreaterThanOrEqual(2);
