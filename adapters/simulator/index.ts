@@ -195,7 +195,7 @@ export function simulatorTarget(opts: SimOptions = {}): Target {
       return { kind: 'sim', spec: opts.label ?? 'sim', host: 'any' };
     },
     async host(config: HostConfig): Promise<HostHandle> {
-      const k = JSON.stringify(config);
+      const k = `${config.parange}/${config.granule}/${config.lpa2}/${config.kernelPaBits}/${config.vaBits}/${config.mode}`;
       const mine = parked.get(k) ?? parked.set(k, new Map()).get(k) ?? new Map<string, Parked[]>();
       return new SimHostHandle(config, knobs, strict, mine, counts);
     },

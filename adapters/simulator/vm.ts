@@ -68,7 +68,11 @@ export interface SimVmOptions {
 
 export class SimVm {
   readonly slots = new Memslots();
-  private tables: Stage2Tables;
+  /**
+   * made at the first walk after creation or a flush: a VM that never runs allocates none, and the
+   * memslots a case deletes before its VM is reused cost one set of tables, not one each
+   */
+  private tables: Stage2Tables | undefined;
   private nisvToUser = false;
   private nextHostPa = 0x8000_0000n;
   private readonly pageShift: number;
@@ -77,12 +81,13 @@ export class SimVm {
 
   constructor(readonly o: SimVmOptions) {
     this.pageShift = pageShift(o.host.granule);
-    this.tables = this.freshTables();
   }
 
-  private freshTables(): Stage2Tables {
+  private s2(): Stage2Tables {
+    if (this.tables) return this.tables;
     const bits = walkConfigValid(this.o.vtcr, this.o.host.parange) ? rootIndexBits(this.o.vtcr) : 1;
-    return new Stage2Tables(this.pageShift, 1 << Math.max(bits, 1));
+    this.tables = new Stage2Tables(this.pageShift, 1 << Math.max(bits, 1));
+    return this.tables;
   }
 
   setMemoryRegion(r: MemoryRegion, uaddr: bigint): 0 | Errno {
@@ -99,7 +104,7 @@ export class SimVm {
       },
       // kvm_arch_flush_shadow_memslot(): unmap the whole stage 2 (coarse but exact in effect)
       () => {
-        this.tables = this.freshTables();
+        this.tables = undefined;
         this.noTagPages.clear();
       },
     );
@@ -157,7 +162,7 @@ export class SimVm {
     if (a.ipa >> BigInt(paBits) !== 0n) {
       return { kind: 'done', outcome: { kind: 'exception', ...stage1AddressSizeFault(req.state, isIabt, isWrite, a.ipa) } };
     }
-    const w = walk(this.tables, this.o.vtcr, this.o.host.parange, a.ipa, isWrite);
+    const w = walk(this.s2(), this.o.vtcr, this.o.host.parange, a.ipa, isWrite);
     if (w.ok) return { kind: 'done', outcome: { kind: 'completed' } };
     const fsc = w.fault === 'translation' ? ESR_ELx_FSC_FAULT : w.fault === 'permission' ? ESR_ELx_FSC_PERM : ESR_ELx_FSC_ADDRSZ;
     let esr = ((isIabt ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_DABT_LOW) << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | (fsc + BigInt(Math.max(w.level, 0)));
@@ -251,7 +256,7 @@ export class SimVm {
     const pa = this.nextHostPa;
     this.nextHostPa += 1n << BigInt(this.pageShift);
     void slot;
-    this.tables.map(
+    this.s2().map(
       faultIpa,
       pa,
       startLevel(this.o.vtcr),
