@@ -4,7 +4,7 @@
 //   2. the arm64 dpkg architecture and one apt source file for the suites the pins need (arm64 only for
 //      kernels; amd64 for emulators), its URI copied from the machine's own Debian source
 //   3. kernels (fixtures/kernels.json): `apt-get download`, sha256 against the pin, `dpkg -x`, only the
-//      image and its config kept, into $S2CONFORM_CACHE/kernels/<name>/ (default ~/.cache/s2conform)
+//      image and its config kept (and the virtio console modules where the kernel builds them as modules), into $S2CONFORM_CACHE/kernels/<name>/ (default ~/.cache/s2conform)
 //   4. emulators (fixtures/emulators.json): the same, into $S2CONFORM_CACHE/qemu/<name>/
 //   5. the static aarch64 helper (adapters/kvm/helper/build.sh)
 //   6. with --testvm: the test VM's arm64 packages (fixtures/testvm.json) and the network modules of
