@@ -12,6 +12,11 @@ import { KVM_MODES, type KvmMode } from '../arch/host.ts';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  /** one line, whatever the user typed: control characters in echoed input are escaped (\n, \t, \u001b) */
+  constructor(message: string) {
+    // eslint-disable-next-line no-control-regex
+    super(message.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1)));
+  }
 }
 
 export type TargetSpec =

@@ -8,7 +8,6 @@
 //   same-under-both-emulators    both emulators, the same observation: points at KVM
 // The classification goes into summary.json (properties[].crosscheck) and so into every report.
 
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { targetFromSpec, UsageError } from '../adapters/index.ts';
 import { emulatorPins } from '../adapters/kvm/pins.ts';
@@ -16,11 +15,12 @@ import { simulatorTarget } from '../adapters/simulator/index.ts';
 import { decodeCase } from '../core/codec.ts';
 import { toJson, type Json } from '../core/json.ts';
 import { propertyId, type AnyConformance } from '../core/property.ts';
-import type { Crosscheck, PropertyResult, Summary } from '../core/result.ts';
+import type { Crosscheck, PropertyResult } from '../core/result.ts';
 import { observeWithRetry } from '../core/runner.ts';
 import type { Target } from '../core/target.ts';
 import { ALL_PROPERTIES } from '../properties/index.ts';
 import { writeReports } from '../reports/write.ts';
+import { readSummary } from './summaryFile.ts';
 import { twinOfRelease } from './twins.ts';
 
 export interface CrosscheckArgs {
@@ -49,12 +49,7 @@ async function observe(t: Target, p: AnyConformance, kase: unknown): Promise<Jso
 }
 
 export async function crosscheckCommand(a: CrosscheckArgs): Promise<number> {
-  let s: Summary;
-  try {
-    s = JSON.parse(readFileSync(a.file, 'utf8')) as Summary;
-  } catch (e) {
-    throw new UsageError(`${a.file}: not a readable summary.json (${e instanceof Error ? e.message : String(e)})`);
-  }
+  const s = readSummary(a.file);
   const tgt = s.target as { kind?: string; spec?: string; kernelRelease?: string; kernelVersion?: string; emulator?: { name?: string } };
   if (tgt.kind !== 'qemu' || !tgt.spec) throw new UsageError(`${a.file}: crosscheck needs a run on a qemu: target (this one is ${tgt.kind ?? '?'})`);
   const failing = s.properties.filter(

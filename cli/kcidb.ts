@@ -8,7 +8,7 @@ import { UsageError } from '../adapters/index.ts';
 import { mergeKcidb, toKcidb } from '../reports/kcidb.ts';
 import { kcidbProblems } from '../reports/kcidbSchema.ts';
 import { writeAtomic } from '../reports/summary.ts';
-import { readSummary } from './report.ts';
+import { readSummary } from './summaryFile.ts';
 
 export interface KcidbArgs {
   readonly files: readonly string[];

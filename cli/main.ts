@@ -10,7 +10,7 @@
 // exit 0 all conform, 1 at least one deviation, 2 usage or infrastructure error, 4 nothing could run,
 // 130 / 143 stopped by SIGINT / SIGTERM (reports written with "complete": false).
 
-import { parseArgs } from 'node:util';
+import { parseFlags } from './args.ts';
 import { existsSync } from 'node:fs';
 import { FAMILIES, type Family } from '../core/property.ts';
 import { getProfile, PROFILE_GRAMMAR, profileNames } from '../oracles/profiles.ts';
@@ -19,9 +19,9 @@ import { UsageError } from '../adapters/index.ts';
 import { reportCommand, type ReportArgs } from './report.ts';
 import { runCommand, type RunArgs } from './run.ts';
 import { regressCommand } from './regress.ts';
-import { benchCommand } from './bench.ts';
-import { crosscheckCommand } from './crosscheck.ts';
-import { kcidbCommand } from './kcidb.ts';
+import { benchCommand, type BenchArgs } from './bench.ts';
+import { crosscheckCommand, type CrosscheckArgs } from './crosscheck.ts';
+import { kcidbCommand, type KcidbArgs } from './kcidb.ts';
 
 export const VERSION = '0.1.0';
 
@@ -106,12 +106,10 @@ function fail(msg: string): never {
   throw new UsageError(msg);
 }
 
-function parseRunArgs(argv: string[]): RunArgs {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
+function parseRunArgs(argv: readonly string[]): RunArgs {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
       target: { type: 'string', default: 'sim' },
       profile: { type: 'string', default: 'auto' },
       family: { type: 'string' },
@@ -131,7 +129,8 @@ function parseRunArgs(argv: string[]): RunArgs {
       jobs: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
-  });
+    true,
+  );
   if (positionals.length > 0) fail(`unexpected argument '${positionals[0]}'`);
   const bt = values['boot-timeout'];
   if (bt !== undefined && !/^[1-9][0-9]*$/.test(bt)) fail(`--boot-timeout takes a whole number of seconds, not '${bt}'`);
@@ -174,72 +173,84 @@ function parseRunArgs(argv: string[]): RunArgs {
   };
 }
 
-function parseReportArgs(argv: string[]): ReportArgs {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
+function parseReportArgs(argv: readonly string[]): ReportArgs {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
       out: { type: 'string', default: 'report.html' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
-  });
+    true,
+  );
   if (positionals.length === 0) fail('report needs at least one summary.json (try --help)');
   return { files: positionals, out: values.out, quiet: values.quiet };
 }
 
+/** What a command line asks for, checked: every usage error is thrown here, before anything runs. */
+export type Invocation =
+  | { readonly cmd: 'help'; readonly exit: number }
+  | { readonly cmd: 'run'; readonly args: RunArgs }
+  | { readonly cmd: 'report'; readonly args: ReportArgs }
+  | { readonly cmd: 'bench'; readonly args: BenchArgs }
+  | { readonly cmd: 'crosscheck'; readonly args: CrosscheckArgs }
+  | { readonly cmd: 'kcidb'; readonly args: KcidbArgs }
+  | { readonly cmd: 'regress'; readonly argv: string[] };
+
+export function parseCommandLine(argv: readonly string[]): Invocation {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return { cmd: 'help', exit: cmd === undefined ? 2 : 0 };
+  if ((cmd === 'run' || cmd === 'report') && (rest.includes('--help') || rest.includes('-h'))) return { cmd: 'help', exit: 0 };
+  if (cmd === 'run') return { cmd, args: parseRunArgs(rest) };
+  if (cmd === 'report') return { cmd, args: parseReportArgs(rest) };
+  if (cmd === 'bench') {
+    const { values } = parseFlags(rest, { target: { type: 'string', multiple: true, default: [] }, runs: { type: 'string', default: '200' }, seed: { type: 'string', default: '1' } });
+    if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
+    if (!/^-?[0-9]+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed))) fail(`--seed takes an integer, not '${values.seed}'`);
+    return { cmd, args: { targets: values.target, runs: Number(values.runs), seed: Number(values.seed) } };
+  }
+  if (cmd === 'crosscheck') {
+    const { values, positionals } = parseFlags(rest, { qemu: { type: 'string' }, quiet: { type: 'boolean', default: false } }, true);
+    if (positionals.length !== 1) fail('crosscheck takes one summary.json (try --help)');
+    return { cmd, args: { file: positionals[0] as string, qemu: values.qemu, quiet: values.quiet } };
+  }
+  if (cmd === 'kcidb') {
+    const { values, positionals } = parseFlags(rest, { out: { type: 'string', default: 'kcidb.json' }, check: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } }, true);
+    if (positionals.length === 0) fail('kcidb needs at least one summary.json (or kcidb.json with --check)');
+    return { cmd, args: { files: positionals, out: values.out, check: values.check, quiet: values.quiet } };
+  }
+  if (cmd === 'regress') return { cmd, argv: rest }; // the regression corpus parses its own subcommands
+  return fail(`unknown command '${cmd}' (try --help)`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
-    const [cmd, ...rest] = argv;
-    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-      process.stdout.write(HELP);
-      return cmd === undefined ? 2 : 0;
-    }
-    if (cmd === 'run') {
-      if (rest.includes('--help') || rest.includes('-h')) {
+    const inv = parseCommandLine(argv);
+    switch (inv.cmd) {
+      case 'help':
         process.stdout.write(HELP);
-        return 0;
-      }
-      return await runCommand(parseRunArgs(rest), VERSION);
+        return inv.exit;
+      case 'run':
+        return await runCommand(inv.args, VERSION);
+      case 'report':
+        return reportCommand(inv.args);
+      case 'bench':
+        return await benchCommand(inv.args);
+      case 'crosscheck':
+        return await crosscheckCommand(inv.args);
+      case 'kcidb':
+        return kcidbCommand(inv.args);
+      case 'regress':
+        return regressCommand(inv.argv);
     }
-    if (cmd === 'bench') {
-      const { values } = parseArgs({
-        args: rest,
-        strict: true,
-        options: { target: { type: 'string', multiple: true, default: [] }, runs: { type: 'string', default: '200' }, seed: { type: 'string', default: '1' } },
-      });
-      if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
-      return await benchCommand({ targets: values.target, runs: Number(values.runs), seed: Number(values.seed) });
-    }
-    if (cmd === 'crosscheck') {
-      const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { qemu: { type: 'string' }, quiet: { type: 'boolean', default: false } } });
-      if (positionals.length !== 1) fail('crosscheck takes one summary.json (try --help)');
-      return await crosscheckCommand({ file: positionals[0] as string, qemu: values.qemu, quiet: values.quiet });
-    }
-    if (cmd === 'kcidb') {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        strict: true,
-        allowPositionals: true,
-        options: { out: { type: 'string', default: 'kcidb.json' }, check: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
-      });
-      return kcidbCommand({ files: positionals, out: values.out, check: values.check, quiet: values.quiet });
-    }
-    if (cmd === 'regress') return regressCommand(rest); // issue 7: the regression corpus
-    if (cmd === 'report') {
-      if (rest.includes('--help') || rest.includes('-h')) {
-        process.stdout.write(HELP);
-        return 0;
-      }
-      return reportCommand(parseReportArgs(rest));
-    }
-    fail(`unknown command '${cmd}' (try --help)`);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const line = (msg.split('\n')[0] ?? '').replace(/\. To specify a positional argument.*$/, '');
-    process.stderr.write(`s2conform: ${usage ? '' : 'error: '}${line}\n`);
+    // a JavaScript error of our own (TypeError, RangeError, …) is a bug, and says so: still one line
+    const bug = e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError;
+    if (bug && process.env['S2CONFORM_DEBUG']) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
+    process.stderr.write(`s2conform: ${usage ? '' : bug ? `internal error (a bug; S2CONFORM_DEBUG=1 shows where): ${(e as Error).name}: ` : 'error: '}${line}\n`);
     return 2;
   }
 }

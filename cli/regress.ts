@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseFlags } from './args.ts';
 import { UsageError } from '../adapters/index.ts';
 import type { KnownDeviation } from '../core/deviations.ts';
 import type { Json } from '../core/json.ts';
@@ -17,6 +17,7 @@ import type { PropertyResult, RegressionResult } from '../core/result.ts';
 import type { Target, TargetInfo } from '../core/target.ts';
 import type { Profile } from '../oracles/profiles.ts';
 import { ALL_PROPERTIES } from '../properties/index.ts';
+import { readSummary } from './summaryFile.ts';
 import { twinOfRelease } from './twins.ts';
 
 /** The corpus: fixtures/regressions/ (S2C_REGRESSIONS names another directory, e.g. for tests). */
@@ -44,44 +45,25 @@ interface SummaryIn {
   readonly properties: readonly PropertyResult[];
 }
 
-function readSummary(file: string): SummaryIn {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`${file}: cannot read a summary.json (${(e as Error).message.split('\n')[0] ?? ''})`);
-  }
-  const o = doc as Record<string, Json> | null;
-  if (!o || typeof o !== 'object' || o['tool'] !== 's2conform' || !Array.isArray(o['properties'])) {
-    throw new UsageError(`${file}: not a summary.json written by s2conform run`);
-  }
-  const target = o['target'] as Record<string, Json> | null;
-  const spec = target && typeof target === 'object' && typeof target['spec'] === 'string' ? target['spec'] : undefined;
-  if (spec === undefined) throw new UsageError(`${file}: field 'target.spec' is missing`);
-  if (typeof o['profile'] !== 'string') throw new UsageError(`${file}: field 'profile' is missing`);
-  return {
-    target: spec,
-    profile: o['profile'],
-    strict: o['strict'] === true,
-    properties: o['properties'] as unknown as PropertyResult[],
-  };
+function summaryIn(file: string): SummaryIn {
+  const s = readSummary(file);
+  return { target: (s.target as { spec: string }).spec, profile: s.profile, strict: s.strict === true, properties: s.properties };
 }
 
 export function regressAdd(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
       property: { type: 'string' },
       name: { type: 'string' },
       note: { type: 'string' },
       dir: { type: 'string', default: REGRESSIONS_DIR },
     },
-  });
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError('regress add takes one summary.json (try regress --help)');
   const file = positionals[0] as string;
-  const s = readSummary(file);
+  const s = summaryIn(file);
   const failed = s.properties.filter(
     (r) => r.verdict === 'fail' && r.counterexample !== undefined && (values.property === undefined || `${r.family}/${r.name}` === values.property),
   );
@@ -103,7 +85,7 @@ export function regressAdd(argv: string[], out: (s: string) => void = (s) => pro
 }
 
 export function regressList(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
-  const { values } = parseArgs({ args: argv, strict: true, options: { dir: { type: 'string', default: REGRESSIONS_DIR } } });
+  const { values } = parseFlags(argv, { dir: { type: 'string', default: REGRESSIONS_DIR } });
   for (const r of loadCorpus(values.dir, ALL_PROPERTIES)) {
     out(`${r.id}  ${r.property}  (${r.target}, ${r.profile}, seed ${r.seed}, ${r.date})\n`);
   }

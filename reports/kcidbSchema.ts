@@ -137,8 +137,12 @@ export function kcidbProblems(data: unknown): string[] {
   const out: string[] = [];
   check(data, TOP, '', out);
   // ids must be unique per object type, and every reference must resolve within the submission
-  if (data !== null && typeof data === 'object') {
-    const d = data as { checkouts?: { id?: unknown }[]; builds?: { id?: unknown; checkout_id?: unknown }[]; tests?: { id?: unknown; build_id?: unknown }[] };
+  // (only over what the schema check left well-formed: arrays of objects, whatever else they hold)
+  if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+    const raw = data as Record<string, unknown>;
+    const objects = (v: unknown): Record<string, unknown>[] | undefined =>
+      Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x)) : undefined;
+    const d = { checkouts: objects(raw['checkouts']), builds: objects(raw['builds']), tests: objects(raw['tests']) };
     for (const kind of ['checkouts', 'builds', 'tests'] as const) {
       const ids = (d[kind] ?? []).map((x) => x.id);
       const dup = ids.find((x, i) => ids.indexOf(x) !== i);

@@ -1,19 +1,22 @@
 // Soak: many cases on one real target, to show that a long run neither leaks nor slows down.
 //
 //   npm run soak -- [--target qemu:max@6.12] [--cases 100000] [--window 10000] [--stats-every 2000]
-//                   [--vm-every 500] [--inflight 64] [--out FILE (default reports/<stamp>-soak-<target>/soak.json)]
+//                   [--vm-every 50] [--fresh] [--inflight 64] [--out FILE (default reports/<stamp>-soak-<target>/soak.json)]
 //
 // Cases go through the kvm adapter exactly as properties do (VmHandle.run, pipelined: up to
 // --inflight requests in flight), each checked against what it must end in (MMIO exit with the
 // access's fields, completion with the value the case's own earlier stores left in backed memory,
 // ENOSYS for a syndrome-less MMIO access, an external abort beyond the VM's IPA size). Every
-// --vm-every cases the VM is destroyed and a new one (another IPA size) made with fresh memslots.
+// --vm-every cases the VM is destroyed and another (the next IPA size) made with fresh memslots: as
+// properties get them, with a reuse key, so the helper parks a destroyed VM and hands it back
+// (--fresh: no key, every VM new). Besides the helper's own figures, the guest kernel's MemAvailable
+// and Slab and QEMU's resident memory on this machine are sampled.
 // Every --stats-every cases the helper's `stats` op reports, from inside the guest, its open file
 // descriptors, VmRSS/VmHWM, mappings and live VMs. Per --window: cases/s. The result (JSON) goes to
 // --out, rewritten atomically at every window. Exit 0 when every case matched, nothing died and
 // fds / live VMs / RSS stayed flat; 1 otherwise.
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KvmTarget, testHooks } from '../adapters/kvm/index.ts';
@@ -25,7 +28,8 @@ const { values: a } = parseArgs({
     cases: { type: 'string', default: '100000' },
     window: { type: 'string', default: '10000' },
     'stats-every': { type: 'string', default: '2000' },
-    'vm-every': { type: 'string', default: '500' },
+    'vm-every': { type: 'string', default: '50' },
+    fresh: { type: 'boolean', default: false },
     inflight: { type: 'string', default: '64' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string' },
@@ -65,7 +69,24 @@ export interface Stats {
   readonly vmHwmKb: number;
   readonly maps: number;
   readonly vms: number;
+  readonly parked: number;
   readonly ownedMaps: number;
+  /** the guest kernel's MemAvailable and Slab (kB) */
+  readonly memAvailableKb: number;
+  readonly slabKb: number;
+  /** QEMU's VmRSS on this machine (kB), -1 when the target is not a local process */
+  readonly hostRssKb: number;
+}
+
+/** VmRSS of a local process, in kB. */
+function rssKb(pid: number | undefined): number {
+  if (pid === undefined) return -1;
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
 }
 
 interface WindowFigure {
@@ -92,6 +113,7 @@ const mismatches: string[] = [];
 let mismatchCount = 0;
 let done = 0;
 let vmsMade = 0;
+let vmsReused = 0;
 const tStart = performance.now();
 let tWindow = tStart;
 let windowFrom = 0;
@@ -99,12 +121,24 @@ let windowFrom = 0;
 async function sampleStats(): Promise<void> {
   const w = await testHooks(t).call({ op: 'stats' });
   const n = (k: string): number => (typeof w[k] === 'number' ? w[k] : -1);
-  const s: Stats = { atCase: done, fds: n('fds'), vmRssKb: n('vmRssKb'), vmHwmKb: n('vmHwmKb'), maps: n('maps'), vms: n('vms'), ownedMaps: n('ownedMaps') };
+  const s: Stats = {
+    atCase: done,
+    fds: n('fds'),
+    vmRssKb: n('vmRssKb'),
+    vmHwmKb: n('vmHwmKb'),
+    maps: n('maps'),
+    vms: n('vms'),
+    parked: n('parked'),
+    ownedMaps: n('ownedMaps'),
+    memAvailableKb: n('memAvailableKb'),
+    slabKb: n('slabKb'),
+    hostRssKb: rssKb(testHooks(t).pid),
+  };
   stats.push(s);
 }
 
 function save(complete: boolean): void {
-  const body = { target: a.target, kernel: info.kernelRelease, cases: CASES, done, inflight: INFLIGHT, vmsMade, mismatches: mismatchCount, firstMismatches: mismatches, windows, stats, complete, seconds: (performance.now() - tStart) / 1000 };
+  const body = { target: a.target, kernel: info.kernelRelease, cases: CASES, done, inflight: INFLIGHT, vmsMade, vmsReused, mismatches: mismatchCount, firstMismatches: mismatches, windows, stats, complete, seconds: (performance.now() - tStart) / 1000 };
   const tmp = `${OUT}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, OUT);
@@ -170,9 +204,10 @@ try {
   while (done < CASES) {
     const type = TYPES[vmsMade % TYPES.length] ?? 0n;
     const ipaBits = type === 0n ? 40 : Number(type);
-    const created = await host.createVm(type);
+    const created = await host.createVm(type, a.fresh ? undefined : 'a64');
     if (isErrno(created)) throw new Error(`createVm(${type}): ${created.errno}`);
     vmsMade++;
+    if (created.reused) vmsReused++;
     const vm: VmHandle = created;
     const slot = await vm.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: BACKED, memorySize: BACKED_SIZE, userspaceAddr: 'auto' });
     if (slot.errno) throw new Error(`memslot: ${slot.errno}`);
@@ -199,7 +234,8 @@ try {
         windows.push(w);
         const s = stats[stats.length - 1];
         process.stdout.write(
-          `soak: ${w.from}-${w.to}: ${w.casesPerSecond} cases/s; fds ${s?.fds}, RSS ${s?.vmRssKb} kB (HWM ${s?.vmHwmKb}), maps ${s?.maps}, live VMs ${s?.vms}; mismatches ${mismatchCount}\n`,
+          `soak: ${w.from}-${w.to}: ${w.casesPerSecond} cases/s; fds ${s?.fds}, RSS ${s?.vmRssKb} kB (HWM ${s?.vmHwmKb}), maps ${s?.maps}, live VMs ${s?.vms}, parked ${s?.parked}; ` +
+            `guest MemAvailable ${s?.memAvailableKb} kB, Slab ${s?.slabKb} kB; QEMU RSS ${s?.hostRssKb} kB; mismatches ${mismatchCount}\n`,
         );
         tWindow = now;
         windowFrom = done;
@@ -218,23 +254,31 @@ await t.close();
 
 const first = stats[0];
 const last = stats[stats.length - 1];
-const during = stats.slice(1, -1);
+// the steady state: once every IPA size has had a VM made, destroyed and (with reuse) parked, the
+// parked set no longer changes; from there on nothing may grow
+const steady = stats.filter((x) => x.atCase >= 2 * TYPES.length * VM_EVERY);
 const rates = windows.map((w) => w.casesPerSecond);
-// flat: no descriptor, VM or mapping left behind at the end, descriptors constant while running,
-// resident memory back within 1 MiB of where it started
-const flat =
-  first !== undefined &&
-  last !== undefined &&
-  last.fds === first.fds &&
-  last.vms === 0 &&
-  last.ownedMaps === 0 &&
-  new Set(during.map((s) => s.fds)).size <= 1 &&
-  last.vmRssKb <= first.vmRssKb + 1024;
+const spread = (f: (x: Stats) => number): number => (steady.length ? Math.max(...steady.map(f)) - Math.min(...steady.map(f)) : 0);
+const drop = (f: (x: Stats) => number): number => (steady.length ? (steady[0] ? f(steady[0]) : 0) - Math.min(...steady.map(f)) : 0);
+const checks: [string, boolean][] = [
+  ['a steady state was sampled', steady.length >= 2],
+  ['descriptors constant', spread((x) => x.fds) === 0],
+  ['parked VMs constant and at most one per IPA size', spread((x) => x.parked) === 0 && steady.every((x) => x.parked <= (a.fresh ? 0 : TYPES.length))],
+  ['at most one live VM', steady.every((x) => x.vms <= 1)],
+  ['helper mappings constant', spread((x) => x.ownedMaps) === 0],
+  ['helper RSS within 1 MiB', spread((x) => x.vmRssKb) <= 1024],
+  ['guest MemAvailable within 4 MiB', drop((x) => x.memAvailableKb) <= 4096],
+  ['guest Slab within 2 MiB', spread((x) => x.slabKb) <= 2048],
+  ['QEMU RSS within 16 MiB', steady.every((x) => x.hostRssKb < 0) || spread((x) => x.hostRssKb) <= 16384],
+];
+const flat = checks.every(([, ok]) => ok);
+for (const [what, ok] of checks) if (!ok) process.stdout.write(`soak: not flat: ${what}\n`);
 const full = windows.filter((w) => w.to - w.from === WINDOW).map((w) => w.casesPerSecond);
 const decay = full.length >= 2 ? (full[full.length - 1] ?? 0) / (full[0] ?? 1) : 1;
 process.stdout.write(
-  `soak: ${done} cases in ${((performance.now() - tStart) / 1000).toFixed(0)} s, ${mismatchCount} mismatches, ${vmsMade} VMs; ` +
-    `fds ${first?.fds} -> ${last?.fds}, RSS ${first?.vmRssKb} -> ${last?.vmRssKb} kB, HWM ${last?.vmHwmKb} kB, maps ${first?.maps} -> ${last?.maps}; ` +
+  `soak: ${done} cases in ${((performance.now() - tStart) / 1000).toFixed(0)} s, ${mismatchCount} mismatches, ${vmsMade} VMs (${vmsReused} reused); ` +
+    `fds ${first?.fds} -> ${last?.fds}, parked ${first?.parked} -> ${last?.parked}, helper RSS ${first?.vmRssKb} -> ${last?.vmRssKb} kB (HWM ${last?.vmHwmKb}), maps ${first?.maps} -> ${last?.maps}, ` +
+    `guest MemAvailable ${first?.memAvailableKb} -> ${last?.memAvailableKb} kB, Slab ${first?.slabKb} -> ${last?.slabKb} kB, QEMU RSS ${first?.hostRssKb} -> ${last?.hostRssKb} kB; ` +
     `cases/s ${rates.join(', ')} (last/first window ${decay.toFixed(2)}); flat: ${flat}\n`,
 );
 process.exit(died === undefined && mismatchCount === 0 && flat && decay > 0.8 ? 0 : 1);

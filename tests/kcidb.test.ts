@@ -67,7 +67,7 @@ describe('kcidb.json (KCIDB v5.3)', () => {
     expect(check.exitCode, check.stderr).toBe(0);
     const notSummary = await execa('node', [BIN, 'kcidb', out], { reject: false });
     expect(notSummary.exitCode).toBe(2);
-    expect(notSummary.stderr).toMatch(/is not an s2conform summary\.json/);
+    expect(notSummary.stderr).toMatch(/not a summary\.json written by s2conform run/);
   }, 120_000);
 
   it('the check fails on files that break the schema, naming the rule', async () => {

@@ -107,6 +107,16 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** Alive and not a zombie waiting for its (new) parent to reap it. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -150,6 +160,11 @@ describe.skipIf(why !== undefined)(`runs on ${SPEC}${why ? ` (skipped: ${why})` 
     p.kill('SIGKILL');
     await p;
     try {
+      // no QEMU outlives its runner (PR_SET_PDEATHSIG through setpriv): gone within 5 s of the SIGKILL
+      expect(qemu.length).toBeGreaterThanOrEqual(1);
+      const t0 = Date.now();
+      while (qemu.some(running) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+      expect(qemu.filter(running), 'QEMU still running 5 s after its runner got SIGKILL').toEqual([]);
       const s = checkReports(dir);
       expect(s.complete).toBe(false);
       expect(s.properties.filter((x) => x.verdict === 'fail').length).toBeGreaterThanOrEqual(1);

@@ -40,6 +40,8 @@ export interface KvmTestHooks {
   readonly requestCount: number;
   /** how many times open() has started the target (1 after the first boot; +1 per restart) */
   readonly boots: number;
+  /** the pid of the process behind the target on this machine (QEMU, ssh or the native helper), while it runs */
+  readonly pid: number | undefined;
 }
 
 const HOOKS = new WeakMap<object, KvmTestHooks>();

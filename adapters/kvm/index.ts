@@ -34,9 +34,9 @@ import {
 } from '../../core/target.ts';
 import { ProtocolError, type OpTiming, hex, wBool, wHex, wNum, wOptNum, wStr, type HelperChannel, type Request, type Wire } from './channel.ts';
 import { writeHelperInitramfs } from './initramfs.ts';
-import { HELPER_PATH, cacheDir, findKernel, helperProblem, parseConfig, type KernelInfo } from './paths.ts';
+import { BUILT_HELPER, HELPER_PATH, cacheDir, findKernel, helperProblem, parseConfig, type KernelInfo } from './paths.ts';
 import { HelperProcess } from './process.ts';
-import { UsageError, type TargetSpec } from '../spec.ts';
+import { UsageError, isPathRef, type TargetSpec } from '../spec.ts';
 import { checkTargetSpec } from '../checkSpec.ts';
 import { bootQemu, emulatorFor } from './qemu.ts';
 import { registerTestHooks, type Fault, type InjectedFault, type KvmTestHooks } from './hooks.ts';
@@ -246,15 +246,21 @@ export class KvmTarget implements Target {
   async open(): Promise<TargetInfo> {
     if (this.info && this.proc?.alive) return this.info;
     mkdirSync(join(this.consoleLog, '..'), { recursive: true, mode: 0o700 });
-    const helper = helperProblem();
-    if (helper) throw new TargetUnusable(helper);
     let bootMs: number | undefined;
     let kernel: KernelInfo | undefined;
     let emulator: EmulatorRecord | undefined;
     const s = this.spec;
+    // What the user gave (a --target path to a kernel, S2CONFORM_HELPER) is judged before what
+    // provisioning lacks, so a wrong input is named on a machine that has provisioned nothing yet.
+    const k = s.kind === 'qemu' ? findKernel(s.kernel, this.opts.kernelConfig) : undefined;
+    const kernelProblem = typeof k === 'string' ? k : undefined;
+    const helper = helperProblem();
+    const userKernel = s.kind === 'qemu' && isPathRef(s.kernel);
+    const userHelper = HELPER_PATH !== BUILT_HELPER;
+    const first = [userHelper ? helper : undefined, userKernel ? kernelProblem : undefined, helper, kernelProblem].find((p) => p !== undefined);
+    if (first !== undefined) throw new TargetUnusable(first);
     if (s.kind === 'qemu') {
-      const k = findKernel(s.kernel, this.opts.kernelConfig);
-      if (typeof k === 'string') throw new TargetUnusable(k);
+      if (k === undefined || typeof k === 'string') throw new TargetUnusable(`${this.specString}: no kernel`);
       kernel = k;
       const emu = await emulatorFor(s.qemu ?? this.opts.qemu);
       const initrd = writeHelperInitramfs(HELPER_PATH, cacheDir(), k.consoleModules ?? []);
@@ -474,6 +480,9 @@ export class KvmTarget implements Target {
       },
       get boots() {
         return t.opened;
+      },
+      get pid() {
+        return t.proc?.pid;
       },
     };
   }

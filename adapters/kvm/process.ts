@@ -1,7 +1,7 @@
 // A helper behind a child process (QEMU, the helper itself, or ssh), driven through execa: its
 // stdout feeds the channel, its exit fails every pending call with TargetDied.
 
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { TargetDied } from '../../core/target.ts';
 import { HelperChannel, type Wire } from './channel.ts';
@@ -20,6 +20,25 @@ export interface HelperProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** bytes written to stdin before any request (ssh: the helper binary, which the remote reads first) */
   readonly preamble?: Uint8Array;
+}
+
+/**
+ * The child dies with this process: util-linux's setpriv sets PR_SET_PDEATHSIG (SIGKILL) and execs the
+ * command, so the kernel kills QEMU (or ssh, or the helper) the moment the runner dies in any way,
+ * SIGKILL and the OOM killer included, which no handler of ours sees. The same pid, no process between.
+ * Without setpriv the guest's idle timeout (s2c.idle) still ends a QEMU whose runner is gone.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => {
+  try {
+    accessSync(f, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+export function diesWithParent(file: string, args: readonly string[]): { file: string; args: string[] } {
+  return SETPRIV ? { file: SETPRIV, args: ['--pdeathsig', 'KILL', '--', file, ...args] } : { file, args: [...args] };
 }
 
 export class HelperProcess {
@@ -44,7 +63,8 @@ export class HelperProcess {
         this.kill();
       },
     });
-    this.proc = execa(opts.file, [...opts.args], {
+    const cmd = diesWithParent(opts.file, opts.args);
+    this.proc = execa(cmd.file, cmd.args, {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',

@@ -206,8 +206,12 @@ void op_stats(struct req *r) {
 		owned += vms[i].code_mem != NULL;
 		for (size_t s = 0; s < vms[i].nslots; s++) owned += vms[i].slots[s].addr != NULL;
 	}
-	o_fmt(r->o, ",\"fds\":%d,\"vmRssKb\":%ld,\"vmHwmKb\":%ld,\"vmSizeKb\":%ld,\"maps\":%d,\"vms\":%d,\"parked\":%d,\"ownedMaps\":%d",
-	      fds, status_kb(status, "VmRSS:"), status_kb(status, "VmHWM:"), status_kb(status, "VmSize:"), maps, live, parked, owned);
+	// the guest kernel's own memory: what KVM's per-VM allocations (stage-2 tables, vCPU state) come from
+	static char meminfo[4096];
+	read_small_file("/proc/meminfo", meminfo, sizeof meminfo);
+	o_fmt(r->o, ",\"fds\":%d,\"vmRssKb\":%ld,\"vmHwmKb\":%ld,\"vmSizeKb\":%ld,\"maps\":%d,\"vms\":%d,\"parked\":%d,\"ownedMaps\":%d,\"memAvailableKb\":%ld,\"slabKb\":%ld",
+	      fds, status_kb(status, "VmRSS:"), status_kb(status, "VmHWM:"), status_kb(status, "VmSize:"), maps, live, parked, owned,
+	      status_kb(meminfo, "MemAvailable:"), status_kb(meminfo, "Slab:"));
 }
 
 void op_ping(struct req *r) { o_s(r->o, ",\"ok\":true"); }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "s2c.h"
@@ -75,14 +76,48 @@ void init_system(const char **tty) {
 	}
 }
 
+static long now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 // The channel: the tty named by s2c.tty= (or stdin/stdout), raw. Returns the fd to read from.
+//
+// A virtio console built as a module (5.10, 6.1) appears in steps after finit_module() returned:
+// the host adds the port through the control queue, a kworker runs hvc_alloc(), whose hvc_init()
+// registers the tty driver and so makes /dev/hvc0..hvc7 (each a round trip to kdevtmpfs, during
+// which this process runs), and only then links the port into hvc_structs. Until the node exists
+// open() fails with ENOENT; between the node and the port, hvc_install() finds no port and open()
+// fails with ENODEV. Both mean "not yet". Any other error, or 30 s, is said on the console and ends
+// the guest at once: a channel that fell back to the console would put READY where the adapter
+// never looks for it, and the adapter would wait out its whole boot timeout.
+#define TTY_WAIT_MS 30000
 int console_open(const char *tty) {
 	int in_fd = 0;
 	if (tty) {
-		// a console a module made may appear a moment after the module loaded: wait up to 5 s for it
-		int fd = -1;
-		for (int i = 0; i < 500 && (fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 && errno == ENOENT; i++) usleep(10000);
-		if (fd >= 0) { in_fd = out_fd = fd; }
+		long t0 = now_ms(), enoent_ms = 0, enodev_ms = 0, last = t0;
+		int fd;
+		while ((fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 && (errno == ENOENT || errno == ENODEV) && last - t0 < TTY_WAIT_MS) {
+			int e = errno;
+			usleep(5000);
+			long t = now_ms();
+			*(e == ENOENT ? &enoent_ms : &enodev_ms) += t - last;
+			last = t;
+		}
+		char m[200];
+		if (fd < 0) {
+			int n = snprintf(m, sizeof m, "s2c-helper: cannot open the channel %s: %s (after %ld ms: ENOENT %ld ms, ENODEV %ld ms)\n",
+			                 tty, strerror(errno), now_ms() - t0, enoent_ms, enodev_ms);
+			write_all(2, m, (size_t)n);
+			power_off();
+		}
+		if (enoent_ms + enodev_ms > 0) {
+			// evidence for the console log: how long the port took to appear, and in which step
+			int n = snprintf(m, sizeof m, "s2c-helper: %s opened after %ld ms (ENOENT %ld ms, ENODEV %ld ms)\n", tty, now_ms() - t0, enoent_ms, enodev_ms);
+			write_all(2, m, (size_t)n);
+		}
+		in_fd = out_fd = fd;
 	}
 	struct termios tio;
 	if (tcgetattr(in_fd, &tio) == 0) {
