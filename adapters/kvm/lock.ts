@@ -7,7 +7,7 @@
 // judge alive: a pid means nothing across pid namespaces (containers sharing a cache), and breaking a
 // lock by deleting it lets two waiters both take it. The owner file is only for the waiting message.
 
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -24,21 +24,18 @@ interface Held {
 export function takeLock(path: string, waitMs: number, say: (owner: string) => void): Promise<Held> {
   const waitS = Math.max(1, Math.ceil(waitMs / 1000));
   // --close: the command does not inherit the lock's fd, so only flock itself holds it
-  const child = spawn('flock', ['--exclusive', '--close', '--wait', String(waitS), path, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('close', (code) => resolve(code));
+  const child = execa('flock', ['--exclusive', '--close', '--wait', String(waitS), path, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
   });
   return new Promise<Held>((resolve, reject) => {
     let stderr = '';
     let got = false;
     const waiting = setTimeout(() => say(ownerOf(path)), 200);
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (e) => {
-      clearTimeout(waiting);
-      reject(new LockError(`cannot run flock(1) (util-linux) for the cache lock ${path}: ${e.message}`));
-    });
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       if (got || !d.includes('locked')) return;
       got = true;
@@ -46,18 +43,16 @@ export function takeLock(path: string, waitMs: number, say: (owner: string) => v
       resolve({
         release: async () => {
           child.stdin.end();
-          await exited;
+          await child;
         },
       });
     });
-    void exited.then((code) => {
+    void child.then((r) => {
       clearTimeout(waiting);
       if (got) return;
-      reject(
-        code === 1 && stderr.trim() === ''
-          ? new LockError(`the cache lock ${path} is held by ${ownerOf(path)} for more than ${Math.round(waitMs / 60_000)} min`)
-          : new LockError(`flock on ${path} failed (exit ${String(code)}): ${stderr.trim().split('\n')[0] ?? ''}`),
-      );
+      if (r.exitCode === undefined) reject(new LockError(`cannot run flock(1) (util-linux) for the cache lock ${path}: ${r.shortMessage}`));
+      else if (r.exitCode === 1 && stderr.trim() === '') reject(new LockError(`the cache lock ${path} is held by ${ownerOf(path)} for more than ${Math.round(waitMs / 60_000)} min`));
+      else reject(new LockError(`flock on ${path} failed (exit ${r.exitCode}): ${stderr.trim().split('\n')[0] ?? ''}`));
     });
   });
 }

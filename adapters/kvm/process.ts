@@ -64,7 +64,7 @@ export class HelperProcess {
       },
     });
     const cmd = diesWithParent(opts.file, opts.args);
-    this.proc = execa(cmd.file, cmd.args, {
+    this.proc = execa(cmd.file, [...cmd.args], {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
