@@ -16,7 +16,7 @@ import { decodeCase } from '../core/codec.ts';
 import { toJson, type Json } from '../core/json.ts';
 import { propertyId, type AnyConformance } from '../core/property.ts';
 import type { Crosscheck, PropertyResult } from '../core/result.ts';
-import { observeWithRetry } from '../core/runner.ts';
+import { observeWithRetry } from '../core/judge.ts';
 import type { Target } from '../core/target.ts';
 import { ALL_PROPERTIES } from '../properties/index.ts';
 import { writeReports } from '../reports/write.ts';

@@ -1,19 +1,20 @@
 // The regression corpus: fixtures/regressions/*.json, one shrunk
 // counterexample per file, replayed before the properties on every run and
 // every target. A file records where the case came from (property, seed,
-// path, profile, target, date) and what the oracle expected then; the replay
-// asks the oracle again under the run's profile and compares the target's
-// observation exactly, as a property would.
+// path, profile, target, date) and what was expected then; the replay
+// judges the case again as its property's run would (core/judge.ts): the
+// oracle under the run's profile, or the target itself for a property with
+// expectOn, compared exactly with the target's observation.
 
 import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CaseError, decodeCase } from './codec.ts';
-import { diffOutcomes, sameOutcome } from './compare.ts';
-import { deviationsFor, explain, FixtureError, type KnownDeviation } from './deviations.ts';
+import { sameOutcome } from './compare.ts';
+import { deviationsFor, FixtureError, type KnownDeviation } from './deviations.ts';
+import { judge, type Judgement } from './judge.ts';
 import { toJson, type Json } from './json.ts';
 import { propertyId, type AnyConformance, type AnyProperty } from './property.ts';
-import type { KnownHit, PropertyResult, RegressionResult } from './result.ts';
-import { observeWithRetry } from './runner.ts';
+import type { PropertyResult, RegressionResult } from './result.ts';
 import type { HostConfig, Target, TargetInfo } from './target.ts';
 import type { Profile } from '../oracles/profiles.ts';
 
@@ -200,36 +201,28 @@ async function replayOne(ctx: ReplayContext, r: Regression): Promise<RegressionR
     retargeted = true;
   }
   const moved = retargeted ? { counterexample: toJson(kase), retargeted: true as const } : {};
-  const expected = p.expect(kase, { profile: ctx.profile, strict: ctx.strict });
-  if (!retargeted && ctx.profile.name === r.profile && ctx.strict === r.strict && !sameOutcome(expected, r.expected)) {
-    return done({
-      verdict: 'error',
-      runs: 0,
-      expected: toJson(expected),
-      reason: `stale entry: under ${r.profile} the oracle now expects ${JSON.stringify(toJson(expected))}, the file records ${JSON.stringify(r.expected)}`,
-    });
+  // an expectOn property's recorded expectation is what a target observed, not the oracle: it cannot go stale
+  if (!p.expectOn && !retargeted && ctx.profile.name === r.profile && ctx.strict === r.strict) {
+    const expected = p.expect(kase, { profile: ctx.profile, strict: ctx.strict });
+    if (!sameOutcome(expected, r.expected)) {
+      return done({
+        verdict: 'error',
+        runs: 0,
+        expected: toJson(expected),
+        reason: `stale entry: under ${r.profile} the oracle now expects ${JSON.stringify(toJson(expected))}, the file records ${JSON.stringify(r.expected)}`,
+      });
+    }
   }
-  let actual: unknown;
+  let j: Judgement;
   try {
-    actual = await observeWithRetry(p, kase, ctx.target);
+    j = await judge(p, kase, { ...ctx, deviations: deviationsFor(ctx.deviations ?? [], r.property, ctx.info) });
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     return done({ verdict: 'error', runs: 0, reason: `${err.name}: ${err.message}` });
   }
-  if (sameOutcome(expected, actual)) return done({ verdict: 'pass', runs: 1, ...moved });
-  const diff = diffOutcomes(expected, actual);
-  const dev = explain(deviationsFor(ctx.deviations ?? [], r.property, ctx.info), toJson(kase), diff);
-  if (dev) {
-    const hit: KnownHit = {
-      id: dev.id,
-      kind: dev.kind,
-      reference: dev.reference,
-      cases: 1,
-      example: { counterexample: toJson(kase), expected: toJson(expected), actual: toJson(actual) },
-    };
-    return done({ verdict: 'pass', runs: 1, finding: 'known-deviation', known: [hit], ...moved });
-  }
-  return done({ verdict: 'fail', runs: 1, expected: toJson(expected), actual: toJson(actual), diff, ...moved });
+  if (!j.diff) return done({ verdict: 'pass', runs: 1, ...moved });
+  if (j.known) return done({ verdict: 'pass', runs: 1, finding: 'known-deviation', known: [j.known], ...moved });
+  return done({ verdict: 'fail', runs: 1, expected: toJson(j.expected), actual: toJson(j.actual), diff: j.diff, ...moved });
 }
 
 /** A corpus entry from a failed property of a report (summary.json). */

@@ -3,13 +3,12 @@
 // target that breaks under a case is an `error`, never a pass or a fail.
 
 import fc from 'fast-check';
-import { diffOutcomes, sameOutcome } from './compare.ts';
 import { toJson } from './json.ts';
 import type { AnyConformance, AnyDesign, AnyProperty } from './property.ts';
-import { propertyId } from './property.ts';
 import type { KnownHit, PropertyResult } from './result.ts';
-import { explain, type KnownDeviation } from './deviations.ts';
-import { TargetDied, type Target, type TargetInfo } from './target.ts';
+import type { KnownDeviation } from './deviations.ts';
+import { judge, type Judgement, type Settled } from './judge.ts';
+import type { Target, TargetInfo } from './target.ts';
 import { OVERLAPS } from './families.ts';
 import type { Profile } from '../oracles/profiles.ts';
 
@@ -52,19 +51,6 @@ function base(p: AnyProperty, o: RunOptions): Pick<PropertyResult, 'family' | 'n
 function params(o: RunOptions): fc.Parameters<unknown> {
   return o.path === undefined ? { numRuns: o.runs, seed: o.seed } : { numRuns: o.runs, seed: o.seed, path: o.path };
 }
-
-/** Observe once; if the target died, bring it back and try the case once more. */
-export async function observeWithRetry(p: AnyConformance, c: unknown, t: Target): Promise<unknown> {
-  try {
-    return await p.observe(c, t);
-  } catch (e) {
-    if (!(e instanceof TargetDied) || !t.restart) throw e;
-    await t.restart();
-    return await p.observe(c, t);
-  }
-}
-
-type Settled = { readonly ok: true; readonly v: unknown } | { readonly ok: false; readonly e: unknown };
 
 const caseKey = (c: unknown): string => JSON.stringify(toJson(c));
 
@@ -128,7 +114,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   const cannot = p.needs?.map((n) => ctx.info.cannot?.[n]).find((why) => why !== undefined);
   if (cannot !== undefined) return { ...base(p, o), verdict: 'skip', runs: 0, reason: cannot };
 
-  let last: { expected: unknown; actual: unknown } | undefined;
+  let last: Judgement | undefined;
   let broken: Error | undefined;
   let executed = 0;
   const known = new Map<string, KnownHit>();
@@ -138,6 +124,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
   let calls = 0;
   let failing = false;
   const arb = p.arbitrary({ info: ctx.info });
+  const jctx = { ...ctx, strict: o.strict };
   const prop = fc.asyncProperty(arb, async (c) => {
     if (broken) return true; // the target is gone: the verdict is already `error`
     if (performance.now() - lastTurn >= YIELD_MS) {
@@ -147,35 +134,23 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
     if (!failing) ahead?.fill(calls);
     calls++;
     const early = ahead?.take(c);
-    let expected: unknown;
-    let actual: unknown;
+    let j: Judgement;
     try {
-      expected = p.expectOn ? await p.expectOn(c, ctx.target) : p.expect(c, { profile: ctx.profile, strict: o.strict });
-      const got = early ? await early : undefined;
-      if (got?.ok) actual = got.v;
-      else if (got && !(got.e instanceof TargetDied)) throw got.e;
-      else actual = await observeWithRetry(p, c, ctx.target);
+      j = await judge(p, c, jctx, early);
     } catch (e) {
       broken = e instanceof Error ? e : new Error(String(e));
       return true;
     }
     executed++;
-    sample ??= { case: toJson(c), observed: toJson(actual) };
+    sample ??= { case: toJson(c), observed: toJson(j.actual) };
     o.onCase?.();
-    if (sameOutcome(expected, actual)) return true;
-    const dev = ctx.deviations?.length ? explain(ctx.deviations, toJson(c), diffOutcomes(expected, actual)) : undefined;
-    if (dev) {
-      const hit = known.get(dev.id);
-      known.set(dev.id, {
-        id: dev.id,
-        kind: dev.kind,
-        reference: dev.reference,
-        cases: (hit?.cases ?? 0) + 1,
-        example: hit?.example ?? { counterexample: toJson(c), expected: toJson(expected), actual: toJson(actual) },
-      });
+    if (!j.diff) return true;
+    if (j.known) {
+      const hit = known.get(j.known.id);
+      known.set(j.known.id, hit ? { ...hit, cases: hit.cases + 1 } : j.known);
       return true;
     }
-    last = { expected, actual };
+    last = j;
     failing = true; // fast-check shrinks from here: its cases are no longer the ones drawn ahead
     return false;
   });
@@ -207,7 +182,7 @@ async function runConformance(p: AnyConformance, ctx: RunContext, o: RunOptions)
     counterexample: toJson((d.counterexample as readonly unknown[])[0]),
     expected: toJson(last.expected),
     actual: toJson(last.actual),
-    diff: diffOutcomes(last.expected, last.actual),
+    diff: last.diff,
     ...(o.replayCommand ? { replay: o.replayCommand(p, o.seed, path) } : {}),
     ...extras,
   };
