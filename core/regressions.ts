@@ -15,7 +15,7 @@ import { propertyId, type AnyConformance, type AnyProperty } from './property.ts
 import type { KnownHit, PropertyResult, RegressionResult } from './result.ts';
 import { observeWithRetry } from './runner.ts';
 import type { HostConfig, Target, TargetInfo } from './target.ts';
-import type { Profile } from '../oracles/profiles.ts';
+import type { Profile } from './profile.ts';
 
 /** One file of the corpus, as written. */
 export interface RegressionEntry {

@@ -11,7 +11,7 @@ import type { KnownHit, PropertyResult } from './result.ts';
 import { explain, type KnownDeviation } from './deviations.ts';
 import { TargetDied, type Target, type TargetInfo } from './target.ts';
 import { OVERLAPS } from './families.ts';
-import type { Profile } from '../oracles/profiles.ts';
+import type { Profile } from './profile.ts';
 
 export interface RunOptions {
   readonly runs: number;
