@@ -5,10 +5,9 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { checkTargetSpec, targetFromSpec, UsageError } from '../adapters/index.ts';
 import { toJson } from '../core/json.ts';
-import { propertyId, type AnyProperty, type Family } from '../core/property.ts';
+import { propertyId, type AnyProperty } from '../core/property.ts';
 import type { PropertyResult, Summary } from '../core/result.ts';
 import { totals } from '../core/result.ts';
 import { runProperty } from '../core/runner.ts';
@@ -22,36 +21,9 @@ import { onStopSignal, within, type StopSignal } from './signals.ts';
 import { deviationsFor, loadDeviations } from '../core/deviations.ts';
 import type { RegressionResult } from '../core/result.ts';
 import { regressionTotals, replayForRun, reportRegressions } from './regress.ts';
-import type { SimJobData } from './simWorker.ts';
+import { DEVIATIONS_FILE, replayCommand, type RunArgs, type SimJobData } from './runShared.ts';
 
-export interface RunArgs {
-  readonly target: string;
-  readonly profile: string;
-  readonly families: Family[];
-  readonly property: string | undefined;
-  readonly runs: number;
-  readonly seed: number;
-  readonly path: string | undefined;
-  readonly strict: boolean;
-  readonly report: string | undefined;
-  readonly quiet: boolean;
-  /** --qemu: an emulators.json name or a path to qemu-system-aarch64 */
-  readonly qemu?: string | undefined;
-  /** --kernel-config: the .config of a kernel given by path */
-  readonly kernelConfig?: string | undefined;
-  /** --boot-timeout: seconds from QEMU's start to the helper's READY line */
-  readonly bootTimeoutS?: number | undefined;
-  /** --kernel-args: appended to a qemu: target's kernel command line */
-  readonly kernelArgs?: string | undefined;
-  /** --ssh-config: the ssh client config of an ssh: target */
-  readonly sshConfig?: string | undefined;
-  /** --jobs N: N targets of the same spec (N QEMU instances) share the run's properties */
-  readonly jobs?: number | 'auto' | undefined;
-  /** --shard i/n: the i-th (1-based) of n shares of the selected properties */
-  readonly shard?: { readonly index: number; readonly count: number } | undefined;
-}
-
-export const DEVIATIONS_FILE = fileURLToPath(new URL('../fixtures/deviations.json', import.meta.url));
+export type { RunArgs } from './runShared.ts';
 
 function defaultReportDir(target: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -68,25 +40,6 @@ function chooseProfile(name: string, info: TargetInfo): Profile {
   const p = info.kernelRelease ? profileForRelease(info.kernelRelease, info.kernelVersion) : undefined;
   if (!p) throw new UsageError(`--profile auto: no profile for kernel '${info.kernelRelease ?? '?'}'`);
   return p;
-}
-
-export function replayCommand(a: RunArgs, profile: Profile, runs: number) {
-  return (p: AnyProperty, seed: number, path: string): string =>
-    [
-      'npx s2conform run',
-      `--target ${a.target}`,
-      ...(a.qemu !== undefined ? [`--qemu ${a.qemu}`] : []),
-      ...(a.kernelConfig !== undefined ? [`--kernel-config ${a.kernelConfig}`] : []),
-      ...(a.bootTimeoutS !== undefined ? [`--boot-timeout ${a.bootTimeoutS}`] : []),
-      ...(a.kernelArgs !== undefined ? [`--kernel-args '${a.kernelArgs}'`] : []),
-      ...(a.sshConfig !== undefined ? [`--ssh-config ${a.sshConfig}`] : []),
-      `--profile ${profile.name}`,
-      `--property ${propertyId(p)}`,
-      `--seed ${seed}`,
-      `--path ${path}`,
-      `--runs ${runs}`,
-      ...(a.strict ? ['--strict'] : []),
-    ].join(' ');
 }
 
 /** How long a stopping run waits for the target to power off before execa's cleanup kills it. */
