@@ -9,12 +9,7 @@ import { propertyId } from '../core/property.ts';
 import { runProperty } from '../core/runner.ts';
 import { getProfile } from '../oracles/profiles.ts';
 import { propertiesOf } from '../properties/index.ts';
-import { DEVIATIONS_FILE, replayCommand, type RunArgs } from './run.ts';
-
-export interface SimJobData {
-  readonly args: RunArgs;
-  readonly profile: string;
-}
+import { DEVIATIONS_FILE, replayCommand, type SimJobData } from './runShared.ts';
 
 const { args, profile } = workerData as SimJobData;
 const port = parentPort;

@@ -3,7 +3,7 @@
 
 import type fc from 'fast-check';
 import type { Capability, Target, TargetInfo, HostConfig } from './target.ts';
-import type { Profile } from '../oracles/profiles.ts';
+import type { Profile } from './profile.ts';
 import type { CaseKind, Family } from './families.ts';
 
 // the families are registered in core/families.ts

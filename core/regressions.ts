@@ -16,7 +16,7 @@ import { toJson, type Json } from './json.ts';
 import { propertyId, type AnyConformance, type AnyProperty } from './property.ts';
 import type { PropertyResult, RegressionResult } from './result.ts';
 import type { HostConfig, Target, TargetInfo } from './target.ts';
-import type { Profile } from '../oracles/profiles.ts';
+import type { Profile } from './profile.ts';
 
 /** One file of the corpus, as written. */
 export interface RegressionEntry {

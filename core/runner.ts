@@ -10,7 +10,7 @@ import type { KnownDeviation } from './deviations.ts';
 import { judge, type Judgement, type Settled } from './judge.ts';
 import type { Target, TargetInfo } from './target.ts';
 import { OVERLAPS } from './families.ts';
-import type { Profile } from '../oracles/profiles.ts';
+import type { Profile } from './profile.ts';
 
 export interface RunOptions {
   readonly runs: number;

@@ -1,5 +1,5 @@
 // The one interface every target implements: a KVM seen through its ioctls.
-// Properties never talk to a target directly; adapters/observe/ turns a case
+// Properties never talk to a target directly; properties/observe/ turns a case
 // into calls on this interface and the results into an observation.
 //
 // Calls may be issued without awaiting the previous one (pipelining): a VM

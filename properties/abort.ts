@@ -3,7 +3,7 @@
 // aborts (vector, ESR_EL1, FAR_EL1), in-guest stage-1 faults, hangs.
 
 import fc from 'fast-check';
-import { observeAccess, observeReuse, observeReuseFresh } from '../adapters/observe/access.ts';
+import { observeAccess, observeReuse, observeReuseFresh } from './observe/access.ts';
 import type { AccessCase, AccessOutcome, ReuseCase, ReuseOutcome } from '../core/cases.ts';
 import type { ConformanceProperty, GenContext } from '../core/property.ts';
 import type { Capability, GuestState } from '../core/target.ts';

@@ -4,7 +4,7 @@
 // the target: encode N, create the VM, observe its IPA size.
 
 import fc from 'fast-check';
-import { observeVmCreate } from '../adapters/observe/vmCreate.ts';
+import { observeVmCreate } from './observe/vmCreate.ts';
 import type { VmCreateCase, VmCreateOutcome } from '../core/cases.ts';
 import type { ConformanceProperty, DesignProperty } from '../core/property.ts';
 import { DESIGNS, landed, type Design } from '../oracles/encoding.ts';

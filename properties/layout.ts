@@ -1,7 +1,7 @@
 // layout (seed 001): the linear region and the nVHE EL2 layout of 48- and 52-bit VA kernels.
 
 import fc from 'fast-check';
-import { observeBootLog, observeEl2Mappable, observeLayout } from '../adapters/observe/layout.ts';
+import { observeBootLog, observeEl2Mappable, observeLayout } from './observe/layout.ts';
 import type { BootLogOutcome, El2MappableOutcome, LayoutCase, LayoutOutcome } from '../core/cases.ts';
 import type { ConformanceProperty } from '../core/property.ts';
 import { bootLog, el2Mappable, layout } from '../oracles/layout.ts';

@@ -1,7 +1,7 @@
 // memslot: sequences of KVM_SET_USER_MEMORY_REGION calls, every errno exact.
 
 import fc from 'fast-check';
-import { observeMemslots } from '../adapters/observe/memslot.ts';
+import { observeMemslots } from './observe/memslot.ts';
 import type { MemslotCase, MemslotOutcome } from '../core/cases.ts';
 import type { ConformanceProperty } from '../core/property.ts';
 import { memslots } from '../oracles/memslot.ts';

@@ -2,7 +2,7 @@
 // objections raised against the NoTagAccess proposal, checked against mainline and it.
 
 import fc from 'fast-check';
-import { observeMte } from '../adapters/observe/mte.ts';
+import { observeMte } from './observe/mte.ts';
 import type { BackingKind, MteCase, MteOutcome } from '../core/cases.ts';
 import { BACKING_KINDS } from '../core/cases.ts';
 import { sameOutcome, diffOutcomes } from '../core/compare.ts';

@@ -1,7 +1,7 @@
 // vm-create: the host's IPA limit and what KVM_CREATE_VM does with a type word.
 
 import fc from 'fast-check';
-import { observeIpaLimit, observeVmCreate } from '../adapters/observe/vmCreate.ts';
+import { observeIpaLimit, observeVmCreate } from './observe/vmCreate.ts';
 import type { IpaLimitCase, IpaLimitOutcome, VmCreateCase, VmCreateOutcome } from '../core/cases.ts';
 import type { ConformanceProperty } from '../core/property.ts';
 import { ipaLimit } from '../oracles/ipaLimit.ts';

@@ -13,7 +13,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KvmTarget } from '../adapters/kvm/index.ts';
-import { REPO_ROOT, findKernel } from '../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../core/paths.ts';
+import { findKernel } from '../adapters/kvm/paths.ts';
 import { kernelPins } from '../adapters/kvm/pins.ts';
 
 function usage(msg: string): never {

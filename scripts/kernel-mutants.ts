@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { REPO_ROOT } from '../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../core/paths.ts';
 import type { Family } from '../core/property.ts';
 import type { PropertyResult, Summary } from '../core/result.ts';
 import { shortCase, shortDiff } from './killMutants.ts';

@@ -11,7 +11,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { REPO_ROOT, findKernel } from '../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../core/paths.ts';
+import { findKernel } from '../adapters/kvm/paths.ts';
 import { emulatorFor } from '../adapters/kvm/qemu.ts';
 import { testVmInitramfs } from '../testvm/image.ts';
 import { testVmProblem } from '../testvm/provision.ts';

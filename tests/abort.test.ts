@@ -1,7 +1,7 @@
 // Seed 004 pinned: exact ESR_EL1/FAR_EL1 values for each region and state.
 
 import { describe, expect, it } from 'vitest';
-import { observeAccess } from '../adapters/observe/access.ts';
+import { observeAccess } from '../properties/observe/access.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import type { AccessCase } from '../core/cases.ts';
 import type { Access, GuestState, HostConfig } from '../core/target.ts';

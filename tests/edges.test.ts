@@ -2,8 +2,8 @@
 // the simulator alike (issue 7: found by mutation testing, docs/mutation.md).
 
 import { describe, expect, it } from 'vitest';
-import { observeAccess } from '../adapters/observe/access.ts';
-import { observeMemslots } from '../adapters/observe/memslot.ts';
+import { observeAccess } from '../properties/observe/access.ts';
+import { observeMemslots } from '../properties/observe/memslot.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import type { AccessCase } from '../core/cases.ts';
 import type { HostConfig, MemoryRegion } from '../core/target.ts';

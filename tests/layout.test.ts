@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import type { SimKnobs } from '../adapters/simulator/knobs.ts';
-import { bootLogFacts, CAP_LINE, observeLayout } from '../adapters/observe/layout.ts';
+import { bootLogFacts, CAP_LINE, observeLayout } from '../properties/observe/layout.ts';
 import { decodeCase } from '../core/codec.ts';
 import type { LayoutCase } from '../core/cases.ts';
 import { toJson } from '../core/json.ts';

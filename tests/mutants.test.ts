@@ -4,9 +4,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { checkTargetSpec, targetFromSpec, UsageError } from '../adapters/index.ts';
-import { observeAccess } from '../adapters/observe/access.ts';
-import { observeIpaLimit, observeVmCreate } from '../adapters/observe/vmCreate.ts';
-import { observeMemslots } from '../adapters/observe/memslot.ts';
+import { observeAccess } from '../properties/observe/access.ts';
+import { observeIpaLimit, observeVmCreate } from '../properties/observe/vmCreate.ts';
+import { observeMemslots } from '../properties/observe/memslot.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import { MAINLINE_KNOBS, type SimKnobs } from '../adapters/simulator/knobs.ts';
 import { getMutant, MUTANTS, mutantNames, PENDING_MUTANTS } from '../adapters/simulator/mutants.ts';

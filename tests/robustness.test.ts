@@ -404,7 +404,7 @@ describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC} (issue 20)${wh
   it('two npm run provision at once share one cache, and a truncated kernel is fetched again', async () => {
     const cache = tmp();
     const provision = () =>
-      execa('npx', ['tsx', join(ROOT, 'adapters', 'kvm', 'provision.ts'), '--kernels', '6.1', '--qemu', 'none', '--kernels-only', '--no-tools'], {
+      execa('npx', ['tsx', join(ROOT, 'scripts', 'provision.ts'), '--kernels', '6.1', '--qemu', 'none', '--kernels-only', '--no-tools'], {
         cwd: ROOT,
         reject: false,
         timeout: 600_000,

@@ -2,8 +2,8 @@
 // simulator (with the knobs of the kernel each profile describes).
 
 import { describe, expect, it } from 'vitest';
-import { observeMemslots } from '../adapters/observe/memslot.ts';
-import { observeVmCreate } from '../adapters/observe/vmCreate.ts';
+import { observeMemslots } from '../properties/observe/memslot.ts';
+import { observeVmCreate } from '../properties/observe/vmCreate.ts';
 import { simulatorTarget } from '../adapters/simulator/index.ts';
 import { twinKnobs } from '../cli/twins.ts';
 import type { HostConfig, MemoryRegion } from '../core/target.ts';

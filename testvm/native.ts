@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { REPO_ROOT } from '../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../core/paths.ts';
 import { bootTestVm } from './boot.ts';
 
 async function main(argv: string[]): Promise<number> {

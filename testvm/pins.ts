@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../core/paths.ts';
 
 /** ssh: busybox and dropbear (the ssh: target's remote); node: the same plus Debian's nodejs (native). */
 export const TESTVM_IMAGES = ['ssh', 'node'] as const;

@@ -8,7 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
-import { BUILT_HELPER, REPO_ROOT } from '../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../core/paths.ts';
+import { BUILT_HELPER } from '../adapters/kvm/paths.ts';
 import { testVmDir } from './provision.ts';
 
 const MARKER = '.s2conform-project';

@@ -2,7 +2,8 @@
 // injected, per-op timings and counters. They are not part of the Target a run uses: only tests,
 // scripts and the bench reach them, through testHooks(target).
 
-import type { OpTiming, Request, Wire } from './channel.ts';
+import { hex, wNum, type HelperChannel, type OpTiming, type Request, type Wire } from './channel.ts';
+import { SLACK_MS, helperError } from './vm.ts';
 
 /**
  * A fault the tests inject into a running target (issue 9):
@@ -61,4 +62,60 @@ export function testHooks(target: object): KvmTestHooks {
   const h = HOOKS.get(target);
   if (!h) throw new TypeError('testHooks: not a kvm target (adapters/kvm/index.ts)');
   return h;
+}
+
+/** What the hooks read of a kvm target's private state (KvmTarget, ./index.ts), each when asked. */
+export interface HookSource {
+  readonly injected: readonly InjectedFault[];
+  /** a raw request to the helper */
+  call(req: Request, timeoutMs: number): Promise<Wire>;
+  /** the open channel (throws when the target is not open) */
+  channel(): HelperChannel;
+  /** the open channel, if any */
+  openChannel(): HelperChannel | undefined;
+  pid(): number | undefined;
+  requests(): number;
+  boots(): number;
+}
+
+/** The test hooks of one target, made when it is made. */
+export function makeTestHooks(t: HookSource): KvmTestHooks {
+  return {
+    injected: t.injected,
+    async batch(n, seed) {
+      const w = await t.call({ op: 'batch', family: 'access', n, seed: hex(seed) }, SLACK_MS + n * 100);
+      helperError(w, 'batch');
+      const counts: Record<string, number> = {};
+      const c = w['counts'];
+      if (typeof c === 'object' && c !== null) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') counts[k] = v;
+      return { n: wNum(w, 'n'), ns: wNum(w, 'ns'), counts };
+    },
+    call: (req, timeoutMs = SLACK_MS) => t.call(req, timeoutMs),
+    async exchangeRaw(text, timeoutMs = SLACK_MS) {
+      const ch = t.channel();
+      const got: Wire[] = [];
+      ch.onStray = (w) => got.push(w);
+      try {
+        ch.sendRaw(text);
+        await ch.request({ op: 'ping' }, timeoutMs);
+      } finally {
+        ch.onStray = undefined;
+      }
+      return got;
+    },
+    // answers come back as console lines
+    rawLine: (line) => t.channel().sendRaw(line),
+    get timings(): ReadonlyMap<string, OpTiming> {
+      return t.openChannel()?.timings ?? new Map();
+    },
+    get requestCount() {
+      return t.requests();
+    },
+    get boots() {
+      return t.boots();
+    },
+    get pid() {
+      return t.pid();
+    },
+  };
 }

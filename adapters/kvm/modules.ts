@@ -1,7 +1,7 @@
 // Kernel modules out of Debian's packages, for a guest with no module tools: which a set of modules
 // needs (from each module's .modinfo: Debian ships no modules.dep, depmod makes it at install), in
 // insmod order, uncompressed. The test VM takes its network from here (testvm/provision.ts), the
-// helper's initramfs the virtio console of kernels that build it as a module (adapters/kvm/provision.ts).
+// helper's initramfs the virtio console of kernels that build it as a module (scripts/provision.ts).
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -8,7 +8,6 @@ import { isPathRef } from '../spec.ts';
 import { fileURLToPath } from 'node:url';
 
 export const KVM_DIR = dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = resolve(KVM_DIR, '..', '..');
 /** The helper `npm run provision` builds; S2CONFORM_HELPER names another build of it (e.g. one made on an arm64 box). */
 export const BUILT_HELPER = join(KVM_DIR, 'helper', 'build', 's2c-helper');
 export const HELPER_PATH = process.env['S2CONFORM_HELPER'] ?? BUILT_HELPER;

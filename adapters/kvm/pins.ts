@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './paths.ts';
+import { REPO_ROOT } from '../../core/paths.ts';
 
 export interface PinnedPackage {
   readonly package: string;

@@ -74,7 +74,7 @@ export type ChannelKind = 'virtio' | 'pl011';
 export function chooseChannel(k: KernelInfo): ChannelKind {
   const env = process.env['S2CONFORM_CHANNEL'];
   if (env === 'pl011' || env === 'virtio') return env;
-  if (k.consoleModules?.length) return 'virtio'; // the initramfs loads them (adapters/kvm/provision.ts keeps them)
+  if (k.consoleModules?.length) return 'virtio'; // the initramfs loads them (scripts/provision.ts keeps them)
   return k.config.get('CONFIG_VIRTIO_CONSOLE') === 'y' && k.config.get('CONFIG_VIRTIO_PCI') === 'y' ? 'virtio' : 'pl011';
 }
 

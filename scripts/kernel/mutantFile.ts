@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FAMILIES, type Family } from '../../core/property.ts';
-import { REPO_ROOT } from '../../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../../core/paths.ts';
 
 export const MUTANTS_DIR = join(REPO_ROOT, 'fixtures', 'kernel-mutants');
 

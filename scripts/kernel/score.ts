@@ -5,7 +5,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../../core/paths.ts';
 import type { Family } from '../../core/property.ts';
 import type { PropertyResult, Summary } from '../../core/result.ts';
 import { regionMutants, type Region, type TokenMutant } from './tokens.ts';

@@ -7,7 +7,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cacheDir, REPO_ROOT } from '../../adapters/kvm/paths.ts';
+import { REPO_ROOT } from '../../core/paths.ts';
+import { cacheDir } from '../../adapters/kvm/paths.ts';
 import { withCacheLock } from '../../adapters/kvm/lock.ts';
 
 export const FRAGMENT = join(REPO_ROOT, 'fixtures', 'kernel', 's2conform.config');

@@ -12,7 +12,7 @@ command -v "$CC" >/dev/null || { echo "build.sh: $CC not found (run: npm run pro
 mkdir -p "$OUT"
 echo "    $CC -static -O2 -Wall -Wextra -Werror -> $OUT/s2c-helper"
 # One file per job (s2c.h lists them); harness.h is generated from core/harness.ts (scripts/gen-harness-h.ts).
-SRCS=(s2c-helper.c protocol.c json.c vm.c run.c a32.c diag.c floor.c init.c mte.c guest.S)
+SRCS=(s2c-helper.c protocol.c json.c vm.c run.c a32.c diag.c floor.c init.c io.c mte.c guest.S)
 "$CC" -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$OUT/s2c-helper.tmp" "${SRCS[@]/#/$HERE/}"
 mv "$OUT/s2c-helper.tmp" "$OUT/s2c-helper"
 "$CC" -c -o "$OUT/guest.o" "$HERE/guest.S"

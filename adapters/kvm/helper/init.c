@@ -30,11 +30,6 @@ void read_small_file(const char *path, char *buf, size_t cap) {
 	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == ' ')) buf[--k] = 0;
 }
 
-// s2c.idle=<seconds>: power off after that long without input. The adapter pings well within it, so
-// this only fires when the process that booted QEMU died without stopping it (SIGKILL): QEMU's stdio
-// chardev does not pass the end of its input on to the guest, so nothing else would end the guest.
-int idle_ms;
-
 // The modules the channel needs where the kernel builds them as modules (the virtio console on
 // 5.10 and 6.1): /lib/s2c/order lists them in insmod order (adapters/kvm/initramfs.ts).
 static void load_modules(void) {

@@ -11,20 +11,6 @@
 
 #include "s2c.h"
 
-int out_fd = 1;
-
-void write_all(int fd, const char *p, size_t n) {
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0) {
-			if (errno == EINTR || errno == EAGAIN) continue;
-			return;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-}
-
 // Responses to the lines of one read are written together (one virtio-console kick, not one per
 // response): under TCG each write costs a guest exit. Nothing waits long in the buffer: it is flushed
 // when the input has no complete line left, before an op that may block (a KVM_RUN can hang for its

@@ -8,6 +8,7 @@
 //   diag.c      diagnostics: probe, batch, stats, ping, crash
 //   floor.c     floor: bare KVM loops timed inside the helper (the benchmark's floor)
 //   init.c      the guest's /init: mounts, kernel command line, console, power-off
+//   io.c        the channel's output (out_fd, write_all) and idle time, shared by protocol.c and init.c
 //   mte.c       VMM memory of each backing kind (mte family)
 //   guest.S     the guest code
 //   harness.h   the harness IPA map, generated from core/harness.ts (scripts/gen-harness-h.ts)
@@ -167,6 +168,13 @@ void run_case(struct vm *v, const struct gstate *gs, const struct access *a, int
 enum a32_setup { A32_SETUP_OK, A32_SETUP_IOCTL /* errno says why */, A32_SETUP_NO_ROOM /* tables do not fit */ };
 enum a32_setup a32_setup_vcpu(struct vm *v, int fd, const struct gstate *gs, const struct access *a, uint64_t pc);
 
+// ---- the channel's output (io.c) -------------------------------------------------------------
+
+extern int out_fd;
+// s2c.idle in ms (0: none): init.c sets it, serve() powers off after that long without input.
+extern int idle_ms;
+void write_all(int fd, const char *p, size_t n);
+
 // ---- requests (protocol.c) --------------------------------------------------------------------
 
 struct req {
@@ -178,8 +186,6 @@ struct req {
 // Answers the request with an error and returns from the op.
 #define FAIL(...) do { o_s(r->o, ",\"error\":"); char _m[256]; snprintf(_m, sizeof _m, __VA_ARGS__); o_str(r->o, _m); return; } while (0)
 
-extern int out_fd;
-void write_all(int fd, const char *p, size_t n);
 void emit(struct out *o);
 void flush_out(void);
 void send_ready(bool is_init);
@@ -208,7 +214,6 @@ void op_shutdown(struct req *r);
 // ---- the system (init.c) ----------------------------------------------------------------------
 
 extern bool is_init;
-extern int idle_ms;
 void init_system(const char **tty);
 int console_open(const char *tty);
 void read_small_file(const char *path, char *buf, size_t cap);
