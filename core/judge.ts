@@ -9,7 +9,7 @@ import { toJson } from './json.ts';
 import type { AnyConformance } from './property.ts';
 import type { KnownHit } from './result.ts';
 import { TargetDied, type Target } from './target.ts';
-import type { Profile } from '../oracles/profiles.ts';
+import type { Profile } from './profile.ts';
 
 export interface JudgeContext {
   readonly target: Target;
