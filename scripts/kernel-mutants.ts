@@ -1,7 +1,7 @@
 // npm run kernel-mutants [-- --mutants a,b | --smoke] [--runs N] [--seed S] [--readme]
 //                        [--score | --score-only] [--score-budget MIN] [--score-match REGEX]
 //
-// Real-kernel mutants (issue 21). Builds Debian's newest linux-source with fixtures/kernel/s2conform.config
+// Real-kernel mutants (docs/mutants.md, "Kernel mutants"). Builds Debian's newest linux-source with fixtures/kernel/s2conform.config
 // (once, into the cache), checks that the unmutated build conforms, then for each patch in
 // fixtures/kernel-mutants/ applies it, rebuilds incrementally, boots the Image under QEMU in each target
 // the patch names and runs its families. Prints the table (mutant, upstream, killed by, runs, shrunk
