@@ -1,4 +1,4 @@
-// Mutation testing of the rules and the simulator (issue 7). `npm run stryker`
+// Mutation testing of the rules and the simulator (docs/mutation.md). `npm run stryker`
 // (scripts/stryker.ts) runs this configuration once per folder, oracles/ then
 // adapters/simulator/, each into reports/stryker/<part>/ (git-ignored), and prints
 // the scores. One mutant at a time (concurrency 1: the machine is shared). See

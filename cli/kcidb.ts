@@ -1,6 +1,6 @@
 // `s2conform kcidb <summary.json...> [--out FILE] [--check]`: earlier runs as one KCIDB v5.3 submission
 // (reports/kcidb.ts), checked against the schema's rules before it is written. Nothing is sent: submitting
-// needs a KernelCI token (README, "Kernel CI").
+// needs a KernelCI token (docs/reports.md, "KCIDB").
 // --check: the files are kcidb.json files; only check them (exit 1 on any violation).
 
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// s2conform command line. Contract (issues 2, 7, 8, 13, 15, 19, 20):
+// s2conform command line. The contract (README, "Reading a result"; docs/options.md):
 //   s2conform run [--target sim] [--profile auto|<name>] [--family f1,f2] [--property ID] [--runs N] [--seed S]
 //                 [--path P] [--strict] [--report DIR] [--quiet] [--qemu Q] [--kernel-config FILE]
 //                 [--boot-timeout S] [--kernel-args A] [--ssh-config FILE] [--jobs N] [--shard i/n]

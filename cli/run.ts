@@ -180,7 +180,7 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
 
     try {
       write(false);
-      // issue 7: the regression corpus first, the entries of the selected properties
+      // the regression corpus first, the entries of the selected properties
       regressions = await replayForRun({ target, info: opened, profile: prof, strict: a.strict, deviations }, props.map(propertyId));
       reportRegressions(regressions, say);
       const runOne = (p: AnyProperty, w: { target: Target; info: TargetInfo }, onCase: () => void) =>

@@ -104,7 +104,7 @@ export function openMoreJobs(
  * --jobs by default. A qemu: job keeps two cores busy (QEMU's TCG vCPU thread, and Node generating,
  * checking and parsing for the 16 cases in flight): one job per two cores. An ssh: or native job's KVM
  * work runs on the arm64 machine: one per core here. The simulator: one (its threads cost about 1.5 s
- * to start, more than a default run of every family takes). Measured in the README ("Speed").
+ * to start, more than a default run of every family takes). Measured in docs/speed.md.
  */
 export function defaultJobs(kind: TargetInfo['kind']): number {
   const cores = Math.max(1, availableParallelism());

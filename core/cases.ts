@@ -81,7 +81,7 @@ export interface AccessOutcome {
 }
 
 /**
- * abort/reuse-equivalence (issue 16): a probe access run on a VM that earlier cases used and gave
+ * abort/reuse-equivalence: a probe access run on a VM that earlier cases used and gave
  * back (a target that reuses VMs, core/target.ts createVm), against the same probe on a fresh VM.
  * Every prior case has the probe's host, IPA size, NISV choice and register width (its reuse key).
  */

@@ -1,4 +1,4 @@
-// What a run produces: the summary.json contract (issue 2), one entry per property.
+// What a run produces: the summary.json contract (README, "Reading a result"), one entry per property.
 
 import type { FieldDiff } from './compare.ts';
 import type { Family } from './property.ts';
@@ -27,7 +27,7 @@ export interface PropertyResult {
   readonly known?: readonly KnownHit[];
   readonly replay?: string;
   /**
-   * a target that reuses VMs (issue 16): how many VMs its cases got afresh and how many were handed
+   * a target that reuses VMs: how many VMs its cases got afresh and how many were handed
    * back after an earlier case (cases that cannot be told apart from a fresh VM: core/target.ts)
    */
   readonly vms?: { readonly fresh: number; readonly reused: number };

@@ -35,7 +35,7 @@ function accessProperty(
 const aarch64 = fc.constantFrom<GuestState>('el1h', 'el1t', 'el0');
 
 /**
- * Issue 16: a target may run access cases on a VM an earlier case gave back, to be fast; this is the
+ * VM reuse: a target may run access cases on a VM an earlier case gave back, to be fast; this is the
  * property that lets it. The probe on the reused VM must observe exactly what it observes on a fresh
  * one (and must have been on a reused VM). The oracle predicts the same for both.
  */

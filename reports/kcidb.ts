@@ -1,7 +1,7 @@
 // kcidb.json: a run as a KernelCI KCIDB submission, schema v5.3 (kernelci/kcidb-io
 // kcidb_io/schema/v05_03.py). One checkout and one build for the kernel under test, one test per
 // property (and per regression-corpus entry). Nothing is sent: `s2conform kcidb` merges runs into one
-// file and the README says how to submit it.
+// file and docs/reports.md ("KCIDB") says how to submit it.
 
 import { createHash } from 'node:crypto';
 import type { Json } from '../core/json.ts';

@@ -1,6 +1,6 @@
 // npm run cpus: what each QEMU CPU model shows a KVM host, booted under the default emulator:
 // KVM mode, host PARange, IPA limit, the 16K granule, and the MIDR (errata a kernel may apply).
-// The README's CPU table is this output.
+// The CPU table of docs/real-kernels.md is this output.
 //   npm run cpus [-- --kernels 6.12,6.12-16k] [--cpus cortex-a57,max]
 
 import { parseArgs } from 'node:util';

@@ -1,13 +1,14 @@
 // npm run kernel-mutants [-- --mutants a,b | --smoke] [--runs N] [--seed S] [--readme]
 //                        [--score | --score-only] [--score-budget MIN] [--score-match REGEX]
 //
-// Real-kernel mutants (issue 21). Builds Debian's newest linux-source with fixtures/kernel/s2conform.config
+// Real-kernel mutants (docs/mutants.md, "Kernel mutants"). Builds Debian's newest linux-source with fixtures/kernel/s2conform.config
 // (once, into the cache), checks that the unmutated build conforms, then for each patch in
 // fixtures/kernel-mutants/ applies it, rebuilds incrementally, boots the Image under QEMU in each target
 // the patch names and runs its families. Prints the table (mutant, upstream, killed by, runs, shrunk
 // counterexample, first difference) and exits 1 if an observable mutant survives.
 // --score adds single-token mutants of the functions the suite covers (scripts/kernel/tokens.ts).
 // --smoke: the unmutated build and one mutant (the nightly job's quick check).
+// --readme: the table also rewritten into docs/mutants.md between the kernel-mutants markers.
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -233,14 +234,14 @@ async function main(): Promise<number> {
   process.stdout.write(text);
   writeFileSync(join(OUT, 'table.md'), text);
   if (values.readme) {
-    const readme = join(REPO_ROOT, 'README.md');
+    const readme = join(REPO_ROOT, 'docs', 'mutants.md');
     const r = readFileSync(readme, 'utf8');
     const begin = '<!-- kernel-mutants:begin -->';
     const end = '<!-- kernel-mutants:end -->';
     if (r.includes(begin) && r.includes(end)) {
       writeFileSync(readme, `${r.slice(0, r.indexOf(begin) + begin.length)}\n${text}${r.slice(r.indexOf(end))}`);
-      log('README.md table updated');
-    } else log(`README.md has no ${begin} … ${end} markers: not updated`);
+      log('docs/mutants.md table updated');
+    } else log(`docs/mutants.md has no ${begin} … ${end} markers: not updated`);
   }
   if (!baseConforms) return 1;
   return survivors > 0 || scoreSurvivors > 0 ? 1 : 0;

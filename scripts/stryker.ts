@@ -1,7 +1,7 @@
 // `npm run stryker`: Stryker over oracles/ and adapters/simulator/, one folder after
 // the other (each alone takes the machine's time; together they would not fit one
 // run's memory of the in-process tests), then the mutation score of each folder,
-// per file, with the survivors' count. Exits 1 when a folder is below 85 % (issue 7).
+// per file, with the survivors' count. Exits 1 when a folder is below 85 %.
 //
 //   npm run stryker                      both folders, then the scores
 //   npm run stryker -- --part oracles    one folder

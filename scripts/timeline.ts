@@ -1,6 +1,6 @@
 // `npm run timeline`: every kernel of fixtures/kernels.json × {cortex-a57 (nVHE), max (VHE)} under
-// --profile auto, one QEMU at a time; prints the table and writes it into the README between the
-// timeline markers. A cell conforms, or fails only on known deviations (named by id), or it fails.
+// --profile auto, one QEMU at a time; prints the table and writes it into docs/timeline.md between the
+// timeline markers (--no-readme: print only). A cell conforms, or fails only on known deviations (named by id), or it fails.
 //   npm run timeline [-- --runs N] [--seed S] [--kernels a,b] [--cpus c,d] [--qemu NAME] [--no-readme]
 
 import { spawnSync } from 'node:child_process';
@@ -95,10 +95,10 @@ const table = [
 ].join('\n');
 process.stdout.write(`\n${table}\n`);
 if (!values['no-readme']) {
-  const readme = join(ROOT, 'README.md');
+  const readme = join(ROOT, 'docs', 'timeline.md');
   const text = readFileSync(readme, 'utf8');
   const re = /<!-- timeline:begin -->[\s\S]*<!-- timeline:end -->/;
-  if (!re.test(text)) throw new Error('README.md has no <!-- timeline:begin --> … <!-- timeline:end --> markers');
+  if (!re.test(text)) throw new Error('docs/timeline.md has no <!-- timeline:begin --> … <!-- timeline:end --> markers');
   writeFileSync(readme, text.replace(re, `<!-- timeline:begin -->\n${table}\n<!-- timeline:end -->`));
 }
 process.exit(allOk ? 0 : 1);

@@ -1,4 +1,4 @@
-// Where a real target's time goes (issue 14): runs one family's properties on a target, then prints
+// Where a real target's time goes: runs one family's properties on a target, then prints
 // per helper op how many requests, the wall time each spent at the head of the queue, and how much
 // of it was spent inside the helper (the helper times every op: helperNs). Wall minus helper is the
 // channel: the console line to the guest and back, and the adapter.

@@ -1,4 +1,4 @@
-// s2conform crosscheck (issue 15): whose fault a real failure is, and how the reports say it.
+// s2conform crosscheck: whose fault a real failure is, and how the reports say it.
 
 import { describe, expect, it } from 'vitest';
 import { classify } from '../cli/crosscheck.ts';

@@ -50,7 +50,7 @@ describe('fixtures/deviations.json', () => {
   });
 });
 
-describe('emulator deviations (issue 15): matched per emulator version, per page size, on exactly what they name', () => {
+describe('emulator deviations: matched per emulator version, per page size, on exactly what they name', () => {
   const hang = {
     id: 'qemu-hang',
     kind: 'emulator',

@@ -1,5 +1,5 @@
 // Edges the generators reach rarely or never, pinned by hand on the oracle and
-// the simulator alike (issue 7: found by mutation testing, docs/mutation.md).
+// the simulator alike (found by mutation testing, docs/mutation.md).
 
 import { describe, expect, it } from 'vitest';
 import { observeAccess } from '../properties/observe/access.ts';

@@ -1,4 +1,4 @@
-// Issue 8: the HTML conformance matrix, as a person's browser shows it. Loaded
+// The HTML conformance matrix, as a person's browser shows it. Loaded
 // in headless Chromium (Debian's `chromium`, driven by playwright-core): cells
 // read back, a failing cell opened, its diff, decoded ESR, replay and IPA plot
 // checked, and nothing fetched from anywhere.

@@ -1,4 +1,4 @@
-// Issue 19: the CI examples in integrations/ are valid for their ecosystems: the GitHub workflow against
+// The CI examples in integrations/ are valid for their ecosystems: the GitHub workflow against
 // GitHub's published workflow schema (action-validator, npm, offline), both files with yamllint (Debian's
 // package; skipped with the reason where it is not installed). GitLab's own lint needs a GitLab instance.
 

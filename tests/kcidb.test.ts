@@ -1,4 +1,4 @@
-// Issue 19: kcidb.json is a valid KCIDB v5.3 submission, and the schema check fails on files that
+// kcidb.json is a valid KCIDB v5.3 submission, and the schema check fails on files that
 // break its rules (required fields, patterns, the status enum, unknown fields).
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

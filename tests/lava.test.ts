@@ -1,4 +1,4 @@
-// Issue 19: the LAVA test definition and the pieces around it. The whole job, run by Debian's
+// The LAVA test definition and the pieces around it. The whole job, run by Debian's
 // lava-dispatcher on a QEMU device, is `npm run lava-smoke` (.ci/run runs it); here: the definition is
 // valid YAML of the "Lava-Test Test Definition 1.0" format, the dispatcher itself accepts the job and
 // device lava-smoke writes (and refuses a broken one), the verdict → lava-test-case mapping, the

@@ -148,7 +148,7 @@ describe('the simulator\'s knobs reproduce each older kernel the oracle describe
   });
 });
 
-// Edges the generated boots reach rarely (issue 7, docs/mutation.md): both sides on hand-made boots.
+// Edges the generated boots reach rarely (found by mutation testing, docs/mutation.md): both sides on hand-made boots.
 describe('layout: edges, oracle and simulator alike', () => {
   async function both(c: LayoutCase, p: Profile = P('mainline'), knobs: Partial<SimKnobs> = {}) {
     const expected = layout(c, p);

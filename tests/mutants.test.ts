@@ -1,4 +1,4 @@
-// Issue 7: every named mutant of the simulator (a historical kernel bug put
+// Every named mutant of the simulator (a historical kernel bug put
 // back) is killed by the suite under the mainline profile; each mutant is
 // exactly the bug it names (it differs from mainline only where that bug does).
 

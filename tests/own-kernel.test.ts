@@ -1,4 +1,4 @@
-// Issue 21: the README's "test your own kernel tree" path. A prebuilt Image given by path, laid out as a
+// The README's "test your own kernel tree" path. A prebuilt Image given by path, laid out as a
 // kernel tree leaves it (arch/arm64/boot/Image, with .config at the top of the tree), runs as a target and
 // is recorded by path and sha256; and the config fragment is the one the README and kernel-mutants use.
 // The tree built by `npm run kernel-mutants` is run too when it is there.

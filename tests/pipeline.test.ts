@@ -1,4 +1,4 @@
-// Issue 16: the runner observes a property's cases ahead of fast-check on a target that pipelines
+// Pipelining: the runner observes a property's cases ahead of fast-check on a target that pipelines
 // (core/runner.ts, Ahead). The verdicts, runs, paths and counterexamples must be those of one case at
 // a time, and every case fast-check runs before a failure must have been drawn ahead (fc.sample of the
 // property draws exactly fc.check's cases): otherwise the pipeline would buy nothing.

@@ -54,7 +54,7 @@ describe('--profile auto', () => {
   });
 });
 
-describe('stable releases: --profile auto folds in the backports a release carries (issue 13)', () => {
+describe('stable releases: --profile auto folds in the backports a release carries', () => {
   it('5.10.x: which backports, from which release', async () => {
     const { backportsAt, profileForRelease, getProfile } = await import('../oracles/profiles.ts');
     const ids = (v: number) => backportsAt([5, 10], v).map((b) => `${b.change.cite.match(/\b[0-9a-f]{12}\b/)?.[0]}@5.10.${b.backport.from}`);

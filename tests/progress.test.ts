@@ -1,4 +1,4 @@
-// Issue 8: the run as a person sees it: family verdicts with cases/s, progress
+// The run as a person sees it: family verdicts with cases/s, progress
 // on long runs, --quiet, colour only on a terminal and never with NO_COLOR.
 
 import { execa } from 'execa';

@@ -1,4 +1,4 @@
-// Issue 7: the regression corpus. Strict parsing that names the file and the
+// The regression corpus. Strict parsing that names the file and the
 // field; one entry per named mutant, recorded against mainline; the replay
 // passes on the mainline simulator and fails on the mutant it came from;
 // `s2conform regress add` and the replay inside `s2conform run`.
@@ -179,7 +179,7 @@ describe('s2conform run and regress', () => {
   });
 });
 
-describe('the corpus on a fixed host (issue 14): entries recorded elsewhere are re-targeted where they still catch their bug', async () => {
+describe('the corpus on a fixed host: entries recorded elsewhere are re-targeted where they still catch their bug', async () => {
   const { replayForRun } = await import('../cli/regress.ts');
   const { simulatorTarget } = await import('../adapters/simulator/index.ts');
   const { twinKnobs } = await import('../cli/twins.ts');

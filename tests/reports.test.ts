@@ -1,4 +1,4 @@
-// Issue 8: the reports beside summary.json, checked by real consumers: ktap.txt
+// The reports beside summary.json, checked by real consumers: ktap.txt
 // by the kernel's own KTAP parser (kunit_parser.py from Debian's linux-source
 // package, fetched into a cache by tests/support/kunit-parser.sh), junit.xml parsed
 // back, index.html and `s2conform report` loaded in headless Chromium.

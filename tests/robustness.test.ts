@@ -1,4 +1,4 @@
-// Issue 9 at the level of a whole run: bad command lines stop before anything runs; a run on a real
+// Bad input, dying targets and hostile conditions at the level of a whole run: bad command lines stop before anything runs; a run on a real
 // (QEMU) target keeps every report valid when it is SIGKILLed, has every counterexample on disk
 // before the next case starts, and turns injected target deaths into `error`, never a verdict.
 // The QEMU parts need `npm run provision` and skip with the reason otherwise.
@@ -51,7 +51,7 @@ describe('bad command lines: one line on stderr, exit 2, nothing run, no report'
     [['run', '--target', 'sim', '--target']],
     [['report']],
     [['report', '/nonexistent/summary.json']],
-    // issue 20: a report directory that cannot be made (Node's recursive mkdir spins forever under /proc)
+    // a report directory that cannot be made (Node's recursive mkdir spins forever under /proc)
     [['run', '--report', '/proc/s2conform-x'], /cannot create the directory \(ENOENT\)/],
     [['run', '--report', BIN], /is a file, not a directory/],
     [['crosscheck', BIN]],
@@ -66,7 +66,7 @@ describe('bad command lines: one line on stderr, exit 2, nothing run, no report'
   }, 30_000);
 });
 
-describe('a full disk (issue 20): exit 2 with one line, no temporary file left, the reports on disk still valid', () => {
+describe('a full disk: exit 2 with one line, no temporary file left, the reports on disk still valid', () => {
   const mnt = mkdtempSync(join(tmpdir(), 's2c-tiny-'));
   const mounted = execaSync('mount', ['-t', 'tmpfs', '-o', 'size=12k', 'tmpfs', mnt], { reject: false }).exitCode === 0;
   it.skipIf(!mounted)(`on a 12 KiB tmpfs${mounted ? '' : ' (skipped: cannot mount a tmpfs here; needs root)'}`, async () => {
@@ -269,7 +269,7 @@ async function signalAfterStart(args: string[], dir: string, signal: 'SIGINT' | 
   return { r, kids };
 }
 
-describe('Ctrl-C and SIGTERM (issue 20): exit 130 / 143, reports say complete: false and which signal', () => {
+describe('Ctrl-C and SIGTERM: exit 130 / 143, reports say complete: false and which signal', () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
@@ -286,7 +286,7 @@ describe('Ctrl-C and SIGTERM (issue 20): exit 130 / 143, reports say complete: f
   }, 120_000);
 });
 
-describe('a corrupt cache (issue 20): one line naming the file and the command that repairs it, exit 4', () => {
+describe('a corrupt cache: one line naming the file and the command that repairs it, exit 4', () => {
   const real = join(process.env['HOME'] ?? '/root', '.cache', 's2conform', 'kernels', '6.1');
   const have = existsSync(join(real, 'vmlinuz')) && existsSync(join(real, 'config'));
   /** A cache with kernel 6.1 copied from the real one, then broken by `breakIt`. */
@@ -337,7 +337,7 @@ describe('a corrupt cache (issue 20): one line naming the file and the command t
   });
 });
 
-describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC} (issue 20)${why ? ` (skipped: ${why})` : ''}`, () => {
+describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC}${why ? ` (skipped: ${why})` : ''}`, () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],

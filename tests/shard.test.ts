@@ -1,4 +1,4 @@
-// Issue 16 (part): --shard i/n splits the selected properties over n runs; with the same seed the shares
+// --shard i/n splits the selected properties over n runs; with the same seed the shares
 // give exactly the verdicts, counterexamples and paths of one run.
 
 import { mkdtempSync, readFileSync } from 'node:fs';

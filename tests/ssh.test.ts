@@ -1,4 +1,4 @@
-// Issue 17: the ssh: target for real, against the test VM (testvm/): an arm64 machine with sshd and
+// The ssh: target for real, against the test VM (testvm/): an arm64 machine with sshd and
 // /dev/kvm, booted in QEMU TCG with EL2. The same properties give the same verdicts as qemu: on the
 // same kernel and CPU, the helper leaves nothing behind, and each way a remote can be unusable is
 // one clear line (exit 4). Needs `npm run provision -- --testvm ssh`; skips with the reason otherwise.

@@ -47,7 +47,7 @@ export class HelperChannel {
   private watchdog: NodeJS.Timeout | undefined;
   private watchedId = 0;
   private lastAnswerNs = 0n;
-  /** where a case's time goes (issue 14): per op, wall time at the head of the queue vs time inside the helper */
+  /** where a case's time goes (scripts/timesplit.ts): per op, wall time at the head of the queue vs time inside the helper */
   readonly timings = new Map<string, OpTiming>();
   /** receives helper responses that answer no pending request (tests of the helper's input handling) */
   onStray: ((w: Wire) => void) | undefined;

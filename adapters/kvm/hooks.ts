@@ -6,7 +6,7 @@ import { hex, wNum, type HelperChannel, type OpTiming, type Request, type Wire }
 import { SLACK_MS, helperError } from './vm.ts';
 
 /**
- * A fault the tests inject into a running target (issue 9):
+ * A fault the tests inject into a running target (robustness tests):
  * - `kill-qemu`: SIGKILL the child process (QEMU; the helper itself for native/ssh);
  * - `kill-helper`: the helper's `crash` diagnostic (it exits at once; as the guest's /init that
  *   panics the kernel and QEMU ends: `panic=-1` with `-no-reboot`);

@@ -270,7 +270,7 @@ for (const c of CASES) {
   });
 }
 
-// issue 13 (and 21: "test your own tree"): a kernel in no cache, given by path, as a user's own build
+// A kernel given by path (README, "test your own kernel tree"): a kernel in no cache, given by path, as a user's own build
 // is. The 16K Debian kernel is copied into a temporary directory the way a tree leaves its Image:
 // `vmlinuz-<x>` with `config-<x>` beside it; and once more as arch/arm64/boot/Image under a tree
 // whose .config is at the top.

@@ -1,4 +1,4 @@
-// Issue 9: bad input, dying targets and safety of the kvm adapter. The pure parts always run; the
+// Bad input, dying targets and safety of the kvm adapter. The pure parts always run; the
 // QEMU parts need `npm run provision` and skip with the reason otherwise.
 //   - the helper protocol under fast-check: malformed, truncated, oversized and out-of-order
 //     requests each get an error response, and known-good requests interleaved with them keep

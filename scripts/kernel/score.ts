@@ -1,4 +1,4 @@
-// The mutation score of the suite against KVM itself (issue 21): single-token mutants
+// The mutation score of the suite against KVM itself (docs/mutants.md): single-token mutants
 // (scripts/kernel/tokens.ts) of the code the suite claims to cover, each built into the tree, booted
 // and run against the families that cover it. Survivors are listed; an explanation for one lives in
 // fixtures/kernel-mutants/score-notes.json (equivalent, or not observable under QEMU, and why).

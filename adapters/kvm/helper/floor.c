@@ -1,4 +1,4 @@
-// floor (issue 16): what KVM itself costs, timed inside the helper with nothing of the protocol or
+// floor: what KVM itself costs, timed inside the helper with nothing of the protocol or
 // the harness around it, as the floor under the adapter's per-case time.
 //   {"op":"floor","loop":L,"n":N[,"budgetMs":B]} -> {"n":N,"ns":<total nanoseconds of the N iterations>}
 //   fresh-vm    KVM_CREATE_VM, one 2 MiB memslot, KVM_CREATE_VCPU, KVM_ARM_VCPU_INIT, set PC, one

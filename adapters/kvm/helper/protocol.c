@@ -118,7 +118,7 @@ static void handle_line(char *line, size_t len) {
 	const char *name = jstr(&j, jget(&j, root, "op"));
 	const struct op *op = name ? op_find(name) : NULL;
 	if (npend && (now_ns() - pend_since > FLUSH_NS || (op && op->blocks))) flush_out();
-	uint64_t t_op = now_ns(); // time inside the helper (issue 14: where does a case's time go?)
+	uint64_t t_op = now_ns(); // time inside the helper (where does a case's time go? scripts/timesplit.ts)
 	if (!name) {
 		o_s(&o, ",\"error\":\"missing op\"");
 	} else if (op) {

@@ -81,7 +81,7 @@ struct vm {
 	bool nisv;
 	struct slotmap *slots;
 	size_t nslots, capslots;
-	// reuse (issue 16): the VM's type and the client's reuse key ("" = never parked); a parked VM has
+	// VM reuse: the VM's type and the client's reuse key ("" = never parked); a parked VM has
 	// no name and no client memslot, and waits for a create_vm with the same type and key
 	uint64_t type;
 	char reuse[MAX_NAME];

@@ -46,7 +46,7 @@ struct vm *vm_find(const char *name) {
 	return NULL;
 }
 
-// ---- reuse (issue 16) ---------------------------------------------------------------------------
+// ---- reuse ---------------------------------------------------------------------------------------
 //
 // A client that creates a VM with "reuse":KEY promises that every case using KEY does the same
 // things a fresh VM cannot tell apart from a used one: the same type, the same caps, one register
