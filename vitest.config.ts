@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['tests/**/*.test.ts', 'adapters/**/*.test.ts', 'properties/**/*.test.ts', 'oracles/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 600_000,
-    coverage: { provider: 'v8', include: ['oracles/**', 'adapters/simulator/**', 'properties/observe/**', 'core/**', 'cli/**', 'reports/**'] },
+    coverage: {
+      provider: 'v8',
+      include: ['oracles/**', 'adapters/simulator/**', 'properties/observe/**', 'core/**', 'cli/**', 'reports/**'],
+    },
   },
 });

@@ -14,7 +14,6 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
   /** one line, whatever the user typed: control characters in echoed input are escaped (\n, \t, \u001b) */
   constructor(message: string) {
-    // eslint-disable-next-line no-control-regex
     super(message.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1)));
   }
 }
@@ -79,7 +78,8 @@ export function parseTargetSpec(spec: string, names: SpecNames): TargetSpec {
     } else if (opt === 'mte') mte = true;
     else if (opt.startsWith('qemu=')) {
       qemu = opt.slice(5);
-      if (!names.emulators.includes(qemu)) throw new UsageError(`unknown emulator '${qemu}' in '${spec}' (known: ${names.emulators.join(', ')})`);
+      if (!names.emulators.includes(qemu))
+        throw new UsageError(`unknown emulator '${qemu}' in '${spec}' (known: ${names.emulators.join(', ')})`);
     } else throw new UsageError(`unknown option '${opt}' in '${spec}'`);
   }
   if (mte && m[1] !== 'max') throw new UsageError(`'${spec}': mte needs the max CPU`);

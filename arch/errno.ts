@@ -25,9 +25,7 @@ export const ERRNO = {
 
 export type Errno = keyof typeof ERRNO;
 
-const BY_NUMBER = new Map<number, Errno>(
-  (Object.entries(ERRNO) as [Errno, number][]).map(([k, v]) => [v, k]),
-);
+const BY_NUMBER = new Map<number, Errno>((Object.entries(ERRNO) as [Errno, number][]).map(([k, v]) => [v, k]));
 
 export function errnoName(n: number): Errno | undefined {
   return BY_NUMBER.get(Math.abs(n));

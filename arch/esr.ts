@@ -8,16 +8,33 @@ export const ESR_ELx_ISS_MASK = (1n << 25n) - 1n;
 export const ESR_ELx_ISS2_SHIFT = 32n;
 
 /** Exception classes for aborts: instruction and data, from a lower EL or the current one. */
-export const ESR_ELx_EC_IABT_LOW = 0x20n, ESR_ELx_EC_IABT_CUR = 0x21n, ESR_ELx_EC_DABT_LOW = 0x24n, ESR_ELx_EC_DABT_CUR = 0x25n;
+export const ESR_ELx_EC_IABT_LOW = 0x20n,
+  ESR_ELx_EC_IABT_CUR = 0x21n,
+  ESR_ELx_EC_DABT_LOW = 0x24n,
+  ESR_ELx_EC_DABT_CUR = 0x25n;
 
 /** Fault status codes (DFSC/IFSC): the field, its type without the level, and the level-0 codes. */
-export const ESR_ELx_FSC = 0x3fn, ESR_ELx_FSC_TYPE = 0x3cn;
-export const ESR_ELx_FSC_ADDRSZ = 0x00n, ESR_ELx_FSC_FAULT = 0x04n, ESR_ELx_FSC_ACCESS = 0x08n, ESR_ELx_FSC_PERM = 0x0cn, ESR_ELx_FSC_EXTABT = 0x10n;
+export const ESR_ELx_FSC = 0x3fn,
+  ESR_ELx_FSC_TYPE = 0x3cn;
+export const ESR_ELx_FSC_ADDRSZ = 0x00n,
+  ESR_ELx_FSC_FAULT = 0x04n,
+  ESR_ELx_FSC_ACCESS = 0x08n,
+  ESR_ELx_FSC_PERM = 0x0cn,
+  ESR_ELx_FSC_EXTABT = 0x10n;
 
 /** Data abort ISS: ISV, SAS, SSE, SRT, SF, AR (syndrome valid and what it says) ... */
-export const ESR_ELx_ISV = 1n << 24n, ESR_ELx_SAS_SHIFT = 22n, ESR_ELx_SSE = 1n << 21n, ESR_ELx_SRT_SHIFT = 16n, ESR_ELx_SF = 1n << 15n, ESR_ELx_AR = 1n << 14n;
+export const ESR_ELx_ISV = 1n << 24n,
+  ESR_ELx_SAS_SHIFT = 22n,
+  ESR_ELx_SSE = 1n << 21n,
+  ESR_ELx_SRT_SHIFT = 16n,
+  ESR_ELx_SF = 1n << 15n,
+  ESR_ELx_AR = 1n << 14n;
 /** ... and FnV, EA, CM, S1PTW, WnR. */
-export const ESR_ELx_FnV = 1n << 10n, ESR_ELx_EA = 1n << 9n, ESR_ELx_CM = 1n << 8n, ESR_ELx_S1PTW = 1n << 7n, ESR_ELx_WNR = 1n << 6n;
+export const ESR_ELx_FnV = 1n << 10n,
+  ESR_ELx_EA = 1n << 9n,
+  ESR_ELx_CM = 1n << 8n,
+  ESR_ELx_S1PTW = 1n << 7n,
+  ESR_ELx_WNR = 1n << 6n;
 
 /** ESR_ELx_EC(esr) */
 export function ec(esr: bigint): bigint {

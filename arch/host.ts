@@ -38,7 +38,12 @@ export function granuleMaxIpaBits(h: { readonly granule: Granule; readonly lpa2:
 }
 
 /** The IPA sizes a host can express: up to its PA size and what its stage-2 granule can walk. */
-export function expressibleIpaBits(h: { readonly parange: number; readonly kernelPaBits: number; readonly granule: Granule; readonly lpa2: boolean }): number {
+export function expressibleIpaBits(h: {
+  readonly parange: number;
+  readonly kernelPaBits: number;
+  readonly granule: Granule;
+  readonly lpa2: boolean;
+}): number {
   return Math.min(parangeToPhysShift(h.parange, h.kernelPaBits), granuleMaxIpaBits(h));
 }
 
@@ -51,7 +56,12 @@ export function pageSize(g: Granule): bigint {
  * on hardware that has them (FEAT_LVA with 64K pages, FEAT_LPA2 with 4K/16K);
  * otherwise it falls back to VA_BITS_MIN (48).
  */
-export function vaBitsActual(h: { readonly vaBits: number; readonly granule: Granule; readonly lpa2: boolean; readonly parange: number }): number {
+export function vaBitsActual(h: {
+  readonly vaBits: number;
+  readonly granule: Granule;
+  readonly lpa2: boolean;
+  readonly parange: number;
+}): number {
   if (h.vaBits < 52) return h.vaBits;
   const lva = h.granule === 64 ? h.parange === 6 : h.lpa2;
   return lva ? 52 : 48;

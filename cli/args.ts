@@ -28,10 +28,12 @@ export function parseFlags<O extends Options>(argv: readonly string[], options: 
     if (!code.startsWith('ERR_PARSE_ARGS')) throw e;
     const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
     const flag = /'(-[^' ]+)/.exec(msg)?.[1];
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag && /does not take an argument/.test(msg)) throw new UsageError(`${flag} takes no value`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag && /does not take an argument/.test(msg))
+      throw new UsageError(`${flag} takes no value`);
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) throw new UsageError(`${flag} needs a value`);
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) throw new UsageError(`unknown option '${flag}' (try --help)`);
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument ${/'[^']*'/.exec(msg)?.[0] ?? ''} (try --help)`.replace('  ', ' '));
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+      throw new UsageError(`unexpected argument ${/'[^']*'/.exec(msg)?.[0] ?? ''} (try --help)`.replace('  ', ' '));
     throw new UsageError(msg.replace(/\. To specify a positional argument.*$/, ''));
   }
 }

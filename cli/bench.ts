@@ -29,7 +29,13 @@ const FLOOR_N: Readonly<Record<FloorLoop, number>> = { 'fresh-vm': 200, 'reuse-m
  * the reuse loop.
  * layout has none: on a real target it reads the boot log once.
  */
-const BOUND_BY: Partial<Record<Family, FloorLoop>> = { 'vm-create': 'fresh-vm', memslot: 'fresh-vm', abort: 'reuse-mmio', encoding: 'fresh-vm', mte: 'fresh-vm' }; // layout reads the boot log: no VM
+const BOUND_BY: Partial<Record<Family, FloorLoop>> = {
+  'vm-create': 'fresh-vm',
+  memslot: 'fresh-vm',
+  abort: 'reuse-mmio',
+  encoding: 'fresh-vm',
+  mte: 'fresh-vm',
+}; // layout reads the boot log: no VM
 
 export interface FamilyRate {
   readonly family: Family;
@@ -50,7 +56,11 @@ export async function familyRates(target: Target, info: TargetInfo, profile: Pro
     for (const p of propertiesOf([family])) {
       // a property that observes each case twice against itself (abort/reuse-equivalence) is no family's rate
       if (p.kind !== 'conformance' || p.expectOn) continue;
-      const r = await runProperty(p, { target, info, profile, deviations: deviationsFor(known, propertyId(p), info) }, { runs, seed, strict: false });
+      const r = await runProperty(
+        p,
+        { target, info, profile, deviations: deviationsFor(known, propertyId(p), info) },
+        { runs, seed, strict: false },
+      );
       if (r.verdict === 'skip') continue;
       cases += r.runs;
       ms += r.durationMs;
@@ -72,7 +82,9 @@ export async function benchCommand(a: BenchArgs): Promise<number> {
     const target = await targetFromSpec(spec);
     const info = await target.open();
     const profile =
-      info.kind === 'sim' ? (getProfile('mainline') as Profile) : (profileForRelease(info.kernelRelease ?? '', info.kernelVersion) ?? (getProfile('mainline') as Profile));
+      info.kind === 'sim'
+        ? (getProfile('mainline') as Profile)
+        : (profileForRelease(info.kernelRelease ?? '', info.kernelVersion) ?? (getProfile('mainline') as Profile));
     const runs = info.kind === 'sim' ? a.runs * 10 : a.runs;
     process.stdout.write(`${spec}${info.bootMs !== undefined ? `: boot ${info.bootMs} ms` : ''}\n`);
     try {
@@ -106,7 +118,9 @@ export async function benchCommand(a: BenchArgs): Promise<number> {
           const f = loop ? floors[loop] : undefined;
           if (!loop || !f) continue;
           const rate = r.cases / (r.ms / 1000);
-          process.stdout.write(`  ${r.family.padEnd(10)} ${rate.toFixed(0).padStart(6)} cases/s = ${((100 * rate) / f).toFixed(1)}% of the ${loop} floor\n`);
+          process.stdout.write(
+            `  ${r.family.padEnd(10)} ${rate.toFixed(0).padStart(6)} cases/s = ${((100 * rate) / f).toFixed(1)}% of the ${loop} floor\n`,
+          );
         }
       }
     } finally {

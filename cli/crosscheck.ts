@@ -44,14 +44,15 @@ async function observe(t: Target, p: AnyConformance, kase: unknown): Promise<Jso
   try {
     return toJson(await observeWithRetry(p, kase, t));
   } catch (e) {
-    return { error: e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e) };
+    return { error: e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e) };
   }
 }
 
 export async function crosscheckCommand(a: CrosscheckArgs): Promise<number> {
   const s = readSummary(a.file);
   const tgt = s.target as { kind?: string; spec?: string; kernelRelease?: string; kernelVersion?: string; emulator?: { name?: string } };
-  if (tgt.kind !== 'qemu' || !tgt.spec) throw new UsageError(`${a.file}: crosscheck needs a run on a qemu: target (this one is ${tgt.kind ?? '?'})`);
+  if (tgt.kind !== 'qemu' || !tgt.spec)
+    throw new UsageError(`${a.file}: crosscheck needs a run on a qemu: target (this one is ${tgt.kind ?? '?'})`);
   const failing = s.properties.filter(
     (p) => (p.verdict === 'fail' && p.counterexample !== undefined && p.finding === undefined) || (p.known ?? []).length > 0,
   );
@@ -65,12 +66,14 @@ export async function crosscheckCommand(a: CrosscheckArgs): Promise<number> {
   const other = a.qemu ?? names.find((n) => n !== ran);
   if (other === undefined) throw new UsageError('crosscheck: no second emulator in fixtures/emulators.json (give --qemu)');
   const spec = tgt.spec.replace(/,qemu=[^,@]+/, '');
-  say(`crosscheck: ${failing.length} failing properties of ${tgt.spec}; again under QEMU ${other} and on the simulated ${tgt.kernelVersion ?? tgt.kernelRelease ?? '?'}`);
+  say(
+    `crosscheck: ${failing.length} failing properties of ${tgt.spec}; again under QEMU ${other} and on the simulated ${tgt.kernelVersion ?? tgt.kernelRelease ?? '?'}`,
+  );
 
   let otherTarget: Target | undefined;
   let otherWhy: string | undefined;
   try {
-    otherTarget = await targetFromSpec(spec, { qemu: other, artefactDir: dirname(a.file) + '/crosscheck' });
+    otherTarget = await targetFromSpec(spec, { qemu: other, artefactDir: `${dirname(a.file)}/crosscheck` });
     await otherTarget.open();
   } catch (e) {
     otherWhy = e instanceof Error ? e.message.split('\n')[0] : String(e);
@@ -94,23 +97,23 @@ export async function crosscheckCommand(a: CrosscheckArgs): Promise<number> {
         continue;
       }
       const check = async (counterexample: Json, actual: Json | undefined): Promise<Crosscheck> => {
-      const kase = decodeCase(p.caseKind, counterexample);
-      const base = {
-        otherEmulator: otherTarget
-          ? await (async () => {
-              const got = await observe(otherTarget as Target, p, kase);
-              return { name: other, actual: got, same: same(got as Json, actual) };
-            })()
-          : undefined,
-        simulator: sim
-          ? await (async () => {
-              const got = await observe(sim, p, kase);
-              return { actual: got, agreesWithKernel: same(got as Json, actual) };
-            })()
-          : undefined,
-        ...(otherWhy ? { note: `QEMU ${other} could not be used: ${otherWhy}` } : {}),
-      };
-      return { ...base, ...classify(base) };
+        const kase = decodeCase(p.caseKind, counterexample);
+        const base = {
+          otherEmulator: otherTarget
+            ? await (async () => {
+                const got = await observe(otherTarget as Target, p, kase);
+                return { name: other, actual: got, same: same(got as Json, actual) };
+              })()
+            : undefined,
+          simulator: sim
+            ? await (async () => {
+                const got = await observe(sim, p, kase);
+                return { actual: got, agreesWithKernel: same(got as Json, actual) };
+              })()
+            : undefined,
+          ...(otherWhy ? { note: `QEMU ${other} could not be used: ${otherWhy}` } : {}),
+        };
+        return { ...base, ...classify(base) };
       };
       let next: PropertyResult = r;
       if (r.verdict === 'fail' && r.counterexample !== undefined) {
@@ -123,7 +126,9 @@ export async function crosscheckCommand(a: CrosscheckArgs): Promise<number> {
       for (const k of r.known ?? []) {
         const c = await check(k.example.counterexample, k.example.actual);
         const agrees = c.pointsAt === (k.kind === 'emulator' ? 'emulator' : 'kvm');
-        say(`${c.pointsAt.padEnd(8)} ${r.family}/${r.name}: known ${k.kind} deviation ${k.id}: ${c.classification}${agrees ? '' : ' (NOT what the entry says)'}`);
+        say(
+          `${c.pointsAt.padEnd(8)} ${r.family}/${r.name}: known ${k.kind} deviation ${k.id}: ${c.classification}${agrees ? '' : ' (NOT what the entry says)'}`,
+        );
         if (!agrees) disagreements++;
         known.push({ ...k, crosscheck: c });
       }

@@ -12,7 +12,8 @@ const plain: Paint = (_kind, s) => s;
 export function formatResult(r: PropertyResult, paint: Paint = plain): string {
   const head = `${paint(r.verdict, MARK[r.verdict])} ${r.family}/${r.name} (${r.runs} runs, ${r.durationMs} ms)`;
   const lines = [head];
-  if (r.finding === 'expected') lines.push(`       expected finding: ${r.reason ?? ''} — counterexample ${JSON.stringify(r.counterexample)}`);
+  if (r.finding === 'expected')
+    lines.push(`       expected finding: ${r.reason ?? ''} — counterexample ${JSON.stringify(r.counterexample)}`);
   for (const k of r.known ?? []) lines.push(`       known ${k.kind} deviation ${k.id} (${k.cases} cases): ${k.reference}`);
   if (r.verdict === 'skip' || r.verdict === 'error') lines.push(`       ${r.reason ?? ''}`);
   if (r.verdict === 'fail') {

@@ -42,6 +42,9 @@ export function kcidbCommand(a: KcidbArgs): number {
     return 1;
   }
   writeAtomic(a.out, `${JSON.stringify(merged, null, 1)}\n`);
-  if (!a.quiet) process.stdout.write(`${a.out}: ${merged.checkouts.length} checkouts, ${merged.builds.length} builds, ${merged.tests.length} tests (KCIDB v5.3, checked)\n`);
+  if (!a.quiet)
+    process.stdout.write(
+      `${a.out}: ${merged.checkouts.length} checkouts, ${merged.builds.length} builds, ${merged.tests.length} tests (KCIDB v5.3, checked)\n`,
+    );
   return 0;
 }

@@ -135,10 +135,12 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
   const bt = values['boot-timeout'];
   if (bt !== undefined && !/^[1-9][0-9]*$/.test(bt)) fail(`--boot-timeout takes a whole number of seconds, not '${bt}'`);
   const sh = values.shard === undefined ? undefined : /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(values.shard);
-  if (values.shard !== undefined && (!sh || Number(sh[1]) > Number(sh[2]))) fail(`--shard takes i/n with 1 <= i <= n, not '${values.shard}'`);
+  if (values.shard !== undefined && (!sh || Number(sh[1]) > Number(sh[2])))
+    fail(`--shard takes i/n with 1 <= i <= n, not '${values.shard}'`);
   if (values.jobs !== undefined && !/^[1-9][0-9]*$/.test(values.jobs)) fail(`--jobs takes a positive whole number, not '${values.jobs}'`);
   const ka = values['kernel-args'];
-  if (ka !== undefined && (ka.trim() === '' || /[\n'"]/.test(ka))) fail(`--kernel-args takes kernel parameters separated by spaces, without quotes or newlines, not '${ka}'`);
+  if (ka !== undefined && (ka.trim() === '' || /[\n'"]/.test(ka)))
+    fail(`--kernel-args takes kernel parameters separated by spaces, without quotes or newlines, not '${ka}'`);
   const sc = values['ssh-config'];
   if (sc !== undefined && !existsSync(sc)) fail(`--ssh-config: no such file '${sc}'`);
   if (sc !== undefined && !values.target.startsWith('ssh:')) fail('--ssh-config goes with an ssh: target');
@@ -146,7 +148,8 @@ function parseRunArgs(argv: readonly string[]): RunArgs {
   for (const f of families) if (!FAMILIES.includes(f as Family)) fail(`unknown family '${f}' (known: ${FAMILIES.join(', ')})`);
   if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
   if (values.seed !== undefined && !/^-?[0-9]+$/.test(values.seed)) fail(`--seed takes an integer, not '${values.seed}'`);
-  if (values.path !== undefined && !/^[0-9]+(:[0-9]+)*$/.test(values.path)) fail(`--path takes a fast-check path like 12:0:3, not '${values.path}'`);
+  if (values.path !== undefined && !/^[0-9]+(:[0-9]+)*$/.test(values.path))
+    fail(`--path takes a fast-check path like 12:0:3, not '${values.path}'`);
   if (values.path !== undefined && values.property === undefined) fail('--path replays one property: give --property too');
   if (values.path !== undefined && values.seed === undefined) fail('--path needs the --seed it was found with');
   if (values.profile !== 'auto' && getProfile(values.profile) === undefined) {
@@ -204,9 +207,14 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   if (cmd === 'run') return { cmd, args: parseRunArgs(rest) };
   if (cmd === 'report') return { cmd, args: parseReportArgs(rest) };
   if (cmd === 'bench') {
-    const { values } = parseFlags(rest, { target: { type: 'string', multiple: true, default: [] }, runs: { type: 'string', default: '200' }, seed: { type: 'string', default: '1' } });
+    const { values } = parseFlags(rest, {
+      target: { type: 'string', multiple: true, default: [] },
+      runs: { type: 'string', default: '200' },
+      seed: { type: 'string', default: '1' },
+    });
     if (!/^[1-9][0-9]*$/.test(values.runs)) fail(`--runs takes a positive whole number, not '${values.runs}'`);
-    if (!/^-?[0-9]+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed))) fail(`--seed takes an integer, not '${values.seed}'`);
+    if (!/^-?[0-9]+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed)))
+      fail(`--seed takes an integer, not '${values.seed}'`);
     return { cmd, args: { targets: values.target, runs: Number(values.runs), seed: Number(values.seed) } };
   }
   if (cmd === 'crosscheck') {
@@ -215,7 +223,15 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     return { cmd, args: { file: positionals[0] as string, qemu: values.qemu, quiet: values.quiet } };
   }
   if (cmd === 'kcidb') {
-    const { values, positionals } = parseFlags(rest, { out: { type: 'string', default: 'kcidb.json' }, check: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } }, true);
+    const { values, positionals } = parseFlags(
+      rest,
+      {
+        out: { type: 'string', default: 'kcidb.json' },
+        check: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+      },
+      true,
+    );
     if (positionals.length === 0) fail('kcidb needs at least one summary.json (or kcidb.json with --check)');
     return { cmd, args: { files: positionals, out: values.out, check: values.check, quiet: values.quiet } };
   }
@@ -250,7 +266,9 @@ export async function main(argv: string[]): Promise<number> {
     // a JavaScript error of our own (TypeError, RangeError, …) is a bug, and says so: still one line
     const bug = e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError;
     if (bug && process.env['S2CONFORM_DEBUG']) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
-    process.stderr.write(`s2conform: ${usage ? '' : bug ? `internal error (a bug; S2CONFORM_DEBUG=1 shows where): ${(e as Error).name}: ` : 'error: '}${line}\n`);
+    process.stderr.write(
+      `s2conform: ${usage ? '' : bug ? `internal error (a bug; S2CONFORM_DEBUG=1 shows where): ${(e as Error).name}: ` : 'error: '}${line}\n`,
+    );
     return 2;
   }
 }

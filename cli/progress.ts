@@ -28,7 +28,7 @@ export function useColour(tty: boolean, env: Readonly<Record<string, string | un
 function rate(cases: number, ms: number): string {
   if (ms <= 0 || cases === 0) return `${cases.toLocaleString('en-US')} cases`;
   const r = (cases * 1000) / ms;
-  return `${cases.toLocaleString("en-US")} cases, ${r >= 100 ? Math.round(r).toLocaleString('en-US') : r.toFixed(1)} cases/s`;
+  return `${cases.toLocaleString('en-US')} cases, ${r >= 100 ? Math.round(r).toLocaleString('en-US') : r.toFixed(1)} cases/s`;
 }
 
 export class Progress {
@@ -101,7 +101,9 @@ export class Progress {
     if (n('skip')) parts.push(`${n('skip')} skipped`);
     if (n('error')) parts.push(`${n('error')} errors`);
     const ms = this.now() - f.t0;
-    this.line(this.paint(verdict, `== ${f.name}: ${word}`) + ` (${parts.join(', ')} of ${f.done.length}; ${rate(f.cases, ms)}, ${(ms / 1000).toFixed(1)} s)`);
+    this.line(
+      `${this.paint(verdict, `== ${f.name}: ${word}`)} (${parts.join(', ')} of ${f.done.length}; ${rate(f.cases, ms)}, ${(ms / 1000).toFixed(1)} s)`,
+    );
   }
 
   private draw(force: boolean): void {

@@ -2,12 +2,10 @@
 //   s2conform regress add <summary.json> [--property family/name] [--name ID] [--note TEXT] [--dir DIR]
 // and the replay `s2conform run` does before the properties.
 
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from './args.ts';
 import { UsageError } from '../adapters/index.ts';
 import type { KnownDeviation } from '../core/deviations.ts';
-import type { Json } from '../core/json.ts';
 import { propertyId } from '../core/property.ts';
 import { addToCorpus, entryFromResult, loadCorpus, replayRegressions, type Regression } from '../core/regressions.ts';
 import { toJson } from '../core/json.ts';
@@ -35,7 +33,10 @@ Usage:
 `;
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9.]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 interface SummaryIn {
@@ -65,9 +66,14 @@ export function regressAdd(argv: string[], out: (s: string) => void = (s) => pro
   const file = positionals[0] as string;
   const s = summaryIn(file);
   const failed = s.properties.filter(
-    (r) => r.verdict === 'fail' && r.counterexample !== undefined && (values.property === undefined || `${r.family}/${r.name}` === values.property),
+    (r) =>
+      r.verdict === 'fail' &&
+      r.counterexample !== undefined &&
+      (values.property === undefined || `${r.family}/${r.name}` === values.property),
   );
-  const replayable = failed.filter((r) => ALL_PROPERTIES.some((p) => p.kind === 'conformance' && propertyId(p) === `${r.family}/${r.name}`));
+  const replayable = failed.filter((r) =>
+    ALL_PROPERTIES.some((p) => p.kind === 'conformance' && propertyId(p) === `${r.family}/${r.name}`),
+  );
   if (replayable.length === 0) {
     throw new UsageError(
       `${file}: no failed ${values.property ? `property '${values.property}'` : 'property'} with a replayable counterexample (design properties involve no target)`,
@@ -77,7 +83,13 @@ export function regressAdd(argv: string[], out: (s: string) => void = (s) => pro
   const date = new Date().toISOString().slice(0, 10);
   for (const r of replayable) {
     const id = values.name ?? slug(`${s.target}--${r.family}-${r.name}`);
-    const entry = entryFromResult(r, { profile: s.profile, strict: s.strict, target: s.target, date, ...(values.note ? { note: values.note } : {}) });
+    const entry = entryFromResult(r, {
+      profile: s.profile,
+      strict: s.strict,
+      target: s.target,
+      date,
+      ...(values.note ? { note: values.note } : {}),
+    });
     const w = addToCorpus(values.dir, id, entry, ALL_PROPERTIES);
     out(`${w.added ? 'added' : 'already in the corpus'}: ${entry.property} → ${w.file}\n`);
   }
@@ -130,7 +142,9 @@ export function retargetJudge(info: TargetInfo): (r: Regression, moved: unknown)
     const buggy = simulatorTarget({ knobs: { ...release, ...mutant.knobs } });
     try {
       const [a, b] = [toJson(await r.prop.observe(moved, plain)), toJson(await r.prop.observe(moved, buggy))];
-      return JSON.stringify(a) === JSON.stringify(b) ? `the case does not catch ${mutant.name} (with and without it: ${JSON.stringify(a)})` : undefined;
+      return JSON.stringify(a) === JSON.stringify(b)
+        ? `the case does not catch ${mutant.name} (with and without it: ${JSON.stringify(a)})`
+        : undefined;
     } catch (e) {
       return `the case cannot be simulated there (${e instanceof Error ? e.message : String(e)})`;
     }
@@ -148,7 +162,8 @@ export function formatRegression(r: RegressionResult): string {
     lines.push(`       counterexample: ${JSON.stringify(r.counterexample)}`);
     for (const d of r.diff ?? []) {
       lines.push(`       ${d.path}: expected ${JSON.stringify(d.expected)}, actual ${JSON.stringify(d.actual)}`);
-      for (const [k, v] of Object.entries(d.decoded ?? {})) lines.push(`         ${k}: expected ${JSON.stringify(v.expected)}, actual ${JSON.stringify(v.actual)}`);
+      for (const [k, v] of Object.entries(d.decoded ?? {}))
+        lines.push(`         ${k}: expected ${JSON.stringify(v.expected)}, actual ${JSON.stringify(v.actual)}`);
     }
   }
   return lines.join('\n');
@@ -160,7 +175,8 @@ export function reportRegressions(rs: readonly RegressionResult[], say: (s: stri
   const t = regressionTotals(rs);
   say(`regressions (fixtures/regressions/): ${rs.length} replayed: ${t.pass} ok, ${t.fail} failed, ${t.skip} skipped, ${t.error} errors`);
   const skipped = rs.filter((r) => r.verdict === 'skip');
-  if (skipped.length > 0) say(`       skipped: ${skipped.map((r) => r.id).join(', ')} (${skipped[0]?.reason ?? ''}${skipped.length > 1 ? ', …' : ''})`);
+  if (skipped.length > 0)
+    say(`       skipped: ${skipped.map((r) => r.id).join(', ')} (${skipped[0]?.reason ?? ''}${skipped.length > 1 ? ', …' : ''})`);
   for (const r of rs) if (r.verdict === 'fail' || r.verdict === 'error' || r.finding) say(formatRegression(r));
 }
 

@@ -17,7 +17,17 @@ import { Progress } from './progress.ts';
 import { regressionTotals, replayForRun, reportRegressions } from './regress.ts';
 import { runPooled, simPool } from './runPool.ts';
 import { DEVIATIONS_FILE, replayCommand, type RunArgs } from './runShared.ts';
-import { STOP_GRACE_MS, cannotUse, chooseProfile, defaultJobs, defaultReportDir, openMoreJobs, stoppable, targetOptions, type OpenTarget } from './runTarget.ts';
+import {
+  STOP_GRACE_MS,
+  cannotUse,
+  chooseProfile,
+  defaultJobs,
+  defaultReportDir,
+  openMoreJobs,
+  stoppable,
+  targetOptions,
+  type OpenTarget,
+} from './runTarget.ts';
 import { SIGNAL_EXIT, onStopSignal, within, type StopSignal } from './signals.ts';
 
 export type { RunArgs } from './runShared.ts';
@@ -93,7 +103,12 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
       return writeReports(dir, summary(complete));
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new Error(`cannot write the reports in ${dir}: ${err.code ?? ''} ${err.message.replace(/^[A-Z]+: /, '').split(',')[0] ?? ''}`.replace(/\s+/g, ' '));
+      throw new Error(
+        `cannot write the reports in ${dir}: ${err.code ?? ''} ${err.message.replace(/^[A-Z]+: /, '').split(',')[0] ?? ''}`.replace(
+          /\s+/g,
+          ' ',
+        ),
+      );
     }
   };
 
@@ -176,7 +191,9 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
         }
       }
     }
-    say(`s2conform ${version}: target ${opened.spec}${jobs > 1 ? ` (${jobs} jobs)` : ''}, profile ${prof.name}, seed ${a.seed}, ${a.runs} runs per property`);
+    say(
+      `s2conform ${version}: target ${opened.spec}${jobs > 1 ? ` (${jobs} jobs)` : ''}, profile ${prof.name}, seed ${a.seed}, ${a.runs} runs per property`,
+    );
 
     try {
       write(false);
@@ -184,41 +201,52 @@ export async function runCommand(a: RunArgs, version: string, openTarget: OpenTa
       regressions = await replayForRun({ target, info: opened, profile: prof, strict: a.strict, deviations }, props.map(propertyId));
       reportRegressions(regressions, say);
       const runOne = (p: AnyProperty, w: { target: Target; info: TargetInfo }, onCase: () => void) =>
-        runProperty(p, { target: w.target, info: w.info, profile: prof, deviations: deviationsFor(deviations, propertyId(p), w.info) }, {
-          runs: a.runs,
-          seed: a.seed,
-          path: a.path,
-          strict: a.strict,
-          replayCommand: replayCommand(a, prof, a.runs),
-          onCase,
-        });
+        runProperty(
+          p,
+          { target: w.target, info: w.info, profile: prof, deviations: deviationsFor(deviations, propertyId(p), w.info) },
+          {
+            runs: a.runs,
+            seed: a.seed,
+            path: a.path,
+            strict: a.strict,
+            replayCommand: replayCommand(a, prof, a.runs),
+            onCase,
+          },
+        );
       if (jobs > 1) {
         const runners: ((p: AnyProperty) => Promise<PropertyResult>)[] = pool
           ? pool.threads.map((t) => (p: AnyProperty) => t.run(propertyId(p)))
           : workers.map((w) => (p: AnyProperty) => runOne(p, w, () => undefined));
         // results are reported and written in suite order, as with --jobs 1
-        await runPooled(props, runners, () => stopped !== undefined, (p, r, k) => {
-          if (k === 0 || props[k - 1]?.family !== p.family) progress.startFamily(p.family, props.filter((x) => x.family === p.family).length);
-          progress.startProperty(propertyId(p));
-          results.push(r);
-          write(false);
-          progress.endProperty(r);
-          if (props[k + 1]?.family !== p.family) progress.endFamily();
-        });
-      } else for (const family of [...new Set(props.map((p) => p.family))]) {
-        const members = props.filter((p) => p.family === family);
-        progress.startFamily(family, members.length);
-        for (const p of members) {
-          progress.startProperty(propertyId(p));
-          const r = await runOne(p, workers[0] as { target: Target; info: TargetInfo }, () => progress.tick());
+        await runPooled(
+          props,
+          runners,
+          () => stopped !== undefined,
+          (p, r, k) => {
+            if (k === 0 || props[k - 1]?.family !== p.family)
+              progress.startFamily(p.family, props.filter((x) => x.family === p.family).length);
+            progress.startProperty(propertyId(p));
+            results.push(r);
+            write(false);
+            progress.endProperty(r);
+            if (props[k + 1]?.family !== p.family) progress.endFamily();
+          },
+        );
+      } else
+        for (const family of [...new Set(props.map((p) => p.family))]) {
+          const members = props.filter((p) => p.family === family);
+          progress.startFamily(family, members.length);
+          for (const p of members) {
+            progress.startProperty(propertyId(p));
+            const r = await runOne(p, workers[0] as { target: Target; info: TargetInfo }, () => progress.tick());
+            if (stopped) break;
+            results.push(r);
+            write(false); // on disk before the next property starts
+            progress.endProperty(r);
+          }
           if (stopped) break;
-          results.push(r);
-          write(false); // on disk before the next property starts
-          progress.endProperty(r);
+          progress.endFamily();
         }
-        if (stopped) break;
-        progress.endFamily();
-      }
     } finally {
       await pool?.stop();
       if (!stopped) await Promise.all(all.map((t) => t.close()));

@@ -57,7 +57,14 @@ export async function simPool(n: number, data: SimJobData): Promise<{ threads: S
             for (const p of pending.values()) p.fail(e);
           });
           w.on('message', (m: { ready?: boolean; k?: number; r?: PropertyResult }) => {
-            if (m.ready) resolve({ run: (id) => new Promise((done, fail) => (pending.set(next, { done, fail }), w.postMessage({ k: next++, id }))) });
+            if (m.ready)
+              resolve({
+                run: (id) =>
+                  new Promise((done, fail) => {
+                    pending.set(next, { done, fail });
+                    w.postMessage({ k: next++, id });
+                  }),
+              });
             else if (m.k !== undefined && m.r) {
               pending.get(m.k)?.done(m.r);
               pending.delete(m.k);

@@ -3,7 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { targetFromSpec, UsageError, type TargetOptions } from '../adapters/index.ts';
+import { type targetFromSpec, UsageError, type TargetOptions } from '../adapters/index.ts';
 import type { Profile } from '../core/profile.ts';
 import { TargetDied, TargetUnusable, type Target, type TargetInfo } from '../core/target.ts';
 import { getProfile, profileForRelease } from '../oracles/profiles.ts';

@@ -25,12 +25,16 @@ const replay = replayCommand(args, prof, args.runs);
 port.on('message', (m: { readonly k: number; readonly id: string }) => {
   const p = byId.get(m.id);
   if (!p) throw new Error(`unknown property ${m.id}`);
-  void runProperty(p, { target, info, profile: prof, deviations: deviationsFor(deviations, m.id, info) }, {
-    runs: args.runs,
-    seed: args.seed,
-    path: args.path,
-    strict: args.strict,
-    replayCommand: replay,
-  }).then((r) => port.postMessage({ k: m.k, r }));
+  void runProperty(
+    p,
+    { target, info, profile: prof, deviations: deviationsFor(deviations, m.id, info) },
+    {
+      runs: args.runs,
+      seed: args.seed,
+      path: args.path,
+      strict: args.strict,
+      replayCommand: replay,
+    },
+  ).then((r) => port.postMessage({ k: m.k, r }));
 });
 port.postMessage({ ready: true });

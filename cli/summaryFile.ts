@@ -50,7 +50,10 @@ const arr =
 
 const VERDICT = oneOf('pass', 'fail', 'skip', 'error');
 const DIFF = obj({ path: str, expected: any, actual: any }, { decoded: obj({}) });
-const KNOWN = obj({ id: str, kind: oneOf('kernel', 'emulator'), reference: str, cases: num }, { example: obj({ counterexample: any, expected: any, actual: any }) });
+const KNOWN = obj(
+  { id: str, kind: oneOf('kernel', 'emulator'), reference: str, cases: num },
+  { example: obj({ counterexample: any, expected: any, actual: any }) },
+);
 
 const PROPERTY = obj(
   { family: str, name: str, verdict: VERDICT, runs: num, seed: num, durationMs: num },
@@ -98,7 +101,8 @@ const SUMMARY = obj(
 /** Why v is not a summary.json as `s2conform run` writes it (the first field at fault), or undefined. */
 export function summaryProblem(v: unknown): string | undefined {
   if (!isObj(v)) return 'not a JSON object';
-  if (v['tool'] !== 's2conform') return `not a summary.json written by s2conform run (field 'tool' is ${v['tool'] === undefined ? 'missing' : JSON.stringify(v['tool'])})`;
+  if (v['tool'] !== 's2conform')
+    return `not a summary.json written by s2conform run (field 'tool' is ${v['tool'] === undefined ? 'missing' : JSON.stringify(v['tool'])})`;
   return SUMMARY(v, '');
 }
 

@@ -48,11 +48,13 @@ export function parseDeviations(text: string, file: string): KnownDeviation[] {
     if (typeof d !== 'object' || d === null) throw new FixtureError(`${at}: must be an object`);
     const o = d as Record<string, unknown>;
     const str = (k: string): string => {
-      if (typeof o[k] !== 'string' || (o[k] as string).length === 0) throw new FixtureError(`${at}: field '${k}' must be a non-empty string`);
+      if (typeof o[k] !== 'string' || (o[k] as string).length === 0)
+        throw new FixtureError(`${at}: field '${k}' must be a non-empty string`);
       return o[k] as string;
     };
     const target = o['target'] ?? {};
-    if (typeof target !== 'object' || target === null || Array.isArray(target)) throw new FixtureError(`${at}: field 'target' must be an object`);
+    if (typeof target !== 'object' || target === null || Array.isArray(target))
+      throw new FixtureError(`${at}: field 'target' must be an object`);
     for (const [k, v] of Object.entries(target)) {
       if (!TARGET_FIELDS.includes(k)) throw new FixtureError(`${at}: field 'target.${k}' is not one of ${TARGET_FIELDS.join(', ')}`);
       if (typeof v !== 'string') throw new FixtureError(`${at}: field 'target.${k}' must be a regular expression string`);
@@ -79,7 +81,8 @@ export function parseDeviations(text: string, file: string): KnownDeviation[] {
     const kind = o['kind'] ?? 'kernel';
     if (kind !== 'kernel' && kind !== 'emulator') throw new FixtureError(`${at}: field 'kind' must be "kernel" or "emulator"`);
     const actual = o['actual'] ?? {};
-    if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) throw new FixtureError(`${at}: field 'actual' must be an object`);
+    if (typeof actual !== 'object' || actual === null || Array.isArray(actual))
+      throw new FixtureError(`${at}: field 'actual' must be an object`);
     return {
       id: str('id'),
       kind,
@@ -100,7 +103,12 @@ export function loadDeviations(file: string): KnownDeviation[] {
 }
 
 function glob(pattern: string, s: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(s);
 }
 

@@ -80,7 +80,8 @@ export function parseRegression(text: string, file: string, properties: readonly
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new FixtureError(`${file}: must be a JSON object`);
   const o = doc as Record<string, Json>;
-  for (const k of Object.keys(o)) if (!(k in FIELDS)) bad(k, `is not a field of a regression case (known: ${Object.keys(FIELDS).join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!(k in FIELDS)) bad(k, `is not a field of a regression case (known: ${Object.keys(FIELDS).join(', ')})`);
   for (const [k, required] of Object.entries(FIELDS)) if (required && !(k in o)) bad(k, 'is missing');
   const str = (k: keyof RegressionEntry): string => {
     const v = o[k];
@@ -102,7 +103,8 @@ export function parseRegression(text: string, file: string, properties: readonly
   if ('note' in o && (typeof o['note'] !== 'string' || o['note'].length === 0)) bad('note', 'must be a non-empty string');
   const expected = o['expected'];
   if (expected === null || typeof expected !== 'object' || Array.isArray(expected)) bad('expected', 'must be an outcome object');
-  if ('actual' in o && (o['actual'] === null || typeof o['actual'] !== 'object' || Array.isArray(o['actual']))) bad('actual', 'must be an outcome object');
+  if ('actual' in o && (o['actual'] === null || typeof o['actual'] !== 'object' || Array.isArray(o['actual'])))
+    bad('actual', 'must be an outcome object');
   let decoded: unknown;
   try {
     decoded = decodeCase(p.caseKind, o['case'] ?? null, 'case');
@@ -195,7 +197,8 @@ async function replayOne(ctx: ReplayContext, r: Regression): Promise<RegressionR
   if (ctx.info.host !== 'any' && !sameOutcome(host, ctx.info.host)) {
     const recorded = `recorded for host ${JSON.stringify(toJson(host))}`;
     const moved = onHost(r.decoded, ctx.info.host);
-    const why = moved === undefined ? 'the case has no host to move' : ctx.retarget ? await ctx.retarget(r, moved) : 'no re-targeting on this run';
+    const why =
+      moved === undefined ? 'the case has no host to move' : ctx.retarget ? await ctx.retarget(r, moved) : 'no re-targeting on this run';
     if (why !== undefined) return done({ verdict: 'skip', runs: 0, reason: `${recorded}; on this target's host ${why}` });
     kase = moved;
     retargeted = true;
@@ -253,7 +256,12 @@ export function entryFromResult(
  * case of the same property. Returns the file written, or the file that
  * already had it. An id already taken by another case gets a numeric suffix.
  */
-export function addToCorpus(dir: string, id: string, e: RegressionEntry, properties: readonly AnyProperty[]): { file: string; added: boolean } {
+export function addToCorpus(
+  dir: string,
+  id: string,
+  e: RegressionEntry,
+  properties: readonly AnyProperty[],
+): { file: string; added: boolean } {
   if (!ID.test(id)) throw new FixtureError(`regression id '${id}': use a-z, 0-9, '.', '_' and '-'`);
   const existing = loadCorpus(dir, properties);
   const same = existing.find((x) => x.property === e.property && JSON.stringify(x.case) === JSON.stringify(e.case));

@@ -76,7 +76,13 @@ export interface RegressionResult {
   /** the entry was recorded for another host and replayed on this target's (counterexample is the moved case) */
   readonly retargeted?: true;
   /** where the case was found */
-  readonly origin: { readonly target: string; readonly profile: string; readonly seed: number; readonly path: string; readonly date: string };
+  readonly origin: {
+    readonly target: string;
+    readonly profile: string;
+    readonly seed: number;
+    readonly path: string;
+    readonly date: string;
+  };
   readonly durationMs: number;
 }
 

@@ -207,9 +207,10 @@ function runDesign(p: AnyDesign, given: RunOptions): Outcome {
     params(o),
   );
   const path = d.counterexamplePath ?? '';
-  const found = d.failed && d.counterexample
-    ? { path, counterexample: toJson((d.counterexample as readonly unknown[])[0]), reason: why ?? 'requirement violated' }
-    : undefined;
+  const found =
+    d.failed && d.counterexample
+      ? { path, counterexample: toJson((d.counterexample as readonly unknown[])[0]), reason: why ?? 'requirement violated' }
+      : undefined;
   if (p.violated) {
     if (found) {
       // the shrunk counterexample above, and how common violations are over a full sample
@@ -242,4 +243,3 @@ function runDesign(p: AnyDesign, given: RunOptions): Outcome {
   }
   return { ...base(p, o), verdict: 'pass', runs: d.numRuns };
 }
-

@@ -40,8 +40,6 @@ export interface AbortOptions {
   readonly strict: boolean;
 }
 
-
-
 type Exception = Extract<RunOutcome, { kind: 'exception' }>;
 
 function isA32(s: GuestState): boolean {

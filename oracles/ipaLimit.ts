@@ -11,7 +11,7 @@ export function ipaLimit(host: HostConfig, p: Profile): number {
     case 'clamp-v4.20': {
       // seed 002 "[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM" lists.openwall.net (linux-kernel); 233a7cb23531: parange & 7, clamped to PHYS_MASK_SHIFT and to stage-1 levels + 4 (concatenation)
       const paMax = parangeToPhysShift(host.parange & 7, host.kernelPaBits);
-      let ipaMax = Math.min(paMax, host.kernelPaBits);
+      const ipaMax = Math.min(paMax, host.kernelPaBits);
       const shift = pageShift(host.granule);
       const levels = Math.floor((host.vaBits - 4) / (shift - 3));
       const pgdirShift = (shift - 3) * levels + 3;

@@ -26,26 +26,26 @@ export interface Change {
 
 // The first release: every rule has a variant here, so a rule added to Rules without one is a compile error.
 const FIRST_RELEASE: Change & { readonly rules: Rules } = {
-    version: [4, 20],
-    rules: {
-      ipaLimit: 'clamp-v4.20',
-      defaultIpa: 'accept-misprogrammed',
-      protectedForcesLimit: false,
-      memslotBound: 'inclusive-bug',
-      memslotIds: 512,
-      outOfRange: 'mmio',
-      linear52: 'half',
-      idmapBits: 'va-bits',
-      linearCap51: false,
-      hypVaBits: 'idmap',
-      hypLayout52: 'tagged',
-      mteCap: false,
-      mteVma: 'refuse-shared',
-      mteHugetlb: false,
-      mteNoTagAccess: false,
-    },
-    cite: `${seed('002')}; 233a7cb23531 kvm: arm64: Allow tuning the physical address size for VM`,
-  };
+  version: [4, 20],
+  rules: {
+    ipaLimit: 'clamp-v4.20',
+    defaultIpa: 'accept-misprogrammed',
+    protectedForcesLimit: false,
+    memslotBound: 'inclusive-bug',
+    memslotIds: 512,
+    outOfRange: 'mmio',
+    linear52: 'half',
+    idmapBits: 'va-bits',
+    linearCap51: false,
+    hypVaBits: 'idmap',
+    hypLayout52: 'tagged',
+    mteCap: false,
+    mteVma: 'refuse-shared',
+    mteHugetlb: false,
+    mteNoTagAccess: false,
+  },
+  cite: `${seed('002')}; 233a7cb23531 kvm: arm64: Allow tuning the physical address size for VM`,
+};
 
 /** KVM_CAP_ARM_VM_IPA_SIZE and the first rules: nothing is encoded before it. */
 const FIRST: readonly [number, number] = FIRST_RELEASE.version;
@@ -70,7 +70,11 @@ const TIMELINE: readonly Change[] = [
     cite: `${seed('000')}; 7d717558dd5e KVM: arm64: Reject VM creation when the default IPA size is unsupported`,
     backports: [
       { series: [5, 4], from: 106, evidence: '[PATCH 5.4] stable review, "commit 7d717558dd5e upstream"' },
-      { series: [5, 10], from: 24, evidence: 'ChangeLog-5.10.24 (Debian linux-source-5.10 changelog); reset.c:444 of 5.10.223 returns -EINVAL' },
+      {
+        series: [5, 10],
+        from: 24,
+        evidence: 'ChangeLog-5.10.24 (Debian linux-source-5.10 changelog); reset.c:444 of 5.10.223 returns -EINVAL',
+      },
       { series: [5, 11], from: 7, evidence: '5.11.7-rc1 stable review' },
     ],
   },
@@ -80,7 +84,11 @@ const TIMELINE: readonly Change[] = [
     cite: `${seed('000')}; 262b003d059c KVM: arm64: Fix exclusive limit for IPA size`,
     backports: [
       { series: [5, 4], from: 106, evidence: '[PATCH 5.4 161/168] "commit 262b003d059c upstream"' },
-      { series: [5, 10], from: 24, evidence: 'ChangeLog-5.10.24; mmu.c:1312 of 5.10.223 compares with > against kvm_phys_size >> PAGE_SHIFT' },
+      {
+        series: [5, 10],
+        from: 24,
+        evidence: 'ChangeLog-5.10.24; mmu.c:1312 of 5.10.223 compares with > against kvm_phys_size >> PAGE_SHIFT',
+      },
       { series: [5, 11], from: 7, evidence: '5.11.7-rc1 stable review' },
     ],
   },
@@ -99,7 +107,11 @@ const TIMELINE: readonly Change[] = [
     rules: { ipaLimit: 'cap48-4k16k' },
     cite: '5e5df9571c31 KVM: arm64: Restrict IPA size to maximum 48 bits on 4K and 16K page size',
     backports: [
-      { series: [5, 10], from: 68, evidence: '[PATCH 5.10 086/122] (AUTOSEL); ChangeLog-5.10.68; reset.c:379 of 5.10.223 caps at 48 bits when PAGE_SIZE != SZ_64K' },
+      {
+        series: [5, 10],
+        from: 68,
+        evidence: '[PATCH 5.10 086/122] (AUTOSEL); ChangeLog-5.10.68; reset.c:379 of 5.10.223 caps at 48 bits when PAGE_SIZE != SZ_64K',
+      },
       { series: [5, 14], from: 7, evidence: '5.14.7-rc1 stable review' },
     ],
   },
@@ -157,7 +169,15 @@ const ORDERED: readonly Change[] = [...TIMELINE].sort((x, y) => cmp(x.version, y
 const MAINLINE: readonly [number, number] = [6, 18];
 
 /** Versions worth naming: every change point (from the timeline) plus the LTS releases targets run. */
-const LTS: readonly (readonly [number, number])[] = [[5, 4], [5, 10], [5, 15], [5, 17], [6, 1], [6, 6], [6, 12]];
+const LTS: readonly (readonly [number, number])[] = [
+  [5, 4],
+  [5, 10],
+  [5, 15],
+  [5, 17],
+  [6, 1],
+  [6, 6],
+  [6, 12],
+];
 const NAMED_VERSIONS: readonly (readonly [number, number])[] = [...ORDERED.map((c) => c.version), ...LTS]
   .filter((v, i, all) => all.findIndex((w) => cmp(v, w) === 0) === i)
   .sort(cmp);
@@ -176,12 +196,16 @@ function carried(c: Change, version: readonly [number, number], sublevel: number
 export function rulesAt(version: readonly [number, number], sublevel?: number): Rules {
   if (cmp(version, FIRST) < 0) throw new Error(`no rules before v4.20 (asked v${version.join('.')})`);
   let r: Rules = FIRST_RELEASE.rules;
-  for (const c of ORDERED) if (c !== FIRST_RELEASE && (cmp(c.version, version) <= 0 || carried(c, version, sublevel))) r = { ...r, ...c.rules };
+  for (const c of ORDERED)
+    if (c !== FIRST_RELEASE && (cmp(c.version, version) <= 0 || carried(c, version, sublevel))) r = { ...r, ...c.rules };
   return r;
 }
 
 /** What a stable release carries beyond its series' first release: the backported changes, in order. */
-export function backportsAt(version: readonly [number, number], sublevel: number): { readonly change: Change; readonly backport: Backport }[] {
+export function backportsAt(
+  version: readonly [number, number],
+  sublevel: number,
+): { readonly change: Change; readonly backport: Backport }[] {
   return ORDERED.flatMap((c) => {
     const b = carried(c, version, sublevel);
     return b ? [{ change: c, backport: b }] : [];
@@ -204,7 +228,7 @@ PROFILES.set('seed-000-v1', {
   ...rulesAt([5, 12]),
   defaultIpa: 'cap-to-limit',
   name: 'seed-000-v1',
-  source: 'seed 000: [PATCH] KVM: arm64: Cap default IPA size to the host\'s own size (v1, not merged)',
+  source: "seed 000: [PATCH] KVM: arm64: Cap default IPA size to the host's own size (v1, not merged)",
 });
 PROFILES.set('seed-004-v1', {
   ...rulesAt([5, 18]),
@@ -219,7 +243,8 @@ PROFILES.set('seed-001-v1', {
   // the proposal lays EL2 out over all 2^52 bytes, so it is taken to program TCR_EL2 for 52 bits
   hypVaBits: 'max-idmap-va',
   name: 'seed-001-v1',
-  source: 'seed 001: [PATCH] arm64: kvm: handle 52-bit VA regions correctly under nVHE (ID map and private VA in [0, 2^48), linear region above; not merged)',
+  source:
+    'seed 001: [PATCH] arm64: kvm: handle 52-bit VA regions correctly under nVHE (ID map and private VA in [0, 2^48), linear region above; not merged)',
 });
 
 PROFILES.set('seed-003-notagaccess', {
@@ -253,9 +278,10 @@ export function getProfile(name: string): Profile | undefined {
 
 function stableProfile(v: readonly [number, number], sublevel: number, name = `v${v[0]}.${v[1]}.${sublevel}`): Profile {
   const carriedHere = backportsAt(v, sublevel);
-  const source = carriedHere.length === 0
-    ? `kernel version v${v[0]}.${v[1]} (no backport encoded for this stable release)`
-    : `v${v[0]}.${v[1]} plus stable backports: ${carriedHere.map((b) => `${b.change.cite.match(/\b[0-9a-f]{12}\b/)?.[0] ?? '?'} (${b.backport.series.join('.')}.${b.backport.from})`).join(', ')}`;
+  const source =
+    carriedHere.length === 0
+      ? `kernel version v${v[0]}.${v[1]} (no backport encoded for this stable release)`
+      : `v${v[0]}.${v[1]} plus stable backports: ${carriedHere.map((b) => `${b.change.cite.match(/\b[0-9a-f]{12}\b/)?.[0] ?? '?'} (${b.backport.series.join('.')}.${b.backport.from})`).join(', ')}`;
   return { name, version: v, source, ...rulesAt(v, sublevel) };
 }
 

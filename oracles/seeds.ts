@@ -6,8 +6,14 @@
 export const SEEDS = {
   '000': { title: "[PATCH] KVM: arm64: Cap default IPA size to the host's own size", list: '(linux-arm-kernel)' },
   '001': { title: undefined, list: 'lists.cs.columbia.edu/mailman/listinfo/kvmarm' },
-  '002': { title: '[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM', list: 'lists.openwall.net (linux-kernel)' },
-  '003': { title: '[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported', list: 'lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org' },
+  '002': {
+    title: '[PATCH v3 15/20] kvm: arm/arm64: Allow tuning the physical address size for VM',
+    list: 'lists.openwall.net (linux-kernel)',
+  },
+  '003': {
+    title: '[PATCH 4/4] arm64: mte: Use stage-2 NoTagAccess memory attribute if supported',
+    list: 'lore.kernel.org/r/87jzdst6os.wl-maz@kernel.org',
+  },
   '004': { title: '[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault', list: '(linux-arm-kernel)' },
 } as const;
 

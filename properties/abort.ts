@@ -56,22 +56,21 @@ const reuseEquivalence: ConformanceProperty<ReuseCase, ReuseOutcome, Profile> = 
 };
 
 export const abortProperties = [
-  accessProperty('routing', 'every address, every AArch64 state: the outcome class and all its fields', { states: fc.constantFrom<GuestState>('el1h', 'el1h', 'el1t', 'el0') }),
-  accessProperty(
-    'between-ipa-and-limit',
-    'N <= ipa < L: a synchronous external abort, ESR_EL1 and FAR_EL1 exact (85ea6b1ec915)',
-    { region: 'between', states: aarch64 },
-  ),
-  accessProperty(
-    'beyond-limit',
-    'L <= ipa < P: an address size fault at level 0 (85ea6b1ec915)',
-    { region: 'beyond-limit', states: aarch64 },
-  ),
-  accessProperty(
-    'beyond-parange',
-    'ipa >= P: the CPU raises a stage-1 address size fault itself (MMU off); KVM never sees it',
-    { region: 'beyond-parange', states: aarch64 },
-  ),
+  accessProperty('routing', 'every address, every AArch64 state: the outcome class and all its fields', {
+    states: fc.constantFrom<GuestState>('el1h', 'el1h', 'el1t', 'el0'),
+  }),
+  accessProperty('between-ipa-and-limit', 'N <= ipa < L: a synchronous external abort, ESR_EL1 and FAR_EL1 exact (85ea6b1ec915)', {
+    region: 'between',
+    states: aarch64,
+  }),
+  accessProperty('beyond-limit', 'L <= ipa < P: an address size fault at level 0 (85ea6b1ec915)', {
+    region: 'beyond-limit',
+    states: aarch64,
+  }),
+  accessProperty('beyond-parange', 'ipa >= P: the CPU raises a stage-1 address size fault itself (MMU off); KVM never sees it', {
+    region: 'beyond-parange',
+    states: aarch64,
+  }),
   accessProperty(
     'in-range',
     'ipa < N: completion in a slot, MMIO exit (exact phys_addr, len, is_write, data) outside, read-only slots, no-syndrome exits',

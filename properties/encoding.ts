@@ -76,9 +76,7 @@ export const landedRoundTripProperty: ConformanceProperty<VmCreateCase, VmCreate
   caseKind: 'vm-create',
   description: 'KVM_VM_TYPE_ARM_IPA_SIZE(N) for every N the host allows gives a VM of N bits on the target',
   arbitrary: (g) =>
-    hostArb(g).chain((host) =>
-      ipaBitsFor(host).map((bits): VmCreateCase => ({ host, type: landed.encode({ bits }) ?? 0n })),
-    ),
+    hostArb(g).chain((host) => ipaBitsFor(host).map((bits): VmCreateCase => ({ host, type: landed.encode({ bits }) ?? 0n }))),
   expect: (c, o) => vmCreate(c, o.profile),
   observe: observeVmCreate,
   hostOf: (c) => c.host,

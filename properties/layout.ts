@@ -30,7 +30,8 @@ export const el2MappableProperty: ConformanceProperty<LayoutCase, El2MappableOut
   family: 'layout',
   name: 'el2-mappable',
   caseKind: 'layout',
-  description: 'every byte of DRAM the kernel keeps has an alias at EL2 (seed 001: memory in [2^52 - 2^48, 2^52 - 2^47) under the v1 layout has none)',
+  description:
+    'every byte of DRAM the kernel keeps has an alias at EL2 (seed 001: memory in [2^52 - 2^48, 2^52 - 2^47) under the v1 layout has none)',
   needs: ['host-any'],
   arbitrary: anyBoot,
   expect: (c, o) => el2Mappable(c, o.profile),
@@ -45,10 +46,7 @@ export const bootLogProperty: ConformanceProperty<LayoutCase, BootLogOutcome, Pr
   caseKind: 'layout',
   description:
     'what the boot log shows: the mode KVM initialised in (or that it failed) and the "Capping linear region to 51 bits" decision; a real target answers for its own boot',
-  arbitrary: (g) =>
-    g.info.host === 'any'
-      ? anyBoot(g)
-      : fc.record({ host: layoutHostArb(g), boot: fc.constant<'own'>('own') }),
+  arbitrary: (g) => (g.info.host === 'any' ? anyBoot(g) : fc.record({ host: layoutHostArb(g), boot: fc.constant<'own'>('own') })),
   expect: (c, o) => bootLog(c, o.profile),
   observe: observeBootLog,
   hostOf: (c) => c.host,

@@ -57,7 +57,8 @@ interface Requirement<C> {
 
 const orthogonal: Requirement<MemType> = {
   name: 'notag-orthogonal',
-  description: 'NoTagAccess is a stage-2 permission orthogonal to the memory type: a slot of any type (Normal, Normal-NC, Device) mapped without tag access keeps its type',
+  description:
+    'NoTagAccess is a stage-2 permission orthogonal to the memory type: a slot of any type (Normal, Normal-NC, Device) mapped without tag access keeps its type',
   arbitrary: fc.constantFrom(...MEM_TYPES),
   check: (p, t) => {
     const a = stage2DenyTags(t, p);
@@ -70,7 +71,8 @@ const orthogonal: Requirement<MemType> = {
 
 const hostInvisible: Requirement<MteCase> = {
   name: 'host-invisible',
-  description: 'what userspace observes does not depend on a host feature it cannot see: the same VMM sequence on hosts with and without FEAT_MTE_PERM (a migrated VM) gets the same results',
+  description:
+    'what userspace observes does not depend on a host feature it cannot see: the same VMM sequence on hosts with and without FEAT_MTE_PERM (a migrated VM) gets the same results',
   arbitrary: anyMteCase,
   check: (p, c) => {
     const without = mte({ ...c, mtePerm: false }, p);
@@ -83,7 +85,8 @@ const hostInvisible: Requirement<MteCase> = {
 
 const abiFirst: Requirement<MteCase> = {
   name: 'abi-first',
-  description: 'the userspace sequence is defined before the implementation: every result a VMM can get is documented with what the VMM does next',
+  description:
+    'the userspace sequence is defined before the implementation: every result a VMM can get is documented with what the VMM does next',
   // the results an MTE VM's tag accesses get, on hosts with every feature
   arbitrary: anyMteCase.map((c): MteCase => ({ ...c, hostMte: true, mtePerm: true, cap: 'before-vcpu', access: 'tag-load' })),
   check: (p, c) => {

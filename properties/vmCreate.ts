@@ -27,10 +27,13 @@ export const vmCreateProperty: ConformanceProperty<VmCreateCase, VmCreateOutcome
   family: 'vm-create',
   name: 'type-word',
   caseKind: 'vm-create',
-  description:
-    'KVM_CREATE_VM(type): EINVAL, or a VM whose IPA size (seen through memslots) and first access are what the profile says',
+  description: 'KVM_CREATE_VM(type): EINVAL, or a VM whose IPA size (seen through memslots) and first access are what the profile says',
   // a fixed host's reported limit is an observation, not a rule: the generator may aim at it
-  arbitrary: (g) => fc.record({ host: hostArb(g), type: g.info.host !== 'any' && g.info.ipaLimit !== undefined ? typeWordNear(g.info.ipaLimit) : typeWord }),
+  arbitrary: (g) =>
+    fc.record({
+      host: hostArb(g),
+      type: g.info.host !== 'any' && g.info.ipaLimit !== undefined ? typeWordNear(g.info.ipaLimit) : typeWord,
+    }),
   expect: (c, o) => vmCreate(c, o.profile),
   observe: observeVmCreate,
   hostOf: (c) => c.host,

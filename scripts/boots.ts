@@ -22,7 +22,7 @@ function usage(msg: string): never {
   process.exit(2);
 }
 
-let a;
+let a: { target?: string[]; count: string; 'boot-timeout': string; out?: string };
 try {
   a = parseArgs({
     options: {
@@ -52,7 +52,8 @@ function defaultTargets(): string[] {
 }
 
 const targets = a.target ?? defaultTargets();
-if (targets.length === 0) usage('no target: no provisioned kernel loads console modules (npm run provision -- --kernels 5.10,6.1), and no --target');
+if (targets.length === 0)
+  usage('no target: no provisioned kernel loads console modules (npm run provision -- --kernels 5.10,6.1), and no --target');
 const out = a.out ?? join(REPO_ROOT, 'reports', `${new Date().toISOString().replace(/[:.]/g, '-')}-boots`);
 mkdirSync(out, { recursive: true });
 
@@ -75,7 +76,14 @@ function channelWait(log: string): { enoent: number; enodev: number } | undefine
 
 const results: TargetResult[] = [];
 for (const spec of targets) {
-  const r: TargetResult = { target: spec, boots: 0, handshook: 0, failures: [], bootMs: { median: 0, max: 0 }, enodev: { boots: 0, maxMs: 0 } };
+  const r: TargetResult = {
+    target: spec,
+    boots: 0,
+    handshook: 0,
+    failures: [],
+    bootMs: { median: 0, max: 0 },
+    enodev: { boots: 0, maxMs: 0 },
+  };
   const times: number[] = [];
   for (let i = 1; i <= count; i++) {
     const log = join(out, 'current-boot.log'); // kept only when the boot fails
@@ -109,9 +117,11 @@ for (const spec of targets) {
     `${spec}: ${r.handshook}/${r.boots} boots handshook (boot to READY and probe: median ${r.bootMs.median} ms, max ${r.bootMs.max} ms; ` +
       `${r.enodev.boots} found hvc0 before its port and waited through ENODEV, up to ${r.enodev.maxMs} ms)`,
   );
-  writeFileSync(join(out, 'boots.json'), JSON.stringify({ count, bootTimeoutS, results }, null, 2) + '\n');
+  writeFileSync(join(out, 'boots.json'), `${JSON.stringify({ count, bootTimeoutS, results }, null, 2)}\n`);
 }
 rmSync(join(out, 'current-boot.log'), { force: true });
 const bad = results.filter((r) => r.handshook !== r.boots);
-console.log(`boots: ${results.reduce((s, r) => s + r.handshook, 0)} passed, ${results.reduce((s, r) => s + r.boots - r.handshook, 0)} failed (${out}/boots.json)`);
+console.log(
+  `boots: ${results.reduce((s, r) => s + r.handshook, 0)} passed, ${results.reduce((s, r) => s + r.boots - r.handshook, 0)} failed (${out}/boots.json)`,
+);
 process.exit(bad.length > 0 ? 1 : 0);

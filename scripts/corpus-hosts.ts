@@ -19,9 +19,24 @@ import { ALL_PROPERTIES } from '../properties/index.ts';
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'regressions');
 
 /** The hosts of the CI targets as they report themselves (summary.json target.host), with their release. */
-const HOSTS: readonly { readonly name: string; readonly target: string; readonly release: readonly [number, number, number]; readonly host: HostConfig }[] = [
-  { name: 'a57-6.1', target: 'qemu:cortex-a57@6.1', release: [6, 1, 176], host: { parange: 4, granule: 4, lpa2: false, kernelPaBits: 48, vaBits: 48, mode: 'nvhe' } },
-  { name: 'max-6.12', target: 'qemu:max@6.12', release: [6, 12, 95], host: { parange: 6, granule: 4, lpa2: true, kernelPaBits: 52, vaBits: 52, mode: 'vhe' } },
+const HOSTS: readonly {
+  readonly name: string;
+  readonly target: string;
+  readonly release: readonly [number, number, number];
+  readonly host: HostConfig;
+}[] = [
+  {
+    name: 'a57-6.1',
+    target: 'qemu:cortex-a57@6.1',
+    release: [6, 1, 176],
+    host: { parange: 4, granule: 4, lpa2: false, kernelPaBits: 48, vaBits: 48, mode: 'nvhe' },
+  },
+  {
+    name: 'max-6.12',
+    target: 'qemu:max@6.12',
+    release: [6, 12, 95],
+    host: { parange: 6, granule: 4, lpa2: true, kernelPaBits: 52, vaBits: 52, mode: 'vhe' },
+  },
 ];
 
 for (const h of HOSTS) {
@@ -35,9 +50,15 @@ for (const h of HOSTS) {
       if (p.kind !== 'conformance' || (p.needs ?? []).includes('host-any')) continue;
       const r = await runProperty(p, { target, info, profile }, { runs: 300, seed: 1, strict: false });
       if (r.verdict !== 'fail') continue;
-      const e = entryFromResult(r, { profile: profile.name, strict: false, target: `sim:${m.name}`, date: new Date().toISOString().slice(0, 10), note: `mutant ${m.name} on the host of ${h.target} (${m.upstream})` });
+      const e = entryFromResult(r, {
+        profile: profile.name,
+        strict: false,
+        target: `sim:${m.name}`,
+        date: new Date().toISOString().slice(0, 10),
+        note: `mutant ${m.name} on the host of ${h.target} (${m.upstream})`,
+      });
       const w = addToCorpus(DIR, `${m.name}.${h.name}`, e, ALL_PROPERTIES);
-      process.stdout.write(`${w.added ? "recorded" : "already in the corpus"}: ${m.name}.${h.name}: ${propertyId(p)}\n`);
+      process.stdout.write(`${w.added ? 'recorded' : 'already in the corpus'}: ${m.name}.${h.name}: ${propertyId(p)}\n`);
       recorded = true;
       break;
     }

@@ -13,16 +13,22 @@ const { values } = parseArgs({
     cpus: { type: 'string', default: 'cortex-a53,cortex-a57,cortex-a72,cortex-a76,cortex-a710,neoverse-n1,neoverse-n2,neoverse-v1,max' },
   },
 });
-process.stdout.write('| cpu | kernel | KVM mode | PARange | IPA limit | granule | MIDR | boot |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n');
+process.stdout.write(
+  '| cpu | kernel | KVM mode | PARange | IPA limit | granule | MIDR | boot |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n',
+);
 for (const cpu of values.cpus.split(',')) {
   for (const k of values.kernels.split(',')) {
     const t = new KvmTarget(`qemu:${cpu}@${k}`, { bootTimeoutMs: 60_000 });
     try {
       const info = await t.open();
       const host = info.host === 'any' ? undefined : info.host;
-      process.stdout.write(`| ${cpu} | ${k} (${info.kernelVersion}) | ${info.mode} | ${PARANGE_BITS[info.parange ?? 99] ?? '?'} bits | ${info.ipaLimit} | ${host?.granule}K${host?.lpa2 ? ' + LPA2' : ''} | ${t.probe?.midr !== undefined ? '0x' + t.probe.midr.toString(16) : '?'} | ${info.bootMs} ms |\n`);
+      process.stdout.write(
+        `| ${cpu} | ${k} (${info.kernelVersion}) | ${info.mode} | ${PARANGE_BITS[info.parange ?? 99] ?? '?'} bits | ${info.ipaLimit} | ${host?.granule}K${host?.lpa2 ? ' + LPA2' : ''} | ${t.probe?.midr !== undefined ? `0x${t.probe.midr.toString(16)}` : '?'} | ${info.bootMs} ms |\n`,
+      );
     } catch (e) {
-      process.stdout.write(`| ${cpu} | ${k} | – | – | – | – | – | ${(e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 90)} |\n`);
+      process.stdout.write(
+        `| ${cpu} | ${k} | – | – | – | – | – | ${(e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 90)} |\n`,
+      );
     } finally {
       await t.close();
     }

@@ -52,7 +52,9 @@ else if (values.mutants !== undefined) {
   const names = values.mutants.split(',');
   const unknown = names.filter((n) => !all.some((m) => m.name === n));
   if (unknown.length > 0) {
-    process.stderr.write(`kernel-mutants: unknown mutant ${unknown.join(', ')} (fixtures/kernel-mutants/ has: ${all.map((m) => m.name).join(', ')})\n`);
+    process.stderr.write(
+      `kernel-mutants: unknown mutant ${unknown.join(', ')} (fixtures/kernel-mutants/ has: ${all.map((m) => m.name).join(', ')})\n`,
+    );
     process.exit(2);
   }
   chosen = all.filter((m) => names.includes(m.name));
@@ -75,15 +77,41 @@ export interface TargetRun {
 }
 
 /** One s2conform run of the families on one image, as a user would type it. */
-export async function runOn(image: string, target: string, families: readonly Family[], report: string, timeoutMin = 30): Promise<TargetRun> {
+export async function runOn(
+  image: string,
+  target: string,
+  families: readonly Family[],
+  report: string,
+  timeoutMin = 30,
+): Promise<TargetRun> {
   const spec = `qemu:${target}@${image}`;
   rmSync(report, { recursive: true, force: true });
   const t0 = performance.now();
-  const r = await execa('node', [BIN, 'run', '--target', spec, '--family', families.join(','), '--runs', String(runs), '--seed', String(seed), '--boot-timeout', '60', '--report', report, '--quiet'], {
-    reject: false,
-    timeout: timeoutMin * 60_000,
-    killSignal: 'SIGTERM', // the run stops its QEMU and writes its reports (exit 143)
-  });
+  const r = await execa(
+    'node',
+    [
+      BIN,
+      'run',
+      '--target',
+      spec,
+      '--family',
+      families.join(','),
+      '--runs',
+      String(runs),
+      '--seed',
+      String(seed),
+      '--boot-timeout',
+      '60',
+      '--report',
+      report,
+      '--quiet',
+    ],
+    {
+      reject: false,
+      timeout: timeoutMin * 60_000,
+      killSignal: 'SIGTERM', // the run stops its QEMU and writes its reports (exit 143)
+    },
+  );
   const file = join(report, 'summary.json');
   const summary = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Summary) : undefined;
   return {
@@ -140,13 +168,17 @@ async function main(): Promise<number> {
   // The unmutated build must conform on every target and family the mutants use first.
   const pairs = new Map<string, Set<Family>>();
   for (const m of chosen) for (const t of m.targets) for (const f of m.families) pairs.set(t, (pairs.get(t) ?? new Set()).add(f));
-  if (values.score || values['score-only']) for (const r of REGIONS) for (const t of r.targets) for (const f of r.families) pairs.set(t, (pairs.get(t) ?? new Set()).add(f));
+  if (values.score || values['score-only'])
+    for (const r of REGIONS) for (const t of r.targets) for (const f of r.families) pairs.set(t, (pairs.get(t) ?? new Set()).add(f));
   const baseRuns: TargetRun[] = [];
   for (const [t, fs] of pairs) {
     log(`unmutated: ${t}: ${[...fs].join(',')}`);
     const r = await runOn(baseImage, t, [...fs], join(OUT, 'unmutated', t.replace(/,/g, '-')));
     baseRuns.push(r);
-    if (r.exit !== 0) log(`  the unmutated build does not conform on ${r.spec} (exit ${r.exit}): ${r.killer ? `${r.killer.family}/${r.killer.name}: ${shortDiff(r.killer)}` : r.stderr.split('\n')[0]}`);
+    if (r.exit !== 0)
+      log(
+        `  the unmutated build does not conform on ${r.spec} (exit ${r.exit}): ${r.killer ? `${r.killer.family}/${r.killer.name}: ${shortDiff(r.killer)}` : r.stderr.split('\n')[0]}`,
+      );
   }
   const baseConforms = baseRuns.every((r) => r.exit === 0);
 
@@ -169,7 +201,9 @@ async function main(): Promise<number> {
       for (const t of m.targets) {
         const r = await runOn(image, t, m.families, join(OUT, m.name, t.replace(/,/g, '-')));
         row.runs.push(r);
-        log(`${m.name}: ${r.spec}: ${r.killer ? `killed by ${r.killer.family}/${r.killer.name} after ${r.killer.runs} runs` : `exit ${r.exit}, not killed`} (${r.seconds} s)`);
+        log(
+          `${m.name}: ${r.spec}: ${r.killer ? `killed by ${r.killer.family}/${r.killer.name} after ${r.killer.runs} runs` : `exit ${r.exit}, not killed`} (${r.seconds} s)`,
+        );
         if (r.killer) break;
       }
       rows.push(row);
@@ -208,25 +242,47 @@ async function main(): Promise<number> {
   });
   const out: string[] = [];
   const namedRuns = [...new Set(table.map(({ r }) => `seed ${r.seed}, ${r.runsPerProperty} runs per property`))].join(' / ');
-  out.push(`Kernel mutants: ${tree.pin.package} ${tree.pin.version} built with fixtures/kernel/s2conform.config, one patch at a time; QEMU TCG, ${namedRuns || `seed ${seed}, ${runs} runs per property`}`);
+  out.push(
+    `Kernel mutants: ${tree.pin.package} ${tree.pin.version} built with fixtures/kernel/s2conform.config, one patch at a time; QEMU TCG, ${namedRuns || `seed ${seed}, ${runs} runs per property`}`,
+  );
   out.push('');
-  out.push(`Unmutated build: ${baseRuns.map((r) => `${r.spec.replace(/@.*/, '')} ${r.exit === 0 ? 'conforms' : `DOES NOT CONFORM (exit ${r.exit})`} (${r.summary?.totals.pass ?? 0} passed, ${r.summary?.totals.skip ?? 0} skipped)`).join('; ')}`);
+  out.push(
+    `Unmutated build: ${baseRuns.map((r) => `${r.spec.replace(/@.*/, '')} ${r.exit === 0 ? 'conforms' : `DOES NOT CONFORM (exit ${r.exit})`} (${r.summary?.totals.pass ?? 0} passed, ${r.summary?.totals.skip ?? 0} skipped)`).join('; ')}`,
+  );
   out.push('');
   out.push('| mutant | upstream | target | killed by | runs | shrunk counterexample | first difference (expected → actual) |');
   out.push('| --- | --- | --- | --- | --- | --- | --- |');
   for (const { m, r } of table) {
     const verdict =
-      r.verdict === 'killed' ? `\`${r.killer}\`` : r.verdict === 'not observable' ? `not observable under QEMU: ${m.unobservable ?? ''}` : r.verdict === 'not built' ? `**${r.killer}**` : '**SURVIVED**';
-    out.push(`| \`${m.name}\` | ${cell(m.upstream)} | ${r.target ? `\`${r.target}\`` : '–'} | ${cell(verdict)} | ${r.verdict === 'killed' ? r.runs : '–'} | ${cell(r.counterexample)} | ${cell(r.diff)} |`);
+      r.verdict === 'killed'
+        ? `\`${r.killer}\``
+        : r.verdict === 'not observable'
+          ? `not observable under QEMU: ${m.unobservable ?? ''}`
+          : r.verdict === 'not built'
+            ? `**${r.killer}**`
+            : '**SURVIVED**';
+    out.push(
+      `| \`${m.name}\` | ${cell(m.upstream)} | ${r.target ? `\`${r.target}\`` : '–'} | ${cell(verdict)} | ${r.verdict === 'killed' ? r.runs : '–'} | ${cell(r.counterexample)} | ${cell(r.diff)} |`,
+    );
   }
   out.push('');
   const count = (v: StoredRow['verdict']) => table.filter(({ r }) => r.verdict === v).length;
   const survivors = count('survived') + count('not built');
-  out.push(`${count('killed')} of ${table.length} killed, ${count('survived')} survived, ${count('not observable')} not observable under QEMU${count('not built') ? `, ${count('not built')} did not build or apply` : ''} (this invocation: ${rows.length} mutants, ${Math.round((performance.now() - t0) / 1000)} s)`);
+  out.push(
+    `${count('killed')} of ${table.length} killed, ${count('survived')} survived, ${count('not observable')} not observable under QEMU${count('not built') ? `, ${count('not built')} did not build or apply` : ''} (this invocation: ${rows.length} mutants, ${Math.round((performance.now() - t0) / 1000)} s)`,
+  );
 
   let scoreSurvivors = 0;
   if (values.score || values['score-only']) {
-    const s = await scoreMutants(tree, { runs, seed, out: OUT, log, runOn, ...(values['score-budget'] ? { budgetMin: Number(values['score-budget']) } : {}), ...(values['score-match'] ? { match: new RegExp(values['score-match']) } : {}) });
+    const s = await scoreMutants(tree, {
+      runs,
+      seed,
+      out: OUT,
+      log,
+      runOn,
+      ...(values['score-budget'] ? { budgetMin: Number(values['score-budget']) } : {}),
+      ...(values['score-match'] ? { match: new RegExp(values['score-match']) } : {}),
+    });
     out.push('', ...s.lines);
     scoreSurvivors = s.unexplained;
   }

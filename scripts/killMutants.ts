@@ -43,13 +43,17 @@ export async function killMutant(m: Mutant, o: KillOptions): Promise<MutantVerdi
   try {
     for (const p of o.properties ?? ALL_PROPERTIES) {
       if (p.kind === 'design') continue; // no target involved: cannot see a mutant
-      const r = await runProperty(p, { target, info, profile }, {
-        runs: o.runs,
-        seed: o.seed,
-        strict: false,
-        replayCommand: (q, seed, path) =>
-          `npx s2conform run --target sim:${m.name} --profile ${profile.name} --property ${propertyId(q)} --seed ${seed} --path ${path} --runs ${o.runs}`,
-      });
+      const r = await runProperty(
+        p,
+        { target, info, profile },
+        {
+          runs: o.runs,
+          seed: o.seed,
+          strict: false,
+          replayCommand: (q, seed, path) =>
+            `npx s2conform run --target sim:${m.name} --profile ${profile.name} --property ${propertyId(q)} --seed ${seed} --path ${path} --runs ${o.runs}`,
+        },
+      );
       if (r.verdict === 'fail') kills.push(r);
       if (r.verdict === 'error') errors.push(r);
       if (o.firstOnly && kills.length > 0) break;

@@ -72,7 +72,10 @@ timeouts:
  * the ramdisk itself: `overlays: lava`), boot QEMU to the console shell, run the definition inline.
  */
 export function jobYaml(kernel: string, ramdisk: string, definition: string, params: Readonly<Record<string, string>>): string {
-  const indented = definition.split('\n').map((l) => (l.trim() === '' ? '' : `          ${l}`)).join('\n');
+  const indented = definition
+    .split('\n')
+    .map((l) => (l.trim() === '' ? '' : `          ${l}`))
+    .join('\n');
   return `device_type: qemu
 job_name: s2conform lava-smoke
 timeouts:
@@ -110,7 +113,9 @@ actions:
       name: s2conform
       path: inline/s2conform.yaml
       parameters:
-${Object.entries(params).map(([k, v]) => `        ${k}: "${v}"`).join('\n')}
+${Object.entries(params)
+  .map(([k, v]) => `        ${k}: "${v}"`)
+  .join('\n')}
       repository:
 ${indented}
 `;
@@ -142,7 +147,9 @@ export function lavaResults(log: string): LavaResult[] {
 async function main(argv: string[]): Promise<number> {
   const lavaRun = (await execa('sh', ['-c', 'command -v lava-run'], { reject: false })).stdout.trim();
   if (!lavaRun) {
-    process.stdout.write('lava-smoke: skipped: lava-run is not installed (apt-get install -t bookworm --no-install-recommends lava-dispatcher)\n');
+    process.stdout.write(
+      'lava-smoke: skipped: lava-run is not installed (apt-get install -t bookworm --no-install-recommends lava-dispatcher)\n',
+    );
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -166,38 +173,56 @@ async function main(argv: string[]): Promise<number> {
   const definition = readFileSync(join(REPO_ROOT, 'integrations', 'lava', 's2conform.yaml'), 'utf8');
   writeFileSync(join(out, 'device.yaml'), deviceYaml(emu.binary));
   writeFileSync(join(out, 'job.yaml'), jobYaml(k.vmlinuz, ramdisk, definition, params));
-  process.stdout.write(`lava-smoke: ${lavaRun} (${(await execa('dpkg-query', ['-W', '-f=${Version}', 'lava-dispatcher'], { reject: false })).stdout}), kernel ${kernelName}, ${JSON.stringify(params)}\n`);
+  process.stdout.write(
+    `lava-smoke: ${lavaRun} (${(await execa('dpkg-query', ['-W', '-f=${Version}', 'lava-dispatcher'], { reject: false })).stdout}), kernel ${kernelName}, ${JSON.stringify(params)}\n`,
+  );
   const t0 = performance.now();
   // the log goes to a file as it comes, so a long job can be followed (tail -f)
   const logFile = join(out, 'lava-run.log');
   process.stdout.write(`lava-run: log in ${logFile}\n`);
-  const r = await execa('lava-run', ['--job-id', '1', '--output-dir', join(out, 'lava'), '--device', join(out, 'device.yaml'), join(out, 'job.yaml')], {
-    reject: false,
-    stdout: { file: logFile },
-    stderr: { file: logFile },
-    env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' },
-  });
+  const r = await execa(
+    'lava-run',
+    ['--job-id', '1', '--output-dir', join(out, 'lava'), '--device', join(out, 'device.yaml'), join(out, 'job.yaml')],
+    {
+      reject: false,
+      stdout: { file: logFile },
+      stderr: { file: logFile },
+      env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' },
+    },
+  );
   const log = readFileSync(logFile, 'utf8');
   const results = lavaResults(log);
   const cases = results.filter((x) => x.definition.endsWith('s2conform'));
-  process.stdout.write(`lava-run: exit ${String(r.exitCode)} in ${((performance.now() - t0) / 1000).toFixed(0)} s; the dispatcher's results (definition case result):\n`);
+  process.stdout.write(
+    `lava-run: exit ${String(r.exitCode)} in ${((performance.now() - t0) / 1000).toFixed(0)} s; the dispatcher's results (definition case result):\n`,
+  );
   for (const x of results) process.stdout.write(`  ${x.definition} ${x.case} ${x.result}\n`);
   // the reports the device printed, back as files; every property must be a LAVA test case with its verdict
-  const art = await execa('node', [join(REPO_ROOT, 'integrations', 'lava', 'artefacts.mjs'), join(out, 'lava-run.log'), join(out, 'reports')], { reject: false });
+  const art = await execa(
+    'node',
+    [join(REPO_ROOT, 'integrations', 'lava', 'artefacts.mjs'), join(out, 'lava-run.log'), join(out, 'reports')],
+    { reject: false },
+  );
   process.stdout.write(`${art.stdout}${art.stderr}\n`);
   const summary = join(out, 'reports', 'summary.json');
   if (!existsSync(summary)) return 1;
   const s = JSON.parse(readFileSync(summary, 'utf8')) as { properties: { family: string; name: string; verdict: string }[] };
   const want: Readonly<Record<string, string>> = { pass: 'pass', fail: 'fail', skip: 'skip', error: 'unknown' };
   const missing = s.properties.filter((p) => cases.find((c) => c.case === `${p.family}.${p.name}`)?.result !== want[p.verdict]);
-  for (const p of missing) process.stdout.write(`  missing or different in the dispatcher's results: ${p.family}.${p.name} (${p.verdict})\n`);
+  for (const p of missing)
+    process.stdout.write(`  missing or different in the dispatcher's results: ${p.family}.${p.name} (${p.verdict})\n`);
   const jobOk = results.find((x) => x.definition === 'lava' && x.case === 'job')?.result === 'pass';
-  process.stdout.write(`lava-smoke: ${s.properties.length} properties, ${s.properties.length - missing.length} reported by lava-test-case as the summary says; job ${jobOk ? 'pass' : 'not pass'}\n`);
+  process.stdout.write(
+    `lava-smoke: ${s.properties.length} properties, ${s.properties.length - missing.length} reported by lava-test-case as the summary says; job ${jobOk ? 'pass' : 'not pass'}\n`,
+  );
   return missing.length === 0 && jobOk && s.properties.length > 0 ? 0 : 1;
 }
 
 if (process.argv[1]?.endsWith('lava-smoke.ts'))
-  main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => {
-    process.stderr.write(`lava-smoke: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(2);
-  });
+  main(process.argv.slice(2)).then(
+    (c) => process.exit(c),
+    (e: unknown) => {
+      process.stderr.write(`lava-smoke: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(2);
+    },
+  );

@@ -44,7 +44,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kernels: 'ci', qemu: 'default', allowNewer: process.env['S2CONFORM_ALLOW_NEWER'] === '1', tools: true, downloads: true, helper: true, testvm: [] };
+  const a: Args = {
+    kernels: 'ci',
+    qemu: 'default',
+    allowNewer: process.env['S2CONFORM_ALLOW_NEWER'] === '1',
+    tools: true,
+    downloads: true,
+    helper: true,
+    testvm: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const val = (): string => argv[++i] ?? die(`provision: ${x} needs a value`);
@@ -55,14 +63,30 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--allow-newer') a.allowNewer = true;
     else if (x === '--testvm' || x?.startsWith('--testvm=')) {
       const v = x === '--testvm' ? val() : x.slice(9);
-      a.testvm = v === 'none' ? [] : v.split(',').map((w) => TESTVM_IMAGES.find((i) => i === w) ?? die(`provision: --testvm takes none or a list of ${TESTVM_IMAGES.join(', ')}`));
-    }
-    else if (x === '--kernels-only') a.helper = false;
-    else if (x === '--helper-only') { a.downloads = false; a.tools = false; }
-    else if (x === '--no-tools') a.tools = false;
+      a.testvm =
+        v === 'none'
+          ? []
+          : v
+              .split(',')
+              .map(
+                (w) => TESTVM_IMAGES.find((i) => i === w) ?? die(`provision: --testvm takes none or a list of ${TESTVM_IMAGES.join(', ')}`),
+              );
+    } else if (x === '--kernels-only') a.helper = false;
+    else if (x === '--helper-only') {
+      a.downloads = false;
+      a.tools = false;
+    } else if (x === '--no-tools') a.tools = false;
     else if (x === '-h' || x === '--help') {
       const src = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
-      process.stdout.write(src.slice(0, src.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+      process.stdout.write(
+        `${src
+          .slice(
+            0,
+            src.findIndex((l) => !l.startsWith('//')),
+          )
+          .map((l) => l.replace(/^\/\/ ?/, ''))
+          .join('\n')}\n`,
+      );
       process.exit(0);
     } else die(`provision: unknown argument '${x}' (try --help)`);
   }
@@ -73,16 +97,35 @@ function select(arg: string, all: readonly string[], defaults: readonly string[]
   if (arg === 'all') return [...all];
   if (arg === 'none') return [];
   if (arg === 'ci' || arg === 'default') return [...defaults];
-  const names = arg.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = arg
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const n of names) if (!all.includes(n)) die(`unknown ${what} '${n}' (known: ${all.join(', ')})`);
   return names;
 }
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const kernels = a.downloads ? select(a.kernels, kernelPins().map((k) => k.name), kernelPins().filter((k) => k.ci).map((k) => k.name), 'kernel') : [];
+  const kernels = a.downloads
+    ? select(
+        a.kernels,
+        kernelPins().map((k) => k.name),
+        kernelPins()
+          .filter((k) => k.ci)
+          .map((k) => k.name),
+        'kernel',
+      )
+    : [];
   const ep = emulatorPins();
-  const emulators = a.downloads ? select(a.qemu, ep.emulators.map((e) => e.name), [ep.default], 'emulator') : [];
+  const emulators = a.downloads
+    ? select(
+        a.qemu,
+        ep.emulators.map((e) => e.name),
+        [ep.default],
+        'emulator',
+      )
+    : [];
   await withCacheLock('provision', async () => {
     if (a.tools) {
       step('1. host tools: qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross');
@@ -119,7 +162,9 @@ async function main(): Promise<void> {
       execaSync('bash', [join(KVM_DIR, 'helper', 'build.sh')], { stdio: 'inherit' });
     }
     if (a.testvm.length > 0) {
-      step(`6. test VM: images ${a.testvm.join(', ')}, network modules of ${kernels.join(', ') || 'no kernel'} -> ${join(cacheDir(), 'testvm')}`);
+      step(
+        `6. test VM: images ${a.testvm.join(', ')}, network modules of ${kernels.join(', ') || 'no kernel'} -> ${join(cacheDir(), 'testvm')}`,
+      );
       const first = testVmPins().packages[0];
       if (first && !madison(first.package, 'arm64').includes(first.version)) aptUpdate();
       for (const image of a.testvm) provisionImage(image, info);

@@ -24,7 +24,15 @@ if (typeof kernel === 'string') throw new Error(kernel);
 const dir = mkdtempSync(join(tmpdir(), 's2c-repro-'));
 const emulator = await emulatorFor(s.qemu);
 const log = join(dir, 'console.log');
-const c = qemuCommand({ cpu: s.cpu, mode: s.mode, mte: s.mte, kernel, emulator, initrd: writeHelperInitramfs(binary, dir), consoleLog: log });
+const c = qemuCommand({
+  cpu: s.cpu,
+  mode: s.mode,
+  mte: s.mte,
+  kernel,
+  emulator,
+  initrd: writeHelperInitramfs(binary, dir),
+  consoleLog: log,
+});
 const args = c.channel === 'virtio' ? c.args : c.args.map((a) => (a === 'stdio,id=con,signal=off' ? `file,id=con,path=${log}` : a));
 const r = spawnSync(c.file, args, { encoding: 'utf8', timeout: 180_000, env: { ...process.env, QEMU_MODULE_DIR: '/nonexistent' } });
 const out = readFileSync(log, 'utf8').split('\n');

@@ -11,6 +11,7 @@ const key = (s) => new Map(s.properties.map((p) => [`${p.family}/${p.name}`, `${
 const ka = key(a);
 const kb = key(b);
 const diff = [...new Set([...ka.keys(), ...kb.keys()])].filter((k) => ka.get(k) !== kb.get(k));
-for (const k of diff) process.stdout.write(`differs: ${k}: ${a.target.spec}: ${ka.get(k) ?? 'absent'}; ${b.target.spec}: ${kb.get(k) ?? 'absent'}\n`);
+for (const k of diff)
+  process.stdout.write(`differs: ${k}: ${a.target.spec}: ${ka.get(k) ?? 'absent'}; ${b.target.spec}: ${kb.get(k) ?? 'absent'}\n`);
 process.stdout.write(`${ka.size} properties; ${diff.length} differ (${a.target.spec} vs ${b.target.spec})\n`);
 process.exit(diff.length === 0 && ka.size > 0 ? 0 : 1);

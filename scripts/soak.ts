@@ -52,7 +52,9 @@ const STATS_EVERY = int('stats-every', a['stats-every'], 1);
 const VM_EVERY = int('vm-every', a['vm-every'], 1);
 const INFLIGHT = int('inflight', a.inflight, 1);
 let rng = BigInt(int('seed', a.seed, 1));
-const OUT = a.out ?? join('reports', `${new Date().toISOString().replace(/[:.]/g, '-')}-soak-${a.target.replace(/[^A-Za-z0-9.-]+/g, '_')}`, 'soak.json');
+const OUT =
+  a.out ??
+  join('reports', `${new Date().toISOString().replace(/[:.]/g, '-')}-soak-${a.target.replace(/[^A-Za-z0-9.-]+/g, '_')}`, 'soak.json');
 mkdirSync(dirname(OUT), { recursive: true });
 
 function next(): bigint {
@@ -110,7 +112,9 @@ const info = await t.open();
 if (info.host === 'any') throw new Error('soak needs a real (fixed-host) target');
 const host = await t.host(info.host);
 const limit = info.ipaLimit ?? 40;
-process.stdout.write(`soak: ${a.target} (${info.kernelRelease ?? '?'}, ipaLimit ${limit}, boot ${info.bootMs ?? '?'} ms): ${CASES} cases, ${INFLIGHT} in flight\n`);
+process.stdout.write(
+  `soak: ${a.target} (${info.kernelRelease ?? '?'}, ipaLimit ${limit}, boot ${info.bootMs ?? '?'} ms): ${CASES} cases, ${INFLIGHT} in flight\n`,
+);
 
 const stats: Stats[] = [];
 const windows: WindowFigure[] = [];
@@ -140,16 +144,34 @@ async function sampleStats(): Promise<void> {
     slabKb: n('slabKb'),
     sUnreclaimKb: n('sUnreclaimKb'),
     pcpKb: n('pcpKb'),
-    meminfoKb: Object.fromEntries(Object.entries(typeof w['meminfoKb'] === 'object' && w['meminfoKb'] !== null ? w['meminfoKb'] : {}).filter((e): e is [string, number] => typeof e[1] === 'number')),
+    meminfoKb: Object.fromEntries(
+      Object.entries(typeof w['meminfoKb'] === 'object' && w['meminfoKb'] !== null ? w['meminfoKb'] : {}).filter(
+        (e): e is [string, number] => typeof e[1] === 'number',
+      ),
+    ),
     hostRssKb: rssKb(testHooks(t).pid),
   };
   stats.push(s);
 }
 
 function save(complete: boolean): void {
-  const body = { target: a.target, kernel: info.kernelRelease, cases: CASES, done, inflight: INFLIGHT, vmsMade, vmsReused, mismatches: mismatchCount, firstMismatches: mismatches, windows, stats, complete, seconds: (performance.now() - tStart) / 1000 };
+  const body = {
+    target: a.target,
+    kernel: info.kernelRelease,
+    cases: CASES,
+    done,
+    inflight: INFLIGHT,
+    vmsMade,
+    vmsReused,
+    mismatches: mismatchCount,
+    firstMismatches: mismatches,
+    windows,
+    stats,
+    complete,
+    seconds: (performance.now() - tStart) / 1000,
+  };
   const tmp = `${OUT}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, OUT);
 }
 
@@ -185,7 +207,10 @@ function plan(ipaBits: number, mem: Uint8Array): Planned {
     const syndromeValid = ((x >> 60n) & 7n) !== 0n;
     const access: Access = { kind, size, ipa, data, syndromeValid };
     if (!syndromeValid) return { access, expect: { kind: 'run-errno', errno: 'ENOSYS' } };
-    return { access, expect: { kind: 'mmio', physAddr: ipa, len: size, isWrite: kind === 'store', data: kind === 'store' ? data & mask(size) : 0n } };
+    return {
+      access,
+      expect: { kind: 'mmio', physAddr: ipa, len: size, isWrite: kind === 'store', data: kind === 'store' ? data & mask(size) : 0n },
+    };
   }
   // beyond the VM's IPA size, below the host's limit: an external abort injected into the guest
   const ipa = align((1n << BigInt(ipaBits)) + ((x >> 8n) % ((1n << BigInt(Math.min(limit, ipaBits + 2))) - (1n << BigInt(ipaBits)))));
@@ -200,11 +225,12 @@ function check(p: Planned, o: RunOutcome, n: number): void {
   else ok = JSON.stringify(o, big) === JSON.stringify(e, big);
   if (ok) return;
   mismatchCount++;
-  if (mismatches.length < 20) mismatches.push(`case ${n}: ${JSON.stringify(p.access, big)}: expected ${JSON.stringify(e, big)}, got ${JSON.stringify(o, big)}`);
+  if (mismatches.length < 20)
+    mismatches.push(`case ${n}: ${JSON.stringify(p.access, big)}: expected ${JSON.stringify(e, big)}, got ${JSON.stringify(o, big)}`);
 }
 
 function big(_k: string, v: unknown): unknown {
-  return typeof v === 'bigint' ? '0x' + v.toString(16) : v;
+  return typeof v === 'bigint' ? `0x${v.toString(16)}` : v;
 }
 
 let died: string | undefined;
@@ -239,7 +265,12 @@ try {
       if (Math.floor(done / STATS_EVERY) > Math.floor(before / STATS_EVERY)) await sampleStats();
       if (Math.floor(done / WINDOW) > Math.floor(before / WINDOW) || done === CASES) {
         const now = performance.now();
-        const w: WindowFigure = { from: windowFrom, to: done, seconds: (now - tWindow) / 1000, casesPerSecond: Math.round((done - windowFrom) / ((now - tWindow) / 1000)) };
+        const w: WindowFigure = {
+          from: windowFrom,
+          to: done,
+          seconds: (now - tWindow) / 1000,
+          casesPerSecond: Math.round((done - windowFrom) / ((now - tWindow) / 1000)),
+        };
         windows.push(w);
         const s = stats[stats.length - 1];
         process.stdout.write(
@@ -297,6 +328,8 @@ process.stdout.write(
 );
 if (first && last) {
   const moved = Object.keys(last.meminfoKb).map((k) => `${k} ${(last.meminfoKb[k] ?? 0) - (first.meminfoKb[k] ?? 0)}`);
-  process.stdout.write(`soak: guest meminfo change (kB, caches dropped): ${moved.join(', ')}; per-CPU free lists ${first.pcpKb} -> ${last.pcpKb} kB\n`);
+  process.stdout.write(
+    `soak: guest meminfo change (kB, caches dropped): ${moved.join(', ')}; per-CPU free lists ${first.pcpKb} -> ${last.pcpKb} kB\n`,
+  );
 }
 process.exit(died === undefined && mismatchCount === 0 && flat && decay > 0.8 ? 0 : 1);

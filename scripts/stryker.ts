@@ -61,17 +61,21 @@ for (const part of Object.keys(PARTS) as Part[]) {
   const all = Object.values(r.files).flatMap((f) => f.mutants);
   const s = score(all);
   const nonStatic = score(all.filter((m) => !m.static));
-  console.log(`\n${part}: ${s.pct.toFixed(1)} % (${s.detected} of ${s.total}; ${s.survived} survived, ${s.noCoverage} without coverage); without static mutants ${nonStatic.pct.toFixed(1)} %`);
+  console.log(
+    `\n${part}: ${s.pct.toFixed(1)} % (${s.detected} of ${s.total}; ${s.survived} survived, ${s.noCoverage} without coverage); without static mutants ${nonStatic.pct.toFixed(1)} %`,
+  );
   const files: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(r.files).sort()) {
     const fs = score(f.mutants);
     files[name] = fs;
-    console.log(`  ${name.padEnd(34)} ${fs.pct.toFixed(1).padStart(5)} %  ${String(fs.detected).padStart(4)} / ${String(fs.total).padEnd(4)} survived ${fs.survived}, no coverage ${fs.noCoverage}`);
+    console.log(
+      `  ${name.padEnd(34)} ${fs.pct.toFixed(1).padStart(5)} %  ${String(fs.detected).padStart(4)} / ${String(fs.total).padEnd(4)} survived ${fs.survived}, no coverage ${fs.noCoverage}`,
+    );
   }
   out[part] = { ...s, withoutStatic: nonStatic.pct, files };
   if (s.pct < TARGET) below = true;
 }
 mkdirSync('reports/stryker', { recursive: true });
-writeFileSync('reports/stryker/score.json', JSON.stringify(out, null, 2) + '\n');
+writeFileSync('reports/stryker/score.json', `${JSON.stringify(out, null, 2)}\n`);
 if (below) console.log(`\nstryker: a folder is below ${TARGET} %`);
 process.exit(below ? 1 : 0);

@@ -56,14 +56,30 @@ for (const k of kernels) {
       continue;
     }
     const dir = join(values.out, `${k}-${cpu}`);
-    const args = ['bin/s2conform.mjs', 'run', '--target', `qemu:${cpu}@${k}`, '--runs', values.runs, '--seed', values.seed, '--report', dir, '--quiet',
-      ...(values.qemu ? ['--qemu', values.qemu] : [])];
+    const args = [
+      'bin/s2conform.mjs',
+      'run',
+      '--target',
+      `qemu:${cpu}@${k}`,
+      '--runs',
+      values.runs,
+      '--seed',
+      values.seed,
+      '--report',
+      dir,
+      '--quiet',
+      ...(values.qemu ? ['--qemu', values.qemu] : []),
+    ];
     const t = Date.now();
     const file = join(ROOT, dir, 'summary.json');
     const done = values.reuse && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as Summary).complete;
-    const r = done ? { status: 0, stderr: '' } : spawnSync('node', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = done
+      ? { status: 0, stderr: '' }
+      : spawnSync('node', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (!existsSync(file)) {
-      const why = (r.stderr.trim().split('\n').pop() ?? '').replace(/^s2conform: (target \S+ cannot be used: )?/, '').replace(/: it cannot boot.*$/, '');
+      const why = (r.stderr.trim().split('\n').pop() ?? '')
+        .replace(/^s2conform: (target \S+ cannot be used: )?/, '')
+        .replace(/: it cannot boot.*$/, '');
       // a target that cannot run the kernel at all (exit 4: a CPU without the kernel's granule) is not a failure
       if (r.status === 4) {
         cols.push(`n/a: ${why}`);
@@ -74,7 +90,13 @@ for (const k of kernels) {
       continue;
     }
     const s = JSON.parse(readFileSync(file, 'utf8')) as Summary;
-    const tgt = s.target as { kernelRelease?: string; kernelVersion?: string; mode?: string; ipaLimit?: number; host?: { granule?: number } };
+    const tgt = s.target as {
+      kernelRelease?: string;
+      kernelVersion?: string;
+      mode?: string;
+      ipaLimit?: number;
+      host?: { granule?: number };
+    };
     release = `${tgt.kernelVersion ?? tgt.kernelRelease ?? '?'}, ${tgt.host?.granule ?? '?'}K`;
     const c = cell(s);
     allOk &&= c.ok;
@@ -87,7 +109,7 @@ for (const k of kernels) {
 }
 const emu = values.qemu ?? 'default (fixtures/emulators.json)';
 const table = [
-  `Kernels of fixtures/kernels.json × CPUs, \`--profile auto\`, ${values.runs} runs per property, seed ${values.seed}, QEMU ${emu}; cells: pass/fail/skip/error, KVM mode, IPA limit, profile (${values.reuse ? 'complete cells of earlier runs in ' + values.out + ' reused' : `${Math.round((Date.now() - t0) / 60000)} min`}, one QEMU at a time)`,
+  `Kernels of fixtures/kernels.json × CPUs, \`--profile auto\`, ${values.runs} runs per property, seed ${values.seed}, QEMU ${emu}; cells: pass/fail/skip/error, KVM mode, IPA limit, profile (${values.reuse ? `complete cells of earlier runs in ${values.out} reused` : `${Math.round((Date.now() - t0) / 60000)} min`}, one QEMU at a time)`,
   '',
   `| kernel | release, page | ${cpus.map((c) => `${c}`).join(' | ')} |`,
   `| --- | --- | ${cpus.map(() => '---').join(' | ')} |`,

@@ -24,11 +24,15 @@ for (const p of propertiesOf([family as Family])) {
   process.stdout.write(`${propertyId(p)}: ${r.verdict} (${r.runs} runs)\n`);
 }
 const wall = performance.now() - t0;
-process.stdout.write(`\n${spec} (${info.kernelVersion ?? info.kernelRelease}, ${info.emulator?.version ?? ''}): ${cases} cases in ${(wall / 1000).toFixed(1)} s, ${(cases / (wall / 1000)).toFixed(1)} cases/s\n`);
+process.stdout.write(
+  `\n${spec} (${info.kernelVersion ?? info.kernelRelease}, ${info.emulator?.version ?? ''}): ${cases} cases in ${(wall / 1000).toFixed(1)} s, ${(cases / (wall / 1000)).toFixed(1)} cases/s\n`,
+);
 process.stdout.write('op               n   wall ms/op  helper ms/op  channel ms/op\n');
 for (const [op, x] of [...testHooks(t).timings].sort((a, b) => Number(b[1].wallNs - a[1].wallNs))) {
   const w = Number(x.wallNs) / 1e6 / x.n;
   const h = Number(x.helperNs) / 1e6 / x.n;
-  process.stdout.write(`${op.padEnd(14)} ${String(x.n).padStart(5)} ${w.toFixed(3).padStart(11)} ${h.toFixed(3).padStart(13)} ${(w - h).toFixed(3).padStart(14)}\n`);
+  process.stdout.write(
+    `${op.padEnd(14)} ${String(x.n).padStart(5)} ${w.toFixed(3).padStart(11)} ${h.toFixed(3).padStart(13)} ${(w - h).toFixed(3).padStart(14)}\n`,
+  );
 }
 await t.close();

@@ -28,29 +28,80 @@ async function both(c: AccessCase, strict = false) {
 
 describe('seed 004 on a 52-bit PARange host with a 48-bit limit, VM of 40 bits', () => {
   it('N <= ipa < L: external abort, FAR = IPA', async () => {
-    expect(await both(kase('el1h', access('load', 1n << 40n)))).toEqual({ kind: 'exception', vector: 0x200, esr: 0x96000010n, far: 1n << 40n });
-    expect(await both(kase('el0', access('store', (1n << 40n) + 0x18n)))).toEqual({ kind: 'exception', vector: 0x400, esr: 0x92000010n, far: (1n << 40n) + 0x18n });
-    expect(await both(kase('el1t', access('ifetch', 1n << 44n)))).toEqual({ kind: 'exception', vector: 0, esr: 0x86000010n, far: 1n << 44n });
+    expect(await both(kase('el1h', access('load', 1n << 40n)))).toEqual({
+      kind: 'exception',
+      vector: 0x200,
+      esr: 0x96000010n,
+      far: 1n << 40n,
+    });
+    expect(await both(kase('el0', access('store', (1n << 40n) + 0x18n)))).toEqual({
+      kind: 'exception',
+      vector: 0x400,
+      esr: 0x92000010n,
+      far: (1n << 40n) + 0x18n,
+    });
+    expect(await both(kase('el1t', access('ifetch', 1n << 44n)))).toEqual({
+      kind: 'exception',
+      vector: 0,
+      esr: 0x86000010n,
+      far: 1n << 44n,
+    });
   });
   it('L <= ipa < P: address size fault at level 0', async () => {
-    expect(await both(kase('el1h', access('load', 1n << 48n)))).toEqual({ kind: 'exception', vector: 0x200, esr: 0x96000000n, far: 1n << 48n });
-    expect(await both(kase('el0', access('ifetch', 1n << 50n)))).toEqual({ kind: 'exception', vector: 0x400, esr: 0x82000000n, far: 1n << 50n });
+    expect(await both(kase('el1h', access('load', 1n << 48n)))).toEqual({
+      kind: 'exception',
+      vector: 0x200,
+      esr: 0x96000000n,
+      far: 1n << 48n,
+    });
+    expect(await both(kase('el0', access('ifetch', 1n << 50n)))).toEqual({
+      kind: 'exception',
+      vector: 0x400,
+      esr: 0x82000000n,
+      far: 1n << 50n,
+    });
   });
   it('--strict adds WnR on stores', async () => {
-    expect(await both(kase('el1h', access('store', 1n << 40n)), true)).toEqual({ kind: 'exception', vector: 0x200, esr: 0x96000050n, far: 1n << 40n });
+    expect(await both(kase('el1h', access('store', 1n << 40n)), true)).toEqual({
+      kind: 'exception',
+      vector: 0x200,
+      esr: 0x96000050n,
+      far: 1n << 40n,
+    });
   });
   it('ipa >= P: the CPU faults at stage 1', async () => {
-    expect(await both(kase('el1h', access('store', 1n << 52n)))).toEqual({ kind: 'exception', vector: 0x200, esr: 0x96000040n, far: 1n << 52n });
+    expect(await both(kase('el1h', access('store', 1n << 52n)))).toEqual({
+      kind: 'exception',
+      vector: 0x200,
+      esr: 0x96000040n,
+      far: 1n << 52n,
+    });
   });
   it('in range, no slot: MMIO exit with the exact fields; no syndrome: ENOSYS or KVM_EXIT_ARM_NISV', async () => {
-    expect(await both(kase('el1h', access('store', 0x3000_0008n)))).toEqual({ kind: 'mmio', physAddr: 0x3000_0008n, len: 8, isWrite: true, data: 0x1122334455667788n });
+    expect(await both(kase('el1h', access('store', 0x3000_0008n)))).toEqual({
+      kind: 'mmio',
+      physAddr: 0x3000_0008n,
+      len: 8,
+      isWrite: true,
+      data: 0x1122334455667788n,
+    });
     expect(await both(kase('el1h', access('load', 0x3000_0008n, false)))).toEqual({ kind: 'run-errno', errno: 'ENOSYS' });
     // 4K pages, 40-bit VM: the walk starts at level 1; 0x3000_0000 shares IPA 0's level-1 entry
     // (bits [39:30] are 0) and leaves its path at level 2: WnR | translation fault, level 2
-    expect(await both(kase('el1h', access('store', 0x3000_0008n, false), true))).toEqual({ kind: 'nisv', esrIss: 0x46n, faultIpa: 0x3000_0008n });
+    expect(await both(kase('el1h', access('store', 0x3000_0008n, false), true))).toEqual({
+      kind: 'nisv',
+      esrIss: 0x46n,
+      faultIpa: 0x3000_0008n,
+    });
   });
   it('before 5.18 the same access between N and L was an MMIO exit', () => {
     const c = kase('el1h', access('load', 1n << 40n));
-    expect(accessOutcome(c, getProfile('pre-5.18') as Profile, { strict: false }).outcome).toEqual({ kind: 'mmio', physAddr: 1n << 40n, len: 8, isWrite: false, data: 0n });
+    expect(accessOutcome(c, getProfile('pre-5.18') as Profile, { strict: false }).outcome).toEqual({
+      kind: 'mmio',
+      physAddr: 1n << 40n,
+      len: 8,
+      isWrite: false,
+      data: 0n,
+    });
   });
 });

@@ -21,7 +21,9 @@ describe('s2conform run', () => {
     expect(s.tool).toBe('s2conform');
     expect(s.profile).toBe('mainline');
     expect(s.complete).toBe(true);
-    expect(new Set(s.properties.map((p: { family: string }) => p.family))).toEqual(new Set(['vm-create', 'memslot', 'encoding', 'abort', 'layout', 'mte']));
+    expect(new Set(s.properties.map((p: { family: string }) => p.family))).toEqual(
+      new Set(['vm-create', 'memslot', 'encoding', 'abort', 'layout', 'mte']),
+    );
     for (const p of s.properties) {
       expect(p.verdict).toBe('pass');
       expect(typeof p.seed).toBe('number');

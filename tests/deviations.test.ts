@@ -63,7 +63,11 @@ describe('emulator deviations: matched per emulator version, per page size, on e
     note: 'n',
   };
   const host = { parange: 6, granule: 16 as const, lpa2: true, kernelPaBits: 52 as const, vaBits: 52, mode: 'vhe' as const };
-  const under = (v: string): TargetInfo => ({ ...info, host, emulator: { name: 'x', binary: '/q', version: `QEMU emulator version ${v}`, command: [] } });
+  const under = (v: string): TargetInfo => ({
+    ...info,
+    host,
+    emulator: { name: 'x', binary: '/q', version: `QEMU emulator version ${v}`, command: [] },
+  });
   it('applies to the emulator version and page size it names only', () => {
     const [d] = parseDeviations(JSON.stringify({ deviations: [hang] }), 'f.json');
     if (!d) throw new Error('no entry');

@@ -26,8 +26,14 @@ const X = Math.max(1, Number(process.env['S2C_FUZZ'] ?? 1) || 1);
 async function invoke(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
   try {
     return { code: await main(argv), out, err };
   } finally {
@@ -48,16 +54,80 @@ function expectClean(r: { code: number; err: string }, what: string): void {
 // ---- argument parsers ----
 
 const FLAGS = [
-  '--target', '--profile', '--family', '--property', '--runs', '--seed', '--path', '--strict', '--report', '--quiet', '--qemu',
-  '--kernel-config', '--boot-timeout', '--kernel-args', '--ssh-config', '--shard', '--jobs', '--help', '--out', '--check',
-  '--name', '--note', '--dir', '-h', '--', '-',
+  '--target',
+  '--profile',
+  '--family',
+  '--property',
+  '--runs',
+  '--seed',
+  '--path',
+  '--strict',
+  '--report',
+  '--quiet',
+  '--qemu',
+  '--kernel-config',
+  '--boot-timeout',
+  '--kernel-args',
+  '--ssh-config',
+  '--shard',
+  '--jobs',
+  '--help',
+  '--out',
+  '--check',
+  '--name',
+  '--note',
+  '--dir',
+  '-h',
+  '--',
+  '-',
 ];
 const VALUES = [
-  '', '-1', '0', '1', '100', '-5', '1e3', '0x10', '3/2', '1/2', '2/0', 'abc', 'sim', 'sim:nope', 'qemu:max@6.12', 'qemu:max,foo@6.12',
-  'qemu:max@/nonexistent/Image', 'ssh:-oProxyCommand=x', 'native', 'mainline', 'v5.10', 'v6.8-regression', 'auto', 'vm-create', 'abort,',
-  'abort/nope', 'vm-create/type-word', '1:2:3', ':', '=', '--runs=-1', '--seed=x', 'é', ' ', '\n', 'a b', "'", '{}', '/dev/null',
+  '',
+  '-1',
+  '0',
+  '1',
+  '100',
+  '-5',
+  '1e3',
+  '0x10',
+  '3/2',
+  '1/2',
+  '2/0',
+  'abc',
+  'sim',
+  'sim:nope',
+  'qemu:max@6.12',
+  'qemu:max,foo@6.12',
+  'qemu:max@/nonexistent/Image',
+  'ssh:-oProxyCommand=x',
+  'native',
+  'mainline',
+  'v5.10',
+  'v6.8-regression',
+  'auto',
+  'vm-create',
+  'abort,',
+  'abort/nope',
+  'vm-create/type-word',
+  '1:2:3',
+  ':',
+  '=',
+  '--runs=-1',
+  '--seed=x',
+  'é',
+  ' ',
+  '\n',
+  'a b',
+  "'",
+  '{}',
+  '/dev/null',
 ];
-const word = fc.oneof(fc.constantFrom(...FLAGS), fc.constantFrom(...VALUES), fc.string({ maxLength: 8 }), fc.constantFrom(...FLAGS).map((f) => `${f}=`));
+const word = fc.oneof(
+  fc.constantFrom(...FLAGS),
+  fc.constantFrom(...VALUES),
+  fc.string({ maxLength: 8 }),
+  fc.constantFrom(...FLAGS).map((f) => `${f}=`),
+);
 const COMMANDS = ['run', 'report', 'bench', 'crosscheck', 'kcidb', 'regress', 'help', 'nope', ''];
 
 describe('every subcommand, any arguments: parsed or one usage line', () => {
@@ -107,7 +177,7 @@ describe('every subcommand, any arguments: parsed or one usage line', () => {
 /** Every path (keys and indexes) in a JSON document. */
 function paths(v: Json, at: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [at];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
+  if (Array.isArray(v)) for (const [i, x] of v.entries()) out.push(...paths(x, [...at, i]));
   else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x as Json, [...at, k]));
   return out;
 }
@@ -117,7 +187,11 @@ interface Mutation {
   readonly op: 'delete' | 'replace';
   readonly value: Json;
 }
-const mutation: fc.Arbitrary<Mutation> = fc.record({ pick: fc.nat(), op: fc.constantFrom('delete' as const, 'replace' as const), value: fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json> });
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  pick: fc.nat(),
+  op: fc.constantFrom('delete' as const, 'replace' as const),
+  value: fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
+});
 
 /** The document with one node deleted or replaced by any JSON value. */
 function mutate(doc: Json, m: Mutation): Json {
@@ -146,69 +220,113 @@ describe('summary.json, kcidb.json and corpus entries, mutated: exit 0, 1 or 2 a
   beforeAll(async () => {
     // a real report with failures (counterexamples, diffs with decoded ESR fields) to mutate
     const dir = tmp();
-    await execa('node', [BIN, 'run', '--profile', 'pre-5.18', '--family', 'vm-create,memslot,abort', '--runs', '20', '--seed', '3', '--report', dir, '--quiet'], { reject: false });
+    await execa(
+      'node',
+      [
+        BIN,
+        'run',
+        '--profile',
+        'pre-5.18',
+        '--family',
+        'vm-create,memslot,abort',
+        '--runs',
+        '20',
+        '--seed',
+        '3',
+        '--report',
+        dir,
+        '--quiet',
+      ],
+      { reject: false },
+    );
     summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Json;
     kcidb = JSON.parse(readFileSync(join(dir, 'kcidb.json'), 'utf8')) as Json;
   }, 120_000);
 
-  it('report, kcidb, crosscheck and regress add read a mutated summary.json', async () => {
-    const dir = tmp();
-    const corpus = join(dir, 'corpus');
-    mkdirSync(corpus);
-    let n = 0;
-    await fc.assert(
-      fc.asyncProperty(anyDoc(() => summary), async (doc) => {
-        const f = join(dir, `s${n++}.json`);
-        writeFileSync(f, JSON.stringify(doc));
-        for (const argv of [
-          ['report', f, '--out', join(dir, 'r.html'), '--quiet'],
-          ['kcidb', f, '--out', join(dir, 'k.json'), '--quiet'],
-          ['crosscheck', f, '--quiet'],
-          ['regress', 'add', f, '--dir', corpus],
-        ]) {
-          expectClean(await invoke(argv), `${argv[0]} on ${JSON.stringify(doc).slice(0, 300)}`);
-        }
-      }),
-      { numRuns: 300 * X },
-    );
-  }, 300_000 * X);
+  it(
+    'report, kcidb, crosscheck and regress add read a mutated summary.json',
+    async () => {
+      const dir = tmp();
+      const corpus = join(dir, 'corpus');
+      mkdirSync(corpus);
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          anyDoc(() => summary),
+          async (doc) => {
+            const f = join(dir, `s${n++}.json`);
+            writeFileSync(f, JSON.stringify(doc));
+            for (const argv of [
+              ['report', f, '--out', join(dir, 'r.html'), '--quiet'],
+              ['kcidb', f, '--out', join(dir, 'k.json'), '--quiet'],
+              ['crosscheck', f, '--quiet'],
+              ['regress', 'add', f, '--dir', corpus],
+            ]) {
+              expectClean(await invoke(argv), `${argv[0]} on ${JSON.stringify(doc).slice(0, 300)}`);
+            }
+          },
+        ),
+        { numRuns: 300 * X },
+      );
+    },
+    300_000 * X,
+  );
 
-  it('kcidb --check reads a mutated kcidb.json', async () => {
-    const dir = tmp();
-    let n = 0;
-    await fc.assert(
-      fc.asyncProperty(anyDoc(() => kcidb), async (doc) => {
-        const f = join(dir, `k${n++}.json`);
-        writeFileSync(f, JSON.stringify(doc));
-        const r = await invoke(['kcidb', '--check', f, '--quiet']);
-        expectClean(r, `kcidb --check on ${JSON.stringify(doc).slice(0, 300)}`);
-      }),
-      { numRuns: 300 * X },
-    );
-  }, 300_000 * X);
+  it(
+    'kcidb --check reads a mutated kcidb.json',
+    async () => {
+      const dir = tmp();
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          anyDoc(() => kcidb),
+          async (doc) => {
+            const f = join(dir, `k${n++}.json`);
+            writeFileSync(f, JSON.stringify(doc));
+            const r = await invoke(['kcidb', '--check', f, '--quiet']);
+            expectClean(r, `kcidb --check on ${JSON.stringify(doc).slice(0, 300)}`);
+          },
+        ),
+        { numRuns: 300 * X },
+      );
+    },
+    300_000 * X,
+  );
 
   it('a mutated corpus entry parses or is refused with a FixtureError that names the file', () => {
     const entries = readdirSync(join(ROOT, 'fixtures', 'regressions')).filter((f) => f.endsWith('.json'));
     fc.assert(
-      fc.property(fc.constantFrom(...entries), anyDoc(() => null), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.boolean(), (name, other, ms, useOther) => {
-        const base = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'regressions', name), 'utf8')) as Json;
-        const doc = useOther ? other : ms.reduce((d, m) => mutate(d, m), base);
-        try {
-          parseRegression(JSON.stringify(doc), `/corpus/${name}`, ALL_PROPERTIES);
-        } catch (e) {
-          if (!(e instanceof FixtureError)) throw e;
-          expect(e.message.startsWith(`/corpus/${name}: `)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...entries),
+        anyDoc(() => null),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        (name, other, ms, useOther) => {
+          const base = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'regressions', name), 'utf8')) as Json;
+          const doc = useOther ? other : ms.reduce((d, m) => mutate(d, m), base);
+          try {
+            parseRegression(JSON.stringify(doc), `/corpus/${name}`, ALL_PROPERTIES);
+          } catch (e) {
+            if (!(e instanceof FixtureError)) throw e;
+            expect(e.message.startsWith(`/corpus/${name}: `)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 2000 * X },
     );
   });
 
   it('a run whose corpus holds a broken entry stops with one line naming the file, exit 2', async () => {
     const corpus = tmp();
-    const base = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'regressions', 'abort-ec-from-target-el.json'), 'utf8')) as Record<string, Json>;
+    const base = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'regressions', 'abort-ec-from-target-el.json'), 'utf8')) as Record<
+      string,
+      Json
+    >;
     writeFileSync(join(corpus, 'broken.json'), JSON.stringify({ ...base, seed: 'x' }));
-    const r = await execa('node', [BIN, 'run', '--family', 'abort', '--runs', '1', '--report', join(tmp(), 'r')], { reject: false, env: { S2C_REGRESSIONS: corpus } });
+    const r = await execa('node', [BIN, 'run', '--family', 'abort', '--runs', '1', '--report', join(tmp(), 'r')], {
+      reject: false,
+      env: { S2C_REGRESSIONS: corpus },
+    });
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/broken\.json: field 'seed' must be an integer/)]);
   }, 60_000);

@@ -13,8 +13,8 @@ const U64_MAX = (1n << 64n) - 1n;
 
 function bigints(v: Json, out: bigint[]): bigint[] {
   if (typeof v === 'string' && /^0x[0-9a-f]+$/.test(v)) out.push(BigInt(v));
-  else if (Array.isArray(v)) v.forEach((x) => bigints(x, out));
-  else if (v !== null && typeof v === 'object') Object.values(v).forEach((x) => bigints(x, out));
+  else if (Array.isArray(v)) for (const x of v) bigints(x, out);
+  else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) bigints(x, out);
   return out;
 }
 

@@ -25,7 +25,8 @@ const CANDIDATES = [process.env['CHROMIUM'], '/usr/bin/chromium', '/usr/bin/chro
 async function findChromium(): Promise<{ path?: string; why?: string }> {
   const found = () => CANDIDATES.find((p) => existsSync(p));
   if (found()) return { path: found() };
-  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return { why: 'chromium is not installed and apt-get cannot be run here (not root or not Debian)' };
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get'))
+    return { why: 'chromium is not installed and apt-get cannot be run here (not root or not Debian)' };
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const r = await execa('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq chromium'], { reject: false, env, timeout: 540_000 });
   if (found()) return { path: found() };
@@ -51,13 +52,28 @@ beforeAll(async () => {
     cli('run', '--profile', 'seed-004-v1', '--family', 'abort', '--seed', '1', '--report', runs.seed004, '--quiet'),
   ]);
   merged = join(tmp(), 'matrix.html');
-  const r = await cli('report', join(runs.mainline, 'summary.json'), join(runs.pre518, 'summary.json'), join(runs.seed004, 'summary.json'), '--out', merged);
+  const r = await cli(
+    'report',
+    join(runs.mainline, 'summary.json'),
+    join(runs.pre518, 'summary.json'),
+    join(runs.seed004, 'summary.json'),
+    '--out',
+    merged,
+  );
   expect(r.exitCode, r.stderr).toBe(0);
   if (!chromiumPath) return;
   context = await chromium.launchPersistentContext(tmp(), {
     executablePath: chromiumPath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 600_000);
 
@@ -82,28 +98,45 @@ describe('s2conform report (CLI)', () => {
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
   });
 
-  it.each([[['report']], [['report', '/nonexistent/summary.json']], [['report', BIN]], [['report', '--bogus', 'x']]])('%j: exit 2, one line on stderr', async (args) => {
-    const r = await cli(...args);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  });
+  it.each([[['report']], [['report', '/nonexistent/summary.json']], [['report', BIN]], [['report', '--bogus', 'x']]])(
+    '%j: exit 2, one line on stderr',
+    async (args) => {
+      const r = await cli(...args);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    },
+  );
 
   it('--help lists every command and flag', async () => {
     const r = await cli('report', '--help');
     expect(r.exitCode).toBe(0);
-    for (const f of ['run', 'report', '<summary.json...>', '--out', '--quiet', '--report', 'ktap.txt', 'junit.xml', 'index.html', 'NO_COLOR']) expect(r.stdout).toContain(f);
+    for (const f of [
+      'run',
+      'report',
+      '<summary.json...>',
+      '--out',
+      '--quiet',
+      '--report',
+      'ktap.txt',
+      'junit.xml',
+      'index.html',
+      'NO_COLOR',
+    ])
+      expect(r.stdout).toContain(f);
   });
 });
 
 describe('the matrix in headless Chromium', () => {
-  it('has a row per property and a column per run, each cell the run\'s verdict', async (ctx) => {
+  it("has a row per property and a column per run, each cell the run's verdict", async (ctx) => {
     if (!context) ctx.skip(skipWhy ?? 'no browser');
     const { page, requests } = await open(merged);
     const heads = await page.locator('table.matrix thead th').allInnerTexts();
     expect(heads.slice(1)).toEqual(['sim · mainline', 'sim · pre-5.18', 'sim · seed-004-v1']);
-    const cells = await page.locator('td[data-property]').evaluateAll((tds) =>
-      tds.map((td) => ({ p: td.getAttribute('data-property'), t: td.getAttribute('data-target'), v: td.getAttribute('data-verdict') })),
-    );
+    const cells = await page
+      .locator('td[data-property]')
+      .evaluateAll((tds) =>
+        tds.map((td) => ({ p: td.getAttribute('data-property'), t: td.getAttribute('data-target'), v: td.getAttribute('data-verdict') })),
+      );
     const want = (
       [
         ['sim · mainline', load(runs.mainline)],
@@ -141,7 +174,11 @@ describe('the matrix in headless Chromium', () => {
     expect(fields).toEqual(failed.diff?.map((d) => d.path));
     const decoded = td.locator('table.decoded').first();
     const rows = await decoded.locator('tr').evaluateAll((trs) =>
-      trs.slice(1).map((tr) => ({ k: tr.querySelector('th')?.textContent, differs: tr.classList.contains('differs'), cells: [...tr.querySelectorAll('td')].map((c) => c.textContent) })),
+      trs.slice(1).map((tr) => ({
+        k: tr.querySelector('th')?.textContent,
+        differs: tr.classList.contains('differs'),
+        cells: [...tr.querySelectorAll('td')].map((c) => c.textContent),
+      })),
     );
     const names = rows.map((r) => r.k);
     for (const k of ['EC', 'IL', 'ISS', 'WnR', 'FSC', 'ISS2', 'RES0_63_56']) expect(names).toContain(k);
@@ -157,7 +194,13 @@ describe('the matrix in headless Chromium', () => {
     const regions = await svg.locator('rect[data-region]').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-region')));
     const space = ipaSpaceOf(failed.counterexample, s.profile, s.target);
     if (!space) throw new Error('not an access case');
-    const want = ['mmio', ...(space.n < space.l ? ['extabt'] : []), ...(Math.max(space.n, space.l) < space.p ? ['asf'] : []), 'stage1', 'harness'];
+    const want = [
+      'mmio',
+      ...(space.n < space.l ? ['extabt'] : []),
+      ...(Math.max(space.n, space.l) < space.p ? ['asf'] : []),
+      'stage1',
+      'harness',
+    ];
     expect(regions).toEqual(want);
     const c = failed.counterexample as { access: { ipa: string } };
     const marker = svg.locator('g[data-marker="ipa"]');

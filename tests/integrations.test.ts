@@ -25,10 +25,13 @@ describe('integrations/: CI examples', () => {
     expect(r.exitCode).not.toBe(0);
   });
 
-  it.skipIf(!yamllint)(`both files pass yamllint${yamllint ? '' : ' (skipped: yamllint not installed: apt-get install yamllint)'}`, async () => {
-    const r = await execa('yamllint', ['-d', YAMLLINT_CONFIG, GH, GL], { reject: false });
-    expect(r.exitCode, r.stdout).toBe(0);
-  });
+  it.skipIf(!yamllint)(
+    `both files pass yamllint${yamllint ? '' : ' (skipped: yamllint not installed: apt-get install yamllint)'}`,
+    async () => {
+      const r = await execa('yamllint', ['-d', YAMLLINT_CONFIG, GH, GL], { reject: false });
+      expect(r.exitCode, r.stdout).toBe(0);
+    },
+  );
 
   it('every matrix target is a spec the CLI accepts, and both files run the same matrix', async () => {
     const targets = (f: string) => [...readFileSync(f, 'utf8').matchAll(/^\s+- "?(qemu:[^"\s]+)"?$/gm)].map((m) => m[1] ?? '');

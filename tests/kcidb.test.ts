@@ -14,9 +14,16 @@ import { kcidbProblems } from '../reports/kcidbSchema.ts';
 const BIN = join(import.meta.dirname, '..', 'bin', 's2conform.mjs');
 const tmp = () => mkdtempSync(join(tmpdir(), 's2c-kcidb-'));
 
-async function run(target: string, families: RunArgs['families'], seed = 3): Promise<{ dir: string; summary: Summary; kcidb: KcidbSubmission }> {
+async function run(
+  target: string,
+  families: RunArgs['families'],
+  seed = 3,
+): Promise<{ dir: string; summary: Summary; kcidb: KcidbSubmission }> {
   const dir = tmp();
-  await runCommand({ target, profile: 'auto', families, property: undefined, runs: 30, seed, path: undefined, strict: false, report: dir, quiet: true }, '0.0.0-test');
+  await runCommand(
+    { target, profile: 'auto', families, property: undefined, runs: 30, seed, path: undefined, strict: false, report: dir, quiet: true },
+    '0.0.0-test',
+  );
   return {
     dir,
     summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary,
@@ -56,7 +63,9 @@ describe('kcidb.json (KCIDB v5.3)', () => {
     const a = await run('sim', ['vm-create'], 1);
     const b = await run('sim', ['vm-create'], 2);
     const out = join(tmp(), 'all.json');
-    const r = await execa('node', [BIN, 'kcidb', join(a.dir, 'summary.json'), join(b.dir, 'summary.json'), '--out', out], { reject: false });
+    const r = await execa('node', [BIN, 'kcidb', join(a.dir, 'summary.json'), join(b.dir, 'summary.json'), '--out', out], {
+      reject: false,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const merged = JSON.parse(readFileSync(out, 'utf8')) as KcidbSubmission;
     expect(kcidbProblems(merged)).toEqual([]);
@@ -74,15 +83,43 @@ describe('kcidb.json (KCIDB v5.3)', () => {
     const { kcidb } = await run('sim', ['vm-create']);
     const broken: [string, (k: KcidbSubmission & Record<string, unknown>) => void, RegExp][] = [
       ['an unknown field in a test', (k) => Object.assign(k.tests[0] ?? {}, { waived: false }), /tests\[0\]: unknown field 'waived'/],
-      ['a path with a slash', (k) => Object.assign(k.tests[0] ?? {}, { path: 's2conform.mte/anon' }), /tests\[0\]\.path: .* does not match/],
-      ['a status outside the enum', (k) => Object.assign(k.tests[0] ?? {}, { status: 'OK' }), /tests\[0\]\.status: "OK" is not one of FAIL, ERROR, MISS, PASS, DONE, SKIP/],
-      ['an origin with a hyphen', (k) => Object.assign(k.builds[0] ?? {}, { origin: 's2-conform' }), /builds\[0\]\.origin: .* does not match/],
-      ['a test without its build', (k) => delete (k.tests[0] as Partial<KcidbSubmission['tests'][number]>).build_id, /tests\[0\]: required field 'build_id' is missing/],
+      [
+        'a path with a slash',
+        (k) => Object.assign(k.tests[0] ?? {}, { path: 's2conform.mte/anon' }),
+        /tests\[0\]\.path: .* does not match/,
+      ],
+      [
+        'a status outside the enum',
+        (k) => Object.assign(k.tests[0] ?? {}, { status: 'OK' }),
+        /tests\[0\]\.status: "OK" is not one of FAIL, ERROR, MISS, PASS, DONE, SKIP/,
+      ],
+      [
+        'an origin with a hyphen',
+        (k) => Object.assign(k.builds[0] ?? {}, { origin: 's2-conform' }),
+        /builds\[0\]\.origin: .* does not match/,
+      ],
+      [
+        'a test without its build',
+        (k) => delete (k.tests[0] as Partial<KcidbSubmission['tests'][number]>).build_id,
+        /tests\[0\]: required field 'build_id' is missing/,
+      ],
       ['a build with valid (a v4 field)', (k) => Object.assign(k.builds[0] ?? {}, { valid: true }), /builds\[0\]: unknown field 'valid'/],
       ['version 5.4', (k) => Object.assign(k, { version: { major: 5, minor: 4 } }), /version\.minor: must be at most 3/],
-      ['an id without its origin', (k) => Object.assign(k.checkouts[0] ?? {}, { id: 'no-origin' }), /checkouts\[0\]\.id: .* does not match/],
-      ['a start_time that is not RFC 3339', (k) => Object.assign(k.tests[0] ?? {}, { start_time: 'yesterday' }), /is not an RFC 3339 date-time/],
-      ['a dangling build_id', (k) => Object.assign(k.tests[0] ?? {}, { build_id: 's2conform:nope' }), /tests\[0\]\.build_id: no such build/],
+      [
+        'an id without its origin',
+        (k) => Object.assign(k.checkouts[0] ?? {}, { id: 'no-origin' }),
+        /checkouts\[0\]\.id: .* does not match/,
+      ],
+      [
+        'a start_time that is not RFC 3339',
+        (k) => Object.assign(k.tests[0] ?? {}, { start_time: 'yesterday' }),
+        /is not an RFC 3339 date-time/,
+      ],
+      [
+        'a dangling build_id',
+        (k) => Object.assign(k.tests[0] ?? {}, { build_id: 's2conform:nope' }),
+        /tests\[0\]\.build_id: no such build/,
+      ],
     ];
     const dir = tmp();
     for (const [what, breakIt, message] of broken) {
@@ -97,7 +134,18 @@ describe('kcidb.json (KCIDB v5.3)', () => {
   }, 120_000);
 
   it('older summaries without a start time still convert (no start_time)', () => {
-    const s: Summary = { tool: 's2conform', version: '0.1.0', target: { kind: 'sim', spec: 'sim' }, profile: 'mainline', strict: false, seed: 1, properties: [], totals: { pass: 0, fail: 0, skip: 0, error: 0 }, durationMs: 1, complete: true };
+    const s: Summary = {
+      tool: 's2conform',
+      version: '0.1.0',
+      target: { kind: 'sim', spec: 'sim' },
+      profile: 'mainline',
+      strict: false,
+      seed: 1,
+      properties: [],
+      totals: { pass: 0, fail: 0, skip: 0, error: 0 },
+      durationMs: 1,
+      complete: true,
+    };
     const k = toKcidb(s);
     expect(kcidbProblems(k)).toEqual([]);
     expect(k.checkouts[0]?.start_time).toBeUndefined();

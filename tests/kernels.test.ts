@@ -40,5 +40,4 @@ describe(`every profile conforms on a simulator of that kernel (${RUNS} runs, se
       }
     });
   }
-
 });

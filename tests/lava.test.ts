@@ -20,35 +20,66 @@ const lavaRun = has('lava-run') && process.getuid?.() === 0;
 const tmp = (): string => mkdtempSync(join(tmpdir(), 's2c-lava-'));
 
 describe('integrations/lava: the LAVA test definition', () => {
-  it.skipIf(!pyYaml)(`is a Lava-Test Test Definition 1.0 with runs, seed and families as parameters${pyYaml ? '' : ' (skipped: python3-yaml not installed)'}`, async () => {
-    const r = await execa('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', DEFINITION]);
-    const d = JSON.parse(r.stdout) as { metadata: { format: string; name: string }; params: Record<string, string>; run: { steps: string[] } };
-    expect(d.metadata.format).toBe('Lava-Test Test Definition 1.0');
-    expect(d.metadata.name).toBe('s2conform');
-    expect(Object.keys(d.params)).toEqual(expect.arrayContaining(['RUNS', 'SEED', 'FAMILIES']));
-    expect(d.run.steps.join('\n')).toMatch(/run\.sh "\$\{RUNS\}" "\$\{SEED\}" "\$\{FAMILIES\}"/);
-    expect(readFileSync(join(LAVA, 'run.sh'), 'utf8')).toMatch(/--target native/);
-  });
+  it.skipIf(!pyYaml)(
+    `is a Lava-Test Test Definition 1.0 with runs, seed and families as parameters${pyYaml ? '' : ' (skipped: python3-yaml not installed)'}`,
+    async () => {
+      const r = await execa('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', DEFINITION]);
+      const d = JSON.parse(r.stdout) as {
+        metadata: { format: string; name: string };
+        params: Record<string, string>;
+        run: { steps: string[] };
+      };
+      expect(d.metadata.format).toBe('Lava-Test Test Definition 1.0');
+      expect(d.metadata.name).toBe('s2conform');
+      expect(Object.keys(d.params)).toEqual(expect.arrayContaining(['RUNS', 'SEED', 'FAMILIES']));
+      expect(d.run.steps.join('\n')).toMatch(/run\.sh "\$\{RUNS\}" "\$\{SEED\}" "\$\{FAMILIES\}"/);
+      expect(readFileSync(join(LAVA, 'run.sh'), 'utf8')).toMatch(/--target native/);
+    },
+  );
 
   it.skipIf(!has('yamllint'))('passes yamllint', async () => {
-    const r = await execa('yamllint', ['-d', '{extends: default, rules: {line-length: {max: 140}, document-start: disable}}', DEFINITION], { reject: false });
+    const r = await execa('yamllint', ['-d', '{extends: default, rules: {line-length: {max: 140}, document-start: disable}}', DEFINITION], {
+      reject: false,
+    });
     expect(r.exitCode, r.stdout).toBe(0);
   });
 
-  it.skipIf(!lavaRun)(`the dispatcher validates the job and device lava-smoke writes, and refuses a broken job${lavaRun ? '' : ' (skipped: needs lava-run and root)'}`, async () => {
-    const dir = tmp();
-    writeFileSync(join(dir, 'vmlinuz'), 'x');
-    writeFileSync(join(dir, 'initrd.gz'), 'x');
-    writeFileSync(join(dir, 'device.yaml'), deviceYaml('/usr/bin/true'));
-    const job = jobYaml(join(dir, 'vmlinuz'), join(dir, 'initrd.gz'), readFileSync(DEFINITION, 'utf8'), { RUNS: '5', SEED: '1', FAMILIES: 'vm-create' });
-    writeFileSync(join(dir, 'job.yaml'), job);
-    const ok = await execa('lava-run', ['--job-id', '9001', '--output-dir', join(dir, 'out'), '--device', join(dir, 'device.yaml'), '--validate', join(dir, 'job.yaml')], { reject: false });
-    expect(ok.exitCode, ok.stdout.split('\n').filter((l) => l.includes('error')).join('\n')).toBe(0);
-    writeFileSync(join(dir, 'bad.yaml'), job.replace('context:\n  arch: arm64\n', ''));
-    const bad = await execa('lava-run', ['--job-id', '9002', '--output-dir', join(dir, 'out2'), '--device', join(dir, 'device.yaml'), '--validate', join(dir, 'bad.yaml')], { reject: false });
-    expect(bad.exitCode).not.toBe(0);
-    expect(bad.stdout + bad.stderr).toMatch(/Missing 'arch' in job context/);
-  }, 120_000);
+  it.skipIf(!lavaRun)(
+    `the dispatcher validates the job and device lava-smoke writes, and refuses a broken job${lavaRun ? '' : ' (skipped: needs lava-run and root)'}`,
+    async () => {
+      const dir = tmp();
+      writeFileSync(join(dir, 'vmlinuz'), 'x');
+      writeFileSync(join(dir, 'initrd.gz'), 'x');
+      writeFileSync(join(dir, 'device.yaml'), deviceYaml('/usr/bin/true'));
+      const job = jobYaml(join(dir, 'vmlinuz'), join(dir, 'initrd.gz'), readFileSync(DEFINITION, 'utf8'), {
+        RUNS: '5',
+        SEED: '1',
+        FAMILIES: 'vm-create',
+      });
+      writeFileSync(join(dir, 'job.yaml'), job);
+      const ok = await execa(
+        'lava-run',
+        ['--job-id', '9001', '--output-dir', join(dir, 'out'), '--device', join(dir, 'device.yaml'), '--validate', join(dir, 'job.yaml')],
+        { reject: false },
+      );
+      expect(
+        ok.exitCode,
+        ok.stdout
+          .split('\n')
+          .filter((l) => l.includes('error'))
+          .join('\n'),
+      ).toBe(0);
+      writeFileSync(join(dir, 'bad.yaml'), job.replace('context:\n  arch: arm64\n', ''));
+      const bad = await execa(
+        'lava-run',
+        ['--job-id', '9002', '--output-dir', join(dir, 'out2'), '--device', join(dir, 'device.yaml'), '--validate', join(dir, 'bad.yaml')],
+        { reject: false },
+      );
+      expect(bad.exitCode).not.toBe(0);
+      expect(bad.stdout + bad.stderr).toMatch(/Missing 'arch' in job context/);
+    },
+    120_000,
+  );
 
   it('reports each property with lava-test-case: pass, fail, skip, and unknown for an error', async () => {
     const dir = tmp();
@@ -84,7 +115,9 @@ describe('integrations/lava: the LAVA test definition', () => {
     await execa('node', [join(LAVA, 'artefacts.mjs'), join(dir, 'log.yaml'), join(dir, 'back')]);
     expect(readFileSync(join(dir, 'back', 'summary.json'), 'utf8')).toBe('{"ok":true}\n');
     writeFileSync(join(dir, 'empty.yaml'), '{"lvl": "target", "msg": "nothing"}\n');
-    expect((await execa('node', [join(LAVA, 'artefacts.mjs'), join(dir, 'empty.yaml'), join(dir, 'x')], { reject: false })).exitCode).toBe(1);
+    expect((await execa('node', [join(LAVA, 'artefacts.mjs'), join(dir, 'empty.yaml'), join(dir, 'x')], { reject: false })).exitCode).toBe(
+      1,
+    );
   });
 
   it("reads the dispatcher's result records (YAML flow lines with tags)", () => {

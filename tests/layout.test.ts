@@ -26,7 +26,14 @@ const SEED_LO = (1n << 52n) - (1n << 48n);
 const SEED_HI = (1n << 52n) - (1n << 47n);
 const GiB = 1n << 30n;
 
-const host = (mode: HostConfig['mode'], vaBits: 48 | 52 = 52): HostConfig => ({ parange: 6, granule: 64, lpa2: false, kernelPaBits: 52, vaBits, mode });
+const host = (mode: HostConfig['mode'], vaBits: 48 | 52 = 52): HostConfig => ({
+  parange: 6,
+  granule: 64,
+  lpa2: false,
+  kernelPaBits: 52,
+  vaBits,
+  mode,
+});
 const boot = (banks: PhysRange[], kernelBase: bigint): BootConfig => ({
   banks,
   kernel: { base: kernelBase, size: 32n << 20n },
@@ -36,10 +43,19 @@ const boot = (banks: PhysRange[], kernelBase: bigint): BootConfig => ({
 });
 
 // Marc's system: a bank at the bottom, another one in [2^52 - 2^48, 2^52 - 2^47), the kernel low
-const marc: LayoutCase = { host: host('nvhe'), boot: boot([{ base: 0x8000_0000n, size: GiB }, { base: SEED_LO + 4n * GiB, size: GiB }], 0x8000_0000n) };
+const marc: LayoutCase = {
+  host: host('nvhe'),
+  boot: boot(
+    [
+      { base: 0x8000_0000n, size: GiB },
+      { base: SEED_LO + 4n * GiB, size: GiB },
+    ],
+    0x8000_0000n,
+  ),
+};
 
 describe('seed 001 v1: memory in [2^52 - 2^48, 2^52 - 2^47) has no EL2 alias', () => {
-  it('the oracle says so for the thread\'s own system, and mainline drops that memory instead', () => {
+  it("the oracle says so for the thread's own system, and mainline drops that memory instead", () => {
     const v1 = layout(marc, P('seed-001-v1'));
     expect(v1.linearCap51).toBe(false);
     expect(v1.el2).toMatchObject({ kind: 'hyp', init: 'ok', unmappable: [{ base: SEED_LO + 4n * GiB, size: GiB }] });
@@ -49,10 +65,14 @@ describe('seed 001 v1: memory in [2^52 - 2^48, 2^52 - 2^47) has no EL2 alias', (
     expect(now.el2).toMatchObject({ kind: 'hyp', init: 'ok', unmappable: [], idmapInLinear: false, privateInLinear: false });
   });
 
-  it('run against the mainline simulator, the v1 profile fails with the seed\'s range as the shrunk counterexample', async () => {
+  it("run against the mainline simulator, the v1 profile fails with the seed's range as the shrunk counterexample", async () => {
     const target = simulatorTarget();
     const info = await target.open();
-    const r = await runProperty(el2MappableProperty as never, { target, info, profile: P('seed-001-v1') }, { runs: 1000, seed: 1, strict: false });
+    const r = await runProperty(
+      el2MappableProperty as never,
+      { target, info, profile: P('seed-001-v1') },
+      { runs: 1000, seed: 1, strict: false },
+    );
     expect(r.verdict).toBe('fail');
     expect(r.path).toMatch(/^[0-9:]+$/);
     const expected = (r.expected as { unmappable: { base: string; size: string }[] }).unmappable;
@@ -85,17 +105,38 @@ describe('the rules on hand-made boots', () => {
   });
 
   it('f4693c2716b3 (v5.11): DRAM spanning 2^51 leaves no top bit, and an ID map inside the alias stops KVM', () => {
-    const wide: LayoutCase = { host: host('nvhe'), boot: boot([{ base: 0n, size: GiB }, { base: 1n << 51n, size: GiB }], 0x20_0000n) };
+    const wide: LayoutCase = {
+      host: host('nvhe'),
+      boot: boot(
+        [
+          { base: 0n, size: GiB },
+          { base: 1n << 51n, size: GiB },
+        ],
+        0x20_0000n,
+      ),
+    };
     expect(layout(wide, P('v5.10')).dropped).toEqual([{ base: 1n << 51n, size: GiB }]);
     expect(layout(wide, P('v5.11')).el2).toMatchObject({ init: 'idmap-intersects-hyp-va', idmapInLinear: true });
     expect(layout(wide, P('mainline')).el2).toMatchObject({ init: 'ok' });
   });
 
   it('a kernel above the linear window keeps itself (up to its end): the window slides up and low memory is dropped', () => {
-    const high: LayoutCase = { host: host('nvhe'), boot: boot([{ base: 0n, size: GiB }, { base: 3n << 50n, size: GiB }], 3n << 50n) };
+    const high: LayoutCase = {
+      host: host('nvhe'),
+      boot: boot(
+        [
+          { base: 0n, size: GiB },
+          { base: 3n << 50n, size: GiB },
+        ],
+        3n << 50n,
+      ),
+    };
     const o = layout(high, P('mainline'));
     expect(o.kept).toEqual([{ base: 3n << 50n, size: 32n << 20n }]);
-    expect(o.dropped).toEqual([{ base: 0n, size: GiB }, { base: (3n << 50n) + (32n << 20n), size: GiB - (32n << 20n) }]);
+    expect(o.dropped).toEqual([
+      { base: 0n, size: GiB },
+      { base: (3n << 50n) + (32n << 20n), size: GiB - (32n << 20n) },
+    ]);
   });
 
   it('layout cases round-trip through JSON', () => {
@@ -115,7 +156,10 @@ describe('the boot log of a real kernel', () => {
   it('reads the mode and the cap decision', () => {
     expect(bootLogFacts(nvhe)).toEqual({ kvm: 'nvhe', linearCap51: true });
     expect(bootLogFacts(['kvm [1]: VHE mode initialized successfully'])).toEqual({ kvm: 'vhe', linearCap51: false });
-    expect(bootLogFacts([CAP_LINE, 'kvm [1]: Protected hVHE mode initialized successfully'])).toEqual({ kvm: 'protected', linearCap51: true });
+    expect(bootLogFacts([CAP_LINE, 'kvm [1]: Protected hVHE mode initialized successfully'])).toEqual({
+      kvm: 'protected',
+      linearCap51: true,
+    });
     expect(bootLogFacts(['kvm [1]: Hyp mode initialized successfully'])).toEqual({ kvm: 'nvhe', linearCap51: false }); // 6.1
     expect(bootLogFacts(['kvm [1]: error initializing Hyp mode: -34'])).toEqual({ kvm: 'failed', linearCap51: false });
   });
@@ -126,7 +170,7 @@ describe('the boot log of a real kernel', () => {
   });
 });
 
-describe('the simulator\'s knobs reproduce each older kernel the oracle describes', () => {
+describe("the simulator's knobs reproduce each older kernel the oracle describes", () => {
   const OLDER = ['v5.10', 'v5.11', 'v5.12', 'v6.1', 'seed-001-v1'];
   it.each(OLDER)('%s', async (name) => {
     const target = simulatorTarget({ knobs: twin(name) });
@@ -169,8 +213,14 @@ describe('layout: edges, oracle and simulator alike', () => {
       const o = await both(at([{ base: 0n, size: 1n << 47n }, high], high.base, 48, mode));
       // above the window only what the kernel needs stays: end = 2^47 + 34 MiB, the kernel's end;
       // memstart = round_up(end - 2^47, 1 GiB) = 1 GiB
-      expect(o.kept).toEqual([{ base: GiB, size: (1n << 47n) - GiB }, { base: high.base, size: 32n * MiB }]);
-      expect(o.dropped).toEqual([{ base: 0n, size: GiB }, { base: high.base + 32n * MiB, size: 32n * MiB }]);
+      expect(o.kept).toEqual([
+        { base: GiB, size: (1n << 47n) - GiB },
+        { base: high.base, size: 32n * MiB },
+      ]);
+      expect(o.dropped).toEqual([
+        { base: 0n, size: GiB },
+        { base: high.base + 32n * MiB, size: 32n * MiB },
+      ]);
     }
   });
 
@@ -179,7 +229,12 @@ describe('layout: edges, oracle and simulator alike', () => {
     const b = { base: 0x8000_0000n, size: GiB }; // adjacent to a
     const c = { base: 0x80_0000_0000n, size: GiB };
     const sorted = await both(at([a, b, c], c.base, 52));
-    for (const banks of [[c, b, a], [b, c, a], [a, { base: 0x1_0000_0000n, size: 0n }, b, c]]) expect(await both(at(banks, c.base, 52))).toEqual(sorted);
+    for (const banks of [
+      [c, b, a],
+      [b, c, a],
+      [a, { base: 0x1_0000_0000n, size: 0n }, b, c],
+    ])
+      expect(await both(at(banks, c.base, 52))).toEqual(sorted);
     expect(sorted.kept).toEqual([{ base: a.base, size: 2n * GiB }, c]);
   });
 

@@ -1,6 +1,6 @@
 // The cache lock (adapters/kvm/lock.ts) under the races that broke the old one: a holder that died,
 // two waiters racing for its lock, and a holder whose pid lives in another pid namespace.
-import { execa, execaSync, type ResultPromise } from 'execa';
+import { execa, execaSync } from 'execa';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,15 +18,18 @@ interface Interval {
 }
 
 function intervals(log: string): Interval[] {
-  const ev = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string, string]);
+  const ev = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ') as [string, string, string]);
   return ev
     .filter(([k]) => k === 'enter')
     .map(([, id, t]) => ({ id, enter: Number(t), leave: Number(ev.find(([k, i]) => k === 'leave' && i === id)?.[2] ?? Infinity) }));
 }
 
 /** A waiter process; `wrap` runs it under another command (unshare). */
-function waiter(cache: string, log: string, id: string, hold: string, wrap: readonly string[] = []): ResultPromise {
-  const [file, ...args] = [...wrap, ...NODE_TSX, WAITER, log, id, hold] as [string, ...string[]];
+function waiter(cache: string, log: string, id: string, hold: string, wrap: readonly string[] = []) {
+  const [file = process.execPath, ...args] = [...wrap, ...NODE_TSX, WAITER, log, id, hold];
   return execa(file, args, { cwd: ROOT, env: { S2CONFORM_CACHE: cache }, reject: false });
 }
 
@@ -56,10 +59,13 @@ describe('the cache lock', () => {
       dead.kill('SIGKILL');
       const rs = await Promise.all(ws);
       await dead;
-      for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
-      const iv = intervals(log).filter((i) => i.id !== 'dead').sort((x, y) => x.enter - y.enter);
+      for (const r of rs) expect(r.exitCode, String(r.stderr)).toBe(0);
+      const iv = intervals(log)
+        .filter((i) => i.id !== 'dead')
+        .sort((x, y) => x.enter - y.enter);
       expect(iv.map((i) => i.id).sort()).toEqual(ids);
-      for (let i = 1; i < iv.length; i++) expect(iv[i]!.enter, `round ${round}: two held it at once: ${JSON.stringify(iv)}`).toBeGreaterThanOrEqual(iv[i - 1]!.leave);
+      for (let i = 1; i < iv.length; i++)
+        expect(iv[i]!.enter, `round ${round}: two held it at once: ${JSON.stringify(iv)}`).toBeGreaterThanOrEqual(iv[i - 1]!.leave);
     }
   }, 120_000);
 
@@ -71,24 +77,30 @@ describe('the cache lock', () => {
     const second = await waiter(cache, log, 'second', '10');
     await first;
     expect(second.exitCode).toBe(0);
-    expect(second.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^s2conform: waiting for the cache lock \(held by pid \d+ on .*: test waiter first\)$/)]);
+    expect(String(second.stderr).trim().split('\n')).toEqual([
+      expect.stringMatching(/^s2conform: waiting for the cache lock \(held by pid \d+ on .*: test waiter first\)$/),
+    ]);
     const iv = intervals(log);
     expect(iv.find((i) => i.id === 'second')!.enter).toBeGreaterThanOrEqual(iv.find((i) => i.id === 'first')!.leave);
   }, 60_000);
 
   // A holder in its own pid namespace is pid 1 there: a pid check from outside would judge the wrong process.
   const unshare = process.getuid?.() === 0 && execaSyncOk(['unshare', '--pid', '--fork', 'true']);
-  it.skipIf(!unshare)(`a holder in another pid namespace is waited for${unshare ? '' : ' (skipped: needs root and unshare --pid)'}`, async () => {
-    const cache = mkdtempSync(join(tmpdir(), 's2c-lock-'));
-    const log = join(cache, 'log');
-    const holder = waiter(cache, log, 'ns', '2000', ['unshare', '--pid', '--fork']);
-    await until(() => entered(log, 'ns'), 30_000);
-    const outside = await waiter(cache, log, 'outside', '10');
-    await holder;
-    expect(outside.exitCode).toBe(0);
-    const iv = intervals(log);
-    expect(iv.find((i) => i.id === 'outside')!.enter).toBeGreaterThanOrEqual(iv.find((i) => i.id === 'ns')!.leave);
-  }, 60_000);
+  it.skipIf(!unshare)(
+    `a holder in another pid namespace is waited for${unshare ? '' : ' (skipped: needs root and unshare --pid)'}`,
+    async () => {
+      const cache = mkdtempSync(join(tmpdir(), 's2c-lock-'));
+      const log = join(cache, 'log');
+      const holder = waiter(cache, log, 'ns', '2000', ['unshare', '--pid', '--fork']);
+      await until(() => entered(log, 'ns'), 30_000);
+      const outside = await waiter(cache, log, 'outside', '10');
+      await holder;
+      expect(outside.exitCode).toBe(0);
+      const iv = intervals(log);
+      expect(iv.find((i) => i.id === 'outside')!.enter).toBeGreaterThanOrEqual(iv.find((i) => i.id === 'ns')!.leave);
+    },
+    60_000,
+  );
 });
 
 function execaSyncOk(cmd: readonly [string, ...string[]]): boolean {

@@ -52,12 +52,16 @@ describe('mte oracle', () => {
   });
   it('seed 003: with FEAT_MTE_PERM a ramfs slot is taken and a tag access exits', () => {
     const c = { ...base, mtePerm: true, backing: { kind: 'ramfs', shared: false }, access: 'tag-load' } as const;
-    expect(mte(c, P('seed-003-notagaccess'))).toEqual({ enable: ['ok'], memslot: 'ok', run: { kind: 'notag-access', gpa: 0x400000n, size: 0x1000n } });
+    expect(mte(c, P('seed-003-notagaccess'))).toEqual({
+      enable: ['ok'],
+      memslot: 'ok',
+      run: { kind: 'notag-access', gpa: 0x400000n, size: 0x1000n },
+    });
     expect(mte(c, P('mainline')).memslot).toBe('EINVAL');
   });
 });
 
-describe('mte oracle: the design checks\' helpers', () => {
+describe("mte oracle: the design checks' helpers", () => {
   it('a failed enable leaves MTE off: the slot is then taken whatever backs it', () => {
     const ramfs = { ...base, backing: { kind: 'ramfs', shared: true } } as const;
     expect(mte({ ...ramfs, cap: 'bad-flags' }, P('mainline'))).toEqual({ enable: ['EINVAL'], memslot: 'ok', run: { kind: 'completed' } });
@@ -67,14 +71,14 @@ describe('mte oracle: the design checks\' helpers', () => {
     // /dev/mem is VM_SHARED whatever the VMM asked for: 6.1 refuses it
     expect(mte({ ...base, backing: { kind: 'pfnmap', shared: false } }, P('v6.1')).memslot).toBe('EINVAL');
   });
-  it('the proposal\'s stage-2 attribute: Normal loses tag access, Device and Normal-NC become Normal with tags (mainline never asks)', () => {
+  it("the proposal's stage-2 attribute: Normal loses tag access, Device and Normal-NC become Normal with tags (mainline never asks)", () => {
     expect(MEM_TYPES).toEqual(['normal', 'normal-nc', 'device']);
     expect(stage2DenyTags('normal', P('seed-003-notagaccess'))).toEqual({ type: 'normal', tags: 'denied' });
     expect(stage2DenyTags('device', P('seed-003-notagaccess'))).toEqual({ type: 'normal', tags: 'allowed' });
     expect(stage2DenyTags('normal-nc', P('seed-003-notagaccess'))).toEqual({ type: 'normal', tags: 'allowed' });
     for (const t of MEM_TYPES) expect(stage2DenyTags(t, P('mainline'))).toBe('not-used');
   });
-  it('every documented outcome tells the VMM what to do; the proposal\'s exit does not', () => {
+  it("every documented outcome tells the VMM what to do; the proposal's exit does not", () => {
     expect(vmmNextStep({ enable: ['ok'], memslot: 'EINVAL', run: null })).toMatch(/anonymous, memfd or tmpfs.*api\.rst/);
     expect(vmmNextStep({ enable: ['ok'], memslot: 'ok', run: { kind: 'run-errno', errno: 'EFAULT' } })).toMatch(/restore.*api\.rst/);
     expect(vmmNextStep({ enable: ['ok'], memslot: 'ok', run: { kind: 'notag-access', gpa: 0x400000n, size: 0x1000n } })).toBeNull();

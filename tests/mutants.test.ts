@@ -65,7 +65,15 @@ describe(`every mutant is killed by the suite (mainline, ${RUNS} runs, seed ${SE
 });
 
 // Each mutant is the bug it names, and nothing else: pinned on hand-picked cases.
-const H = (o: Partial<HostConfig> = {}): HostConfig => ({ parange: 5, granule: 4, lpa2: false, kernelPaBits: 48, vaBits: 48, mode: 'vhe', ...o });
+const H = (o: Partial<HostConfig> = {}): HostConfig => ({
+  parange: 5,
+  granule: 4,
+  lpa2: false,
+  kernelPaBits: 48,
+  vaBits: 48,
+  mode: 'vhe',
+  ...o,
+});
 const slot = (id: number, gpa: bigint, size = 0x1000n, flags = 0, uaddr = 0x10_0000_0000n): MemoryRegion => ({
   slot: id,
   flags,
@@ -86,9 +94,17 @@ const load = (ipa: bigint) => ({ kind: 'load' as const, size: 8 as const, ipa, d
 describe('each mutant differs from mainline exactly where its bug does', () => {
   it('default-ipa-accepted: only type 0 on a host below 40 bits', async () => {
     const t = sim('default-ipa-accepted');
-    expect(await observeVmCreate({ host: H({ parange: 1 }), type: 0n }, t)).toEqual({ result: 'created', ipaBits: 40, firstAccess: 'hang' });
+    expect(await observeVmCreate({ host: H({ parange: 1 }), type: 0n }, t)).toEqual({
+      result: 'created',
+      ipaBits: 40,
+      firstAccess: 'hang',
+    });
     expect(await observeVmCreate({ host: H({ parange: 1 }), type: 40n }, t)).toEqual({ result: 'errno', errno: 'EINVAL' });
-    expect(await observeVmCreate({ host: H({ parange: 2 }), type: 0n }, t)).toEqual({ result: 'created', ipaBits: 40, firstAccess: 'completed' });
+    expect(await observeVmCreate({ host: H({ parange: 2 }), type: 0n }, t)).toEqual({
+      result: 'created',
+      ipaBits: 40,
+      firstAccess: 'completed',
+    });
   });
 
   it('memslot-bound-off-by-one: only a slot ending exactly at 2^IPA', async () => {
@@ -100,9 +116,16 @@ describe('each mutant differs from mainline exactly where its bug does', () => {
 
   it('overlap-after-ipa-bound: EFAULT instead of EEXIST only for an overlapping slot beyond 2^IPA', async () => {
     const top = 1n << 40n;
-    const ops = [slot(0, top - 0x2000n, 0x2000n), slot(1, top - 0x1000n, 0x2000n, 0, 0x20_0000_0000n), slot(2, top - 0x2000n, 0x1000n, 0, 0x30_0000_0000n)];
+    const ops = [
+      slot(0, top - 0x2000n, 0x2000n),
+      slot(1, top - 0x1000n, 0x2000n, 0, 0x20_0000_0000n),
+      slot(2, top - 0x2000n, 0x1000n, 0, 0x30_0000_0000n),
+    ];
     expect(await observeMemslots({ host: H(), vmType: 40n, ops }, mainline)).toEqual({ vm: 'ok', results: ['ok', 'EEXIST', 'EEXIST'] });
-    expect(await observeMemslots({ host: H(), vmType: 40n, ops }, sim('overlap-after-ipa-bound'))).toEqual({ vm: 'ok', results: ['ok', 'EFAULT', 'EEXIST'] });
+    expect(await observeMemslots({ host: H(), vmType: 40n, ops }, sim('overlap-after-ipa-bound'))).toEqual({
+      vm: 'ok',
+      results: ['ok', 'EFAULT', 'EEXIST'],
+    });
   });
 
   it('readonly-toggle-accepted, delete-missing-slot-accepted, user-mem-slots-512', async () => {
@@ -113,19 +136,30 @@ describe('each mutant differs from mainline exactly where its bug does', () => {
     const del = { host: H(), vmType: 40n, ops: [{ ...s, memorySize: 0n }, s, { ...s, memorySize: 0n }, { ...s, memorySize: 0n }] };
     expect(await observeMemslots(del, mainline)).toEqual({ vm: 'ok', results: ['EINVAL', 'ok', 'ok', 'EINVAL'] });
     expect(await observeMemslots(del, sim('delete-missing-slot-accepted'))).toEqual({ vm: 'ok', results: ['ok', 'ok', 'ok', 'ok'] });
-    const ids = { host: H(), vmType: 40n, ops: [slot(511, 0x100000n), slot(512, 0x200000n), slot(32766, 0x300000n), slot(32767, 0x400000n)] };
+    const ids = {
+      host: H(),
+      vmType: 40n,
+      ops: [slot(511, 0x100000n), slot(512, 0x200000n), slot(32766, 0x300000n), slot(32767, 0x400000n)],
+    };
     expect(await observeMemslots(ids, mainline)).toEqual({ vm: 'ok', results: ['ok', 'ok', 'ok', 'EINVAL'] });
     expect(await observeMemslots(ids, sim('user-mem-slots-512'))).toEqual({ vm: 'ok', results: ['ok', 'EINVAL', 'EINVAL', 'EINVAL'] });
   });
 
   it('the IPA limit mutants: one host class each', async () => {
-    const limit = async (name: string | undefined, h: HostConfig) => (await observeIpaLimit({ host: h }, name ? sim(name) : mainline)).ipaLimit;
+    const limit = async (name: string | undefined, h: HostConfig) =>
+      (await observeIpaLimit({ host: h }, name ? sim(name) : mainline)).ipaLimit;
     const big = H({ parange: 6 });
     const lpa2 = H({ parange: 6, lpa2: true, kernelPaBits: 52 });
     const k64 = H({ parange: 6, granule: 64, kernelPaBits: 52 });
     const va39 = H({ parange: 4, vaBits: 39 });
     const reserved = H({ parange: 9 });
-    expect([await limit(undefined, big), await limit(undefined, lpa2), await limit(undefined, k64), await limit(undefined, va39), await limit(undefined, reserved)]).toEqual([48, 52, 52, 44, 48]);
+    expect([
+      await limit(undefined, big),
+      await limit(undefined, lpa2),
+      await limit(undefined, k64),
+      await limit(undefined, va39),
+      await limit(undefined, reserved),
+    ]).toEqual([48, 52, 52, 44, 48]);
     expect(await limit('ipa-limit-no-48-cap', big)).toBe(52);
     expect(await limit('ipa-limit-no-48-cap', k64)).toBe(52);
     expect(await limit('ipa-limit-48-cap-ignores-lpa2', lpa2)).toBe(48);
@@ -143,10 +177,16 @@ describe('each mutant differs from mainline exactly where its bug does', () => {
     expect(await observeVmCreate({ host: prot, type: 36n }, mainline)).toMatchObject({ result: 'created', ipaBits: 44 });
     expect(await observeVmCreate({ host: prot, type: 36n }, sim('pkvm-force-missing'))).toMatchObject({ result: 'created', ipaBits: 36 });
     expect(await observeVmCreate({ host: prot, type: 0x124n }, mainline)).toEqual({ result: 'errno', errno: 'EINVAL' });
-    expect(await observeVmCreate({ host: prot, type: 0x124n }, sim('pkvm-force-before-type-check'))).toMatchObject({ result: 'created', ipaBits: 44 });
+    expect(await observeVmCreate({ host: prot, type: 0x124n }, sim('pkvm-force-before-type-check'))).toMatchObject({
+      result: 'created',
+      ipaBits: 44,
+    });
     for (const mode of ['vhe', 'nvhe'] as const) {
       const h = H({ parange: 4, mode });
-      expect(await observeVmCreate({ host: h, type: 0x124n }, sim('pkvm-force-before-type-check'))).toEqual({ result: 'errno', errno: 'EINVAL' });
+      expect(await observeVmCreate({ host: h, type: 0x124n }, sim('pkvm-force-before-type-check'))).toEqual({
+        result: 'errno',
+        errno: 'EINVAL',
+      });
       expect(await observeVmCreate({ host: h, type: 36n }, sim('pkvm-force-missing'))).toMatchObject({ result: 'created', ipaBits: 36 });
     }
   });
@@ -163,15 +203,32 @@ describe('each mutant differs from mainline exactly where its bug does', () => {
     expect(await ref(between)).toEqual(sea);
     expect(await ref(beyond)).toEqual(asf);
     expect(await ref(el0)).toEqual({ kind: 'exception', vector: 0x400, esr: 0x92000010n, far: (1n << 40n) + 0x18n });
-    expect(await mut('out-of-range-as-mmio', between)).toEqual({ kind: 'mmio', physAddr: (1n << 40n) + 0x18n, len: 8, isWrite: false, data: 0n });
-    expect(await mut('v6.8-permission-gate', beyond)).toEqual({ kind: 'mmio', physAddr: (1n << 48n) + 0x18n, len: 8, isWrite: false, data: 0n });
+    expect(await mut('out-of-range-as-mmio', between)).toEqual({
+      kind: 'mmio',
+      physAddr: (1n << 40n) + 0x18n,
+      len: 8,
+      isWrite: false,
+      data: 0n,
+    });
+    expect(await mut('v6.8-permission-gate', beyond)).toEqual({
+      kind: 'mmio',
+      physAddr: (1n << 48n) + 0x18n,
+      len: 8,
+      isWrite: false,
+      data: 0n,
+    });
     expect(await mut('seed-004-v1-size-fault', between)).toEqual({ ...sea, esr: 0x96000000n });
     expect(await mut('seed-004-v1-size-fault', beyond)).toEqual(asf);
     expect(await mut('far-without-page-offset', between)).toEqual({ ...sea, far: 1n << 40n });
     expect(await mut('far-without-page-offset', beyond)).toEqual(asf);
     expect(await mut('size-fault-vs-vm-parange', beyond)).toEqual({ ...asf, esr: 0x96000010n });
     expect(await mut('size-fault-vs-vm-parange', between)).toEqual(sea);
-    expect(await mut('abort-ec-from-target-el', el0)).toEqual({ kind: 'exception', vector: 0x400, esr: 0x96000010n, far: (1n << 40n) + 0x18n });
+    expect(await mut('abort-ec-from-target-el', el0)).toEqual({
+      kind: 'exception',
+      vector: 0x400,
+      esr: 0x96000010n,
+      far: (1n << 40n) + 0x18n,
+    });
     expect(await mut('abort-ec-from-target-el', between)).toEqual(sea);
     for (const m of MUTANTS) expect(await mut(m.name, inRange), m.name).toEqual(await ref(inRange));
   });

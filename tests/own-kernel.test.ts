@@ -20,7 +20,25 @@ const built = join(cache, 'kernel-src', 'images', 'unmutated', 'Image');
 
 async function runOn(image: string): Promise<Summary> {
   const dir = mkdtempSync(join(tmpdir(), 's2c-own-'));
-  const r = await execa('node', [BIN, 'run', '--target', `qemu:max@${image}`, '--family', 'vm-create,memslot', '--runs', '20', '--seed', '9', '--report', dir, '--quiet'], { reject: false, timeout: 600_000 });
+  const r = await execa(
+    'node',
+    [
+      BIN,
+      'run',
+      '--target',
+      `qemu:max@${image}`,
+      '--family',
+      'vm-create,memslot',
+      '--runs',
+      '20',
+      '--seed',
+      '9',
+      '--report',
+      dir,
+      '--quiet',
+    ],
+    { reject: false, timeout: 600_000 },
+  );
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
 }
@@ -30,7 +48,16 @@ describe('the config fragment', () => {
     const text = readFileSync(join(ROOT, 'fixtures', 'kernel', 's2conform.config'), 'utf8');
     const opts = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     for (const l of opts) expect(l).toMatch(/^CONFIG_[A-Z0-9_]+=(y|m|\d+|".*")$/);
-    for (const need of ['CONFIG_KVM', 'CONFIG_VIRTUALIZATION', 'CONFIG_BLK_DEV_INITRD', 'CONFIG_SERIAL_AMBA_PL011_CONSOLE', 'CONFIG_DEVTMPFS', 'CONFIG_ARM64_MTE', 'CONFIG_HUGETLBFS', 'CONFIG_ARM64_PA_BITS_52']) {
+    for (const need of [
+      'CONFIG_KVM',
+      'CONFIG_VIRTUALIZATION',
+      'CONFIG_BLK_DEV_INITRD',
+      'CONFIG_SERIAL_AMBA_PL011_CONSOLE',
+      'CONFIG_DEVTMPFS',
+      'CONFIG_ARM64_MTE',
+      'CONFIG_HUGETLBFS',
+      'CONFIG_ARM64_PA_BITS_52',
+    ]) {
       expect(opts).toContain(`${need}=y`);
     }
   });
@@ -51,11 +78,15 @@ describe.skipIf(why !== undefined)(`a kernel given by path${why ? ` (skipped: ${
     expect(s.totals.fail + s.totals.error).toBe(0);
   }, 600_000);
 
-  it.skipIf(!existsSync(built))(`the tree npm run kernel-mutants built${existsSync(built) ? '' : ' (skipped: run npm run kernel-mutants -- --smoke first)'}`, async () => {
-    const s = await runOn(built);
-    expect(s.target).toMatchObject({ kernelRelease: expect.stringMatching(/^\d+\.\d+\.\d+/), kernel: { path: built } });
-    expect(s.totals.fail + s.totals.error).toBe(0);
-  }, 600_000);
+  it.skipIf(!existsSync(built))(
+    `the tree npm run kernel-mutants built${existsSync(built) ? '' : ' (skipped: run npm run kernel-mutants -- --smoke first)'}`,
+    async () => {
+      const s = await runOn(built);
+      expect(s.target).toMatchObject({ kernelRelease: expect.stringMatching(/^\d+\.\d+\.\d+/), kernel: { path: built } });
+      expect(s.totals.fail + s.totals.error).toBe(0);
+    },
+    600_000,
+  );
 });
 
 describe('single-token mutants of C (scripts/kernel/tokens.ts)', () => {

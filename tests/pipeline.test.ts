@@ -13,7 +13,10 @@ import { getProfile, type Profile } from '../oracles/profiles.ts';
 import { propertiesOf } from '../properties/index.ts';
 
 /** A simulator seen through a pipelining target: counts the observations (one host() call each) and how many overlap. */
-async function counted(spec: string, depth: number | undefined): Promise<{ target: Target; info: TargetInfo; stats: { observed: number; maxInFlight: number } }> {
+async function counted(
+  spec: string,
+  depth: number | undefined,
+): Promise<{ target: Target; info: TargetInfo; stats: { observed: number; maxInFlight: number } }> {
   const inner = await targetFromSpec(spec);
   const info = await inner.open();
   const stats = { observed: 0, maxInFlight: 0 };
@@ -120,11 +123,19 @@ describe('abort/reuse-equivalence can fail', () => {
     };
     const p = conformanceAll('abort').find((q) => q.name === 'reuse-equivalence');
     if (!p) throw new Error('no abort/reuse-equivalence');
-    const r = await runProperty(p, { target: sloppy, info, profile: getProfile('mainline') as Profile }, { runs: 300, seed: 1, strict: false });
+    const r = await runProperty(
+      p,
+      { target: sloppy, info, profile: getProfile('mainline') as Profile },
+      { runs: 300, seed: 1, strict: false },
+    );
     expect(r.verdict).toBe('fail');
     expect(r.diff?.map((d) => d.path).some((x) => x.startsWith('probe'))).toBe(true);
     // the same target done right (the simulator's own reuse) passes
-    const ok = await runProperty(p, { target: inner, info, profile: getProfile('mainline') as Profile }, { runs: 300, seed: 1, strict: false });
+    const ok = await runProperty(
+      p,
+      { target: inner, info, profile: getProfile('mainline') as Profile },
+      { runs: 300, seed: 1, strict: false },
+    );
     expect(ok.verdict).toBe('pass');
     expect(ok.vms?.reused).toBeGreaterThan(0);
   });

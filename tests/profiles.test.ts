@@ -57,15 +57,28 @@ describe('--profile auto', () => {
 describe('stable releases: --profile auto folds in the backports a release carries', () => {
   it('5.10.x: which backports, from which release', async () => {
     const { backportsAt, profileForRelease, getProfile } = await import('../oracles/profiles.ts');
-    const ids = (v: number) => backportsAt([5, 10], v).map((b) => `${b.change.cite.match(/\b[0-9a-f]{12}\b/)?.[0]}@5.10.${b.backport.from}`);
+    const ids = (v: number) =>
+      backportsAt([5, 10], v).map((b) => `${b.change.cite.match(/\b[0-9a-f]{12}\b/)?.[0]}@5.10.${b.backport.from}`);
     expect(ids(23)).toEqual([]);
     expect(ids(24)).toEqual(['7d717558dd5e@5.10.24', '262b003d059c@5.10.24']);
     expect(ids(223)).toEqual(['7d717558dd5e@5.10.24', '262b003d059c@5.10.24', '5e5df9571c31@5.10.68']);
     const at = (s: string) => profileForRelease('5.10.0-32-cloud-arm64', s);
-    expect(at('5.10.23')).toMatchObject({ name: 'v5.10.23', memslotBound: 'inclusive-bug', defaultIpa: 'accept-misprogrammed', ipaLimit: 'unclamped' });
+    expect(at('5.10.23')).toMatchObject({
+      name: 'v5.10.23',
+      memslotBound: 'inclusive-bug',
+      defaultIpa: 'accept-misprogrammed',
+      ipaLimit: 'unclamped',
+    });
     expect(at('5.10.67')).toMatchObject({ memslotBound: 'exclusive', defaultIpa: 'reject', ipaLimit: 'unclamped' });
     // 5.10.223: the bullseye kernel; 4fc096a99e01 (SHRT_MAX memslots) and 85ea6b1ec915 were never backported
-    expect(at('5.10.223')).toMatchObject({ name: 'v5.10.223', memslotBound: 'exclusive', defaultIpa: 'reject', ipaLimit: 'cap48-4k16k', memslotIds: 512, outOfRange: 'mmio' });
+    expect(at('5.10.223')).toMatchObject({
+      name: 'v5.10.223',
+      memslotBound: 'exclusive',
+      defaultIpa: 'reject',
+      ipaLimit: 'cap48-4k16k',
+      memslotIds: 512,
+      outOfRange: 'mmio',
+    });
     expect(at('5.10.223')?.source).toMatch(/5e5df9571c31 \(5\.10\.68\)/);
     // without the sublevel, the series as it left mainline
     expect(profileForRelease('5.10.0-32-cloud-arm64')).toMatchObject({ name: 'v5.10', memslotBound: 'inclusive-bug' });
@@ -80,11 +93,17 @@ describe('stable releases: --profile auto folds in the backports a release carri
     expect(getProfile('v6.13')?.mteHugetlb).toBe(true);
   });
 
-  it('the stable release comes from /proc/version, not gcc\'s version in it', async () => {
+  it("the stable release comes from /proc/version, not gcc's version in it", async () => {
     const { stableRelease } = await import('../adapters/kvm/index.ts');
-    const pv = 'Linux version 5.10.0-32-cloud-arm64 (debian-kernel@lists.debian.org) (gcc-10 (Debian 10.2.1-6) 10.2.1 20210110, GNU ld (GNU Binutils for Debian) 2.35.2) #1 SMP Debian 5.10.223-1 (2024-08-10)';
+    const pv =
+      'Linux version 5.10.0-32-cloud-arm64 (debian-kernel@lists.debian.org) (gcc-10 (Debian 10.2.1-6) 10.2.1 20210110, GNU ld (GNU Binutils for Debian) 2.35.2) #1 SMP Debian 5.10.223-1 (2024-08-10)';
     expect(stableRelease({ release: '5.10.0-32-cloud-arm64', procVersion: pv })).toBe('5.10.223');
-    expect(stableRelease({ release: '6.12.95+deb12-cloud-arm64', procVersion: 'Linux version 6.12.95+deb12-cloud-arm64 (x) #1 SMP PREEMPT_DYNAMIC Debian 6.12.95-1~bpo12+1 (2025-01-01)' })).toBe('6.12.95');
+    expect(
+      stableRelease({
+        release: '6.12.95+deb12-cloud-arm64',
+        procVersion: 'Linux version 6.12.95+deb12-cloud-arm64 (x) #1 SMP PREEMPT_DYNAMIC Debian 6.12.95-1~bpo12+1 (2025-01-01)',
+      }),
+    ).toBe('6.12.95');
     expect(stableRelease({ release: '5.10.0-32-cloud-arm64', procVersion: undefined })).toBeUndefined();
     expect(stableRelease({ release: '7.3.0-rc7-dirty', procVersion: 'Linux version 7.3.0-rc7-dirty (me@box) #3 SMP' })).toBe('7.3.0');
   });

@@ -16,7 +16,15 @@ function harness(tty: boolean, env: Record<string, string> = {}, quiet = false) 
   let out = '';
   let t = 0;
   const p = new Progress({ write: (s) => (out += s), tty, quiet, env, now: () => t, heartbeatMs: 1000 });
-  const r = (name: string, verdict: PropertyResult['verdict']): PropertyResult => ({ family: 'abort', name, verdict, runs: 10, seed: 1, durationMs: 5, reason: 'why' });
+  const r = (name: string, verdict: PropertyResult['verdict']): PropertyResult => ({
+    family: 'abort',
+    name,
+    verdict,
+    runs: 10,
+    seed: 1,
+    durationMs: 5,
+    reason: 'why',
+  });
   const family = () => {
     p.startFamily('abort', 2);
     p.startProperty('abort/routing');
@@ -69,7 +77,10 @@ describe('progress', () => {
 
   it('the CLI through a pipe: plain lines, a verdict per family, the final line last', async () => {
     const dir = mkdtempSync(join(tmpdir(), 's2c-prog-'));
-    const r = await execa('node', [BIN, 'run', '--profile', 'pre-5.18', '--seed', '2', '--report', dir], { reject: false, env: { NO_COLOR: '' } });
+    const r = await execa('node', [BIN, 'run', '--profile', 'pre-5.18', '--seed', '2', '--report', dir], {
+      reject: false,
+      env: { NO_COLOR: '' },
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).not.toContain('\x1b');
     const verdicts = r.stdout.split('\n').filter((l) => l.startsWith('== '));

@@ -25,7 +25,7 @@ describe('every property conforms on the simulator (mainline)', async () => {
   }
 });
 
-describe('--strict: the architecture\'s syndrome bits, on both sides', async () => {
+describe("--strict: the architecture's syndrome bits, on both sides", async () => {
   const target = simulatorTarget({ strict: true });
   const info = await target.open();
   const profile = getProfile('mainline') as Profile;

@@ -52,7 +52,12 @@ describe('the timeline cites its commits', () => {
       const first = COMMITS.commits[ids[0] as string] as Commit;
       expect(c.version, `${c.cite}: dated to ${first.release.join('.')}`).toEqual(first.release);
       // the subject's words after the id, where given, are the commit's own
-      const after = c.cite.split(ids[0] as string)[1]?.trim().split(/[;(]/)[0]?.trim() ?? '';
+      const after =
+        c.cite
+          .split(ids[0] as string)[1]
+          ?.trim()
+          .split(/[;(]/)[0]
+          ?.trim() ?? '';
       if (/^[A-Za-z]+:/.test(after)) expect(first.subject.toLowerCase()).toContain(after.toLowerCase());
       for (const s of c.cite.matchAll(/seed (\d{3})/g)) expect(SEEDS).toContain(s[1]);
       expect(Object.keys(c.rules).length, c.cite).toBeGreaterThan(0);
@@ -66,7 +71,7 @@ describe('the timeline cites its commits', () => {
     expect(keys.length).toBe(15);
     for (const c of rest) for (const k of Object.keys(c.rules)) expect(keys).toContain(k);
     for (const c of rest) {
-      const before = Object.entries(c.rules).every(([k, v]) => (first?.rules as Record<string, unknown>)[k] === v);
+      const before = Object.entries(c.rules).every(([k, v]) => (first?.rules as Record<string, unknown> | undefined)?.[k] === v);
       // a change that restores v4.20 behaviour is the 6.9 fix of the 6.8 regression, nothing else
       if (before) expect(c.version).toEqual([6, 9]);
     }
@@ -111,7 +116,18 @@ describe('profiles say where they come from', () => {
   it('version profiles name a kernel; proposals name their seed and differ from their base only where the proposal does', async () => {
     const { profileNames, getProfile, rulesAt } = await oracles();
     const names = profileNames();
-    expect(names).toEqual(expect.arrayContaining(['mainline', 'pre-5.12', 'pre-5.18', 'v6.8-regression', 'seed-000-v1', 'seed-001-v1', 'seed-003-notagaccess', 'seed-004-v1']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'mainline',
+        'pre-5.12',
+        'pre-5.18',
+        'v6.8-regression',
+        'seed-000-v1',
+        'seed-001-v1',
+        'seed-003-notagaccess',
+        'seed-004-v1',
+      ]),
+    );
     for (const n of names) {
       const p = getProfile(n);
       expect(p?.name).toBe(n);
@@ -132,7 +148,9 @@ describe('profiles say where they come from', () => {
     const differs = (n: string, base: readonly [number, number]) => {
       const p = getProfile(n) as unknown as Record<string, unknown>;
       const b = rulesAt(base) as unknown as Record<string, unknown>;
-      return Object.keys(b).filter((k) => p[k] !== b[k]).sort();
+      return Object.keys(b)
+        .filter((k) => p[k] !== b[k])
+        .sort();
     };
     expect(differs('seed-000-v1', [5, 12])).toEqual(['defaultIpa']);
     expect(differs('seed-004-v1', [5, 18])).toEqual(['outOfRange']);
@@ -157,8 +175,13 @@ describe('seed citations (oracles/seeds.ts)', () => {
     expect(Object.keys(TABLE)).toEqual(SEEDS);
     let seen = 0;
     for (const f of readdirSync(new URL('../oracles/', import.meta.url)).filter((x) => x.endsWith('.ts') && x !== 'seeds.ts')) {
+      let inSource = false;
       for (const line of readFileSync(new URL(`../oracles/${f}`, import.meta.url), 'utf8').split('\n')) {
-        if (/^\s*source: /.test(line)) continue; // a design's or a proposal's own source line: 'seed 002; …', 'seed 000: [PATCH] …'
+        // a design's or a proposal's own source line ('seed 002; …', 'seed 000: [PATCH] …'), or its string
+        // on the line after `source:` where the formatter wrapped it
+        const wasSource = inSource;
+        inSource = /^\s*source:\s*$/.test(line);
+        if (/^\s*source: /.test(line) || wasSource) continue;
         for (const m of line.matchAll(/seed (\d{3})/g)) {
           expect(line.slice(m.index).startsWith(seed(m[1] as Id)), `oracles/${f}: ${line.trim()}`).toBe(true);
           seen++;
@@ -170,7 +193,7 @@ describe('seed citations (oracles/seeds.ts)', () => {
     for (const c of timeline()) for (const m of c.cite.matchAll(/seed (\d{3})/g)) expect(c.cite).toContain(seed(m[1] as Id));
   });
 
-  it('the titles and lists are the seed files\' own (../shared/seeds/, where present)', async () => {
+  it("the titles and lists are the seed files' own (../shared/seeds/, where present)", async () => {
     const { SEEDS: TABLE } = await import('../oracles/seeds.ts');
     const dir = new URL('../../shared/seeds/', import.meta.url);
     let files: string[];
@@ -184,7 +207,8 @@ describe('seed citations (oracles/seeds.ts)', () => {
       expect(file, n).toBeDefined();
       const text = readFileSync(new URL(file as string, dir), 'utf8').replace(/\s+/g, ' ');
       if (s.title !== undefined) expect(text, n).toContain(s.title);
-      for (const word of s.list.replace(/[()]/g, '').replace('lore.kernel.org/r/', '').split(' ')) expect(text, `${n}: ${word}`).toContain(word);
+      for (const word of s.list.replace(/[()]/g, '').replace('lore.kernel.org/r/', '').split(' '))
+        expect(text, `${n}: ${word}`).toContain(word);
     }
   });
 });

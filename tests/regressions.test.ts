@@ -34,7 +34,10 @@ const good: RegressionEntry = {
   expected: { result: 'errno', errno: 'EINVAL' },
   date: '2026-11-22',
 };
-const parse = (e: unknown, file = 'fixtures/regressions/x.json') => () => parseRegression(JSON.stringify(e), file, ALL_PROPERTIES);
+const parse =
+  (e: unknown, file = 'fixtures/regressions/x.json') =>
+  () =>
+    parseRegression(JSON.stringify(e), file, ALL_PROPERTIES);
 
 describe('fixtures/regressions/*.json: strict parsing', () => {
   it('accepts a well-formed entry and decodes its case (64-bit values back to bigint)', () => {
@@ -53,10 +56,13 @@ describe('fixtures/regressions/*.json: strict parsing', () => {
     [{ ...good, date: '22/11/2026' }, "x.json: field 'date' must be a date YYYY-MM-DD"],
     [{ ...good, expected: 'EINVAL' }, "x.json: field 'expected' must be an outcome object"],
     [{ ...good, colour: 'red' }, "x.json: field 'colour' is not a field of a regression case"],
-    [{ ...good, case: { ...(good.case as object), type: 0 } }, "x.json: field 'case.type' must be a 64-bit \"0x…\" hex string"],
+    [{ ...good, case: { ...(good.case as object), type: 0 } }, 'x.json: field \'case.type\' must be a 64-bit "0x…" hex string'],
     [{ ...good, case: { ...(good.case as object), extra: 1 } }, "x.json: field 'case.extra' is not a field of this case"],
     [{ ...good, case: { type: '0x0' } }, "x.json: field 'case.host' is missing"],
-    [{ ...good, case: { ...(good.case as object), host: { ...(good.case as { host: object }).host, granule: 8 } } }, "x.json: field 'case.host.granule' must be one of 4, 16, 64"],
+    [
+      { ...good, case: { ...(good.case as object), host: { ...(good.case as { host: object }).host, granule: 8 } } },
+      "x.json: field 'case.host.granule' must be one of 4, 16, 64",
+    ],
   ])('names the file and the field: %#', (e, msg) => {
     expect(parse(e)).toThrow(msg);
   });
@@ -75,7 +81,9 @@ describe('fixtures/regressions/*.json: strict parsing', () => {
       },
     };
     expect(parse(bad)).toThrow(`x.json: field 'case.slots[0].userspaceAddr' must be a "0x…" string or "auto" (a access case)`);
-    expect(parse({ ...bad, case: { ...bad.case, slots: [], access: { ...bad.case.access, size: 3 } } })).toThrow("field 'case.access.size' must be one of 1, 2, 4, 8");
+    expect(parse({ ...bad, case: { ...bad.case, slots: [], access: { ...bad.case.access, size: 3 } } })).toThrow(
+      "field 'case.access.size' must be one of 1, 2, 4, 8",
+    );
     expect(() => parseRegression('{', 'f.json', ALL_PROPERTIES)).toThrow(/^f\.json: not JSON/);
     expect(() => parseRegression('[]', 'f.json', ALL_PROPERTIES)).toThrow('f.json: must be a JSON object');
     expect(parse(good, 'dir/Bad Name.json')).toThrow('the file name must be <id>.json');
@@ -122,7 +130,10 @@ describe('the corpus', () => {
     expect(res?.verdict).toBe('error');
     expect(res?.reason).toMatch(/^stale entry/);
     // under another profile the oracle is asked afresh: pre-5.12 expects the hang, mainline's simulator says EINVAL
-    const [old] = await replayRegressions({ target, info: await target.open(), profile: getProfile('pre-5.12') as Profile, strict: false }, [r]);
+    const [old] = await replayRegressions(
+      { target, info: await target.open(), profile: getProfile('pre-5.12') as Profile, strict: false },
+      [r],
+    );
     expect(old?.verdict).toBe('fail');
   });
 
@@ -130,7 +141,10 @@ describe('the corpus', () => {
     const r = parse(good)();
     const sim = simulatorTarget();
     const host = { parange: 5, granule: 4 as const, lpa2: false, kernelPaBits: 48 as const, vaBits: 48, mode: 'vhe' as const };
-    const [res] = await replayRegressions({ target: sim, info: { kind: 'qemu', spec: 'qemu:max@6.1', host }, profile: mainline, strict: false }, [r]);
+    const [res] = await replayRegressions(
+      { target: sim, info: { kind: 'qemu', spec: 'qemu:max@6.1', host }, profile: mainline, strict: false },
+      [r],
+    );
     expect(res?.verdict).toBe('skip');
     expect(res?.reason).toMatch(/recorded for host/);
   });
@@ -139,7 +153,19 @@ describe('the corpus', () => {
 describe('s2conform run and regress', () => {
   it('run replays the corpus first: a mutant fails on its own entry; regress add records a report once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 's2c-'));
-    const r = await cli('run', '--target', 'sim:memslot-bound-off-by-one', '--family', 'memslot', '--runs', '50', '--seed', '4', '--report', dir);
+    const r = await cli(
+      'run',
+      '--target',
+      'sim:memslot-bound-off-by-one',
+      '--family',
+      'memslot',
+      '--runs',
+      '50',
+      '--seed',
+      '4',
+      '--report',
+      dir,
+    );
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^regressions \(fixtures\/regressions\/\): \d+ replayed: \d+ ok, [1-9]\d* failed/m);
     expect(r.stdout).toContain('FAIL regression memslot-bound-off-by-one: memslot/sequence');
@@ -153,7 +179,13 @@ describe('s2conform run and regress', () => {
     expect(add.stdout).toMatch(/^added: memslot\/sequence → .*sim-memslot-bound-off-by-one-memslot-sequence\.json$/m);
     const [file] = readdirSync(corpusDir);
     const e = JSON.parse(readFileSync(join(corpusDir, file as string), 'utf8'));
-    expect(e).toMatchObject({ property: 'memslot/sequence', seed: 4, profile: 'mainline', target: 'sim:memslot-bound-off-by-one', strict: false });
+    expect(e).toMatchObject({
+      property: 'memslot/sequence',
+      seed: 4,
+      profile: 'mainline',
+      target: 'sim:memslot-bound-off-by-one',
+      strict: false,
+    });
     expect(e.case).toEqual(s.properties.find((p: { name: string }) => p.name === 'sequence').counterexample);
     const again = await cli('regress', 'add', join(dir, 'summary.json'), '--dir', corpusDir);
     expect(again.stdout).toMatch(/^already in the corpus/m);
@@ -188,7 +220,14 @@ describe('the corpus on a fixed host: entries recorded elsewhere are re-targeted
   const { ALL_PROPERTIES } = await import('../properties/index.ts');
   const { propertyId } = await import('../core/property.ts');
   const a57: HostConfig = { parange: 4, granule: 4, lpa2: false, kernelPaBits: 48, vaBits: 48, mode: 'nvhe' };
-  const info = { kind: 'qemu' as const, spec: 'qemu:cortex-a57@6.1', kernelRelease: '6.1.0-50-cloud-arm64', kernelVersion: '6.1.176', host: a57, cannot: { 'host-any': 'fixed', mte: 'no MTE' } };
+  const info = {
+    kind: 'qemu' as const,
+    spec: 'qemu:cortex-a57@6.1',
+    kernelRelease: '6.1.0-50-cloud-arm64',
+    kernelVersion: '6.1.176',
+    host: a57,
+    cannot: { 'host-any': 'fixed', mte: 'no MTE' },
+  };
   const profile = profileForRelease(info.kernelRelease, info.kernelVersion) as Profile;
   const all = ALL_PROPERTIES.map(propertyId);
   it('on the simulated 6.1 with the a57 host, at least half replay, and every skip says why', async () => {

@@ -215,7 +215,12 @@ describe('ktap.txt', () => {
 // fast-xml-parser: small, maintained, no dependencies beyond strnum; its
 // XMLValidator rejects ill-formed XML (bad escapes, stray control characters),
 // and its parser gives the tree back with attributes and entities decoded.
-const xml = new XMLParser({ ignoreAttributes: false, htmlEntities: true, attributeNamePrefix: '@', isArray: (n) => ['testsuite', 'testcase', 'property'].includes(n) });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  htmlEntities: true,
+  attributeNamePrefix: '@',
+  isArray: (n) => ['testsuite', 'testcase', 'property'].includes(n),
+});
 
 type Node = Record<string, unknown>;
 const nodes = (v: unknown): Node[] => (Array.isArray(v) ? (v as Node[]) : v === undefined ? [] : [v as Node]);
@@ -234,7 +239,9 @@ describe('junit.xml', () => {
     const suites = nodes(root['testsuite']);
     expect(suites.map((x) => x['@name'])).toEqual([...new Set(s.properties.map((p) => `sim/${p.family}`))]);
     const cases = suites.flatMap((x) => nodes(x['testcase']));
-    expect(cases.map((c) => `${String(c['@classname']).split('.').at(-1)}/${c['@name']}`)).toEqual(s.properties.map((p) => `${p.family}/${p.name}`));
+    expect(cases.map((c) => `${String(c['@classname']).split('.').at(-1)}/${c['@name']}`)).toEqual(
+      s.properties.map((p) => `${p.family}/${p.name}`),
+    );
     const failed = s.properties.find((p) => p.verdict === 'fail' && p.family === 'abort');
     const tc = cases.find((c) => c['@name'] === failed?.name && String(c['@classname']).endsWith('.abort'));
     const f = tc?.['failure'] as Node;
@@ -255,7 +262,9 @@ describe('junit.xml', () => {
     expect(err['@message']).toBe(NASTY.replace('\u0001', '\uFFFD'));
     const fail = by('beyond-limit')['failure'] as Node;
     expect(fail['@message']).toBe('outcome.esr: expected "0x96000000", actual "0x96000010"');
-    expect(String(fail['#text'])).toContain('FSC: expected "0x0 (address size fault, level 0)", actual "0x10 (synchronous external abort)"');
+    expect(String(fail['#text'])).toContain(
+      'FSC: expected "0x0 (address size fault, level 0)", actual "0x10 (synchronous external abort)"',
+    );
     expect(String(fail['#text'])).toContain('"note":"<&>"');
   });
 });
@@ -265,7 +274,9 @@ describe('junit.xml', () => {
 describe('a run killed in the middle', () => {
   it('leaves every report valid, with what finished', async () => {
     const dir = tmp();
-    const p = execa('node', [BIN, 'run', '--family', 'abort', '--runs', '20000', '--seed', '3', '--report', dir, '--quiet'], { reject: false });
+    const p = execa('node', [BIN, 'run', '--family', 'abort', '--runs', '20000', '--seed', '3', '--report', dir, '--quiet'], {
+      reject: false,
+    });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const j = join(dir, 'summary.json');

@@ -5,7 +5,18 @@
 
 import { execa, execaSync } from 'execa';
 import { XMLValidator } from 'fast-xml-parser';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,15 +66,21 @@ describe('bad command lines: one line on stderr, exit 2, nothing run, no report'
     [['run', '--report', '/proc/s2conform-x'], /cannot create the directory \(ENOENT\)/],
     [['run', '--report', BIN], /is a file, not a directory/],
     [['crosscheck', BIN]],
-  ])('%j', async (args, message?: RegExp) => {
-    const dir = join(tmp(), 'report');
-    const r = await execa('node', [BIN, ...args, ...(args[0] === 'run' && !args.includes('--report') ? ['--report', dir] : [])], { reject: false });
-    expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    if (message) expect(r.stderr).toMatch(message);
-    expect(r.stdout).toBe('');
-    expect(existsSync(dir)).toBe(false);
-  }, 30_000);
+  ])(
+    '%j',
+    async (args, message?: RegExp) => {
+      const dir = join(tmp(), 'report');
+      const r = await execa('node', [BIN, ...args, ...(args[0] === 'run' && !args.includes('--report') ? ['--report', dir] : [])], {
+        reject: false,
+      });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      if (message) expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+      expect(existsSync(dir)).toBe(false);
+    },
+    30_000,
+  );
 });
 
 describe('a full disk: exit 2 with one line, no temporary file left, the reports on disk still valid', () => {
@@ -146,9 +163,29 @@ function checkReports(dir: string): Summary {
 describe.skipIf(why !== undefined)(`runs on ${SPEC}${why ? ` (skipped: ${why})` : ''}`, () => {
   it('a run SIGKILLed after its first counterexample leaves valid reports of what it finished', async () => {
     const dir = tmp();
-    const p = execa('node', [BIN, 'run', '--target', SPEC, '--profile', 'v6.8-regression', '--family', 'abort', '--runs', '60', '--seed', '3', '--report', dir, '--quiet'], {
-      reject: false,
-    });
+    const p = execa(
+      'node',
+      [
+        BIN,
+        'run',
+        '--target',
+        SPEC,
+        '--profile',
+        'v6.8-regression',
+        '--family',
+        'abort',
+        '--runs',
+        '60',
+        '--seed',
+        '3',
+        '--report',
+        dir,
+        '--quiet',
+      ],
+      {
+        reject: false,
+      },
+    );
     const deadline = Date.now() + 240_000;
     let qemu: number[] = [];
     while (Date.now() < deadline) {
@@ -273,17 +310,25 @@ describe('Ctrl-C and SIGTERM: exit 130 / 143, reports say complete: false and wh
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
-  ] as const)('%s during a long simulator run', async (signal, status) => {
-    const dir = tmp();
-    const { r } = await signalAfterStart(['run', '--runs', '200000', '--seed', '5', '--quiet'], dir, signal);
-    expect(r.exitCode, r.stderr).toBe(status);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^s2conform: stopped by ${signal} after \\d+ properties: target sim closed; reports \\(incomplete\\) in `))]);
-    const s = checkReports(dir);
-    expect(s.complete).toBe(false);
-    expect(s.interrupted).toBe(signal);
-    expect(s.properties.length).toBeGreaterThanOrEqual(1);
-    expect(readFileSync(join(dir, 'ktap.txt'), 'utf8')).toMatch(/run not finished/);
-  }, 120_000);
+  ] as const)(
+    '%s during a long simulator run',
+    async (signal, status) => {
+      const dir = tmp();
+      const { r } = await signalAfterStart(['run', '--runs', '200000', '--seed', '5', '--quiet'], dir, signal);
+      expect(r.exitCode, r.stderr).toBe(status);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          new RegExp(`^s2conform: stopped by ${signal} after \\d+ properties: target sim closed; reports \\(incomplete\\) in `),
+        ),
+      ]);
+      const s = checkReports(dir);
+      expect(s.complete).toBe(false);
+      expect(s.interrupted).toBe(signal);
+      expect(s.properties.length).toBeGreaterThanOrEqual(1);
+      expect(readFileSync(join(dir, 'ktap.txt'), 'utf8')).toMatch(/run not finished/);
+    },
+    120_000,
+  );
 });
 
 describe('a corrupt cache: one line naming the file and the command that repairs it, exit 4', () => {
@@ -297,7 +342,9 @@ describe('a corrupt cache: one line naming the file and the command that repairs
     for (const f of ['vmlinuz', 'config']) copyFileSync(join(real, f), join(k, f));
     // the marker as an older provisioning wrote it (no recorded size), so the image's own structure is checked;
     // the case that needs the recorded size adds it
-    const { vmlinuzBytes: _size, ...marker } = JSON.parse(readFileSync(join(real, '.s2conform-kernel.json'), 'utf8')) as { vmlinuzBytes?: number };
+    const { vmlinuzBytes: _size, ...marker } = JSON.parse(readFileSync(join(real, '.s2conform-kernel.json'), 'utf8')) as {
+      vmlinuzBytes?: number;
+    };
     writeFileSync(join(k, '.s2conform-kernel.json'), JSON.stringify(marker));
     breakIt(k);
     return cache;
@@ -309,17 +356,33 @@ describe('a corrupt cache: one line naming the file and the command that repairs
       env: { S2CONFORM_CACHE: cache, ...extra },
     });
   it.skipIf(!have).each([
-    ['a truncated vmlinuz', (k: string) => truncateSync(join(k, 'vmlinuz'), 1_000_000), /6\.1\/vmlinuz is truncated: its PE sections end at byte \d+, the file has 1000000: run `npm run provision -- --kernels 6\.1`$/],
+    [
+      'a truncated vmlinuz',
+      (k: string) => truncateSync(join(k, 'vmlinuz'), 1_000_000),
+      /6\.1\/vmlinuz is truncated: its PE sections end at byte \d+, the file has 1000000: run `npm run provision -- --kernels 6\.1`$/,
+    ],
     // within the signature after the PE sections: only the size the provisioning recorded tells
-    ['a vmlinuz cut short by 100 bytes', (k: string) => {
-      const marker = join(k, '.s2conform-kernel.json');
-      const size = statSync(join(k, 'vmlinuz')).size;
-      writeFileSync(marker, JSON.stringify({ ...(JSON.parse(readFileSync(marker, 'utf8')) as object), vmlinuzBytes: size }));
-      truncateSync(join(k, 'vmlinuz'), size - 100);
-    }, /6\.1\/vmlinuz is \d+ bytes, \d+ when unpacked \(truncated or replaced\): run `npm run provision -- --kernels 6\.1`$/],
+    [
+      'a vmlinuz cut short by 100 bytes',
+      (k: string) => {
+        const marker = join(k, '.s2conform-kernel.json');
+        const size = statSync(join(k, 'vmlinuz')).size;
+        writeFileSync(marker, JSON.stringify({ ...(JSON.parse(readFileSync(marker, 'utf8')) as object), vmlinuzBytes: size }));
+        truncateSync(join(k, 'vmlinuz'), size - 100);
+      },
+      /6\.1\/vmlinuz is \d+ bytes, \d+ when unpacked \(truncated or replaced\): run `npm run provision -- --kernels 6\.1`$/,
+    ],
     ['a missing config', (k: string) => rmSync(join(k, 'config')), /6\.1\/config is missing: run `npm run provision -- --kernels 6\.1`$/],
-    ['a corrupt marker', (k: string) => writeFileSync(join(k, '.s2conform-kernel.json'), '{'), /6\.1\/\.s2conform-kernel\.json is corrupt: run `npm run provision -- --kernels 6\.1`$/],
-    ['something else where the image should be', (k: string) => writeFileSync(join(k, 'vmlinuz'), '<html>404</html>'), /6\.1\/vmlinuz is not an arm64 kernel Image \(16 bytes.*: run `npm run provision -- --kernels 6\.1`$/],
+    [
+      'a corrupt marker',
+      (k: string) => writeFileSync(join(k, '.s2conform-kernel.json'), '{'),
+      /6\.1\/\.s2conform-kernel\.json is corrupt: run `npm run provision -- --kernels 6\.1`$/,
+    ],
+    [
+      'something else where the image should be',
+      (k: string) => writeFileSync(join(k, 'vmlinuz'), '<html>404</html>'),
+      /6\.1\/vmlinuz is not an arm64 kernel Image \(16 bytes.*: run `npm run provision -- --kernels 6\.1`$/,
+    ],
   ])('%s', async (_what, breakIt, message) => {
     const r = await run(brokenCache(breakIt));
     expect(r.exitCode, r.stderr).toBe(4);
@@ -328,10 +391,15 @@ describe('a corrupt cache: one line naming the file and the command that repairs
   it('a helper built for another architecture', async () => {
     const r = await run(tmp(), { S2CONFORM_HELPER: process.execPath });
     expect(r.exitCode, r.stderr).toBe(4);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/helper .*node is built for x86-64, not aarch64: rebuild it, or unset S2CONFORM_HELPER$/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/helper .*node is built for x86-64, not aarch64: rebuild it, or unset S2CONFORM_HELPER$/),
+    ]);
   });
   it('a --target path that is not an arm64 Image', async () => {
-    const r = await execa('node', [BIN, 'run', '--target', `qemu:max@${BIN}`, '--report', join(tmp(), 'r')], { reject: false, timeout: 30_000 });
+    const r = await execa('node', [BIN, 'run', '--target', `qemu:max@${BIN}`, '--report', join(tmp(), 'r')], {
+      reject: false,
+      timeout: 30_000,
+    });
     expect(r.exitCode, r.stderr).toBe(4);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/kernel image .*s2conform\.mjs is not an arm64 kernel Image/)]);
   });
@@ -341,22 +409,34 @@ describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC}${why ? ` (skip
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
-  ] as const)('%s during a real run: QEMU gone, exit %i, reports incomplete', async (signal, status) => {
-    const dir = tmp();
-    const { r, kids } = await signalAfterStart(['run', '--target', SPEC, '--family', 'vm-create,memslot', '--runs', '2000', '--seed', '2', '--quiet'], dir, signal);
-    try {
-      expect(r.exitCode, r.stderr).toBe(status);
-      expect(r.stderr).toMatch(new RegExp(`^s2conform: stopped by ${signal} after \\d+ properties: target ${SPEC.replace('.', '\\.')} closed; reports \\(incomplete\\) in `));
-      expect(kids.length).toBeGreaterThanOrEqual(1); // QEMU was running under the run
-      await new Promise((res) => setTimeout(res, 500));
-      expect(kids.filter(alive)).toEqual([]); // and is gone: no orphaned qemu-system-aarch64
-      const s = checkReports(dir);
-      expect(s.complete).toBe(false);
-      expect(s.interrupted).toBe(signal);
-    } finally {
-      for (const pid of kids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    }
-  }, 600_000);
+  ] as const)(
+    '%s during a real run: QEMU gone, exit %i, reports incomplete',
+    async (signal, status) => {
+      const dir = tmp();
+      const { r, kids } = await signalAfterStart(
+        ['run', '--target', SPEC, '--family', 'vm-create,memslot', '--runs', '2000', '--seed', '2', '--quiet'],
+        dir,
+        signal,
+      );
+      try {
+        expect(r.exitCode, r.stderr).toBe(status);
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^s2conform: stopped by ${signal} after \\d+ properties: target ${SPEC.replace('.', '\\.')} closed; reports \\(incomplete\\) in `,
+          ),
+        );
+        expect(kids.length).toBeGreaterThanOrEqual(1); // QEMU was running under the run
+        await new Promise((res) => setTimeout(res, 500));
+        expect(kids.filter(alive)).toEqual([]); // and is gone: no orphaned qemu-system-aarch64
+        const s = checkReports(dir);
+        expect(s.complete).toBe(false);
+        expect(s.interrupted).toBe(signal);
+      } finally {
+        for (const pid of kids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    },
+    600_000,
+  );
 
   it('a kernel that does not boot: exit 4 within --boot-timeout, with what the console showed', async () => {
     // an arm64 Image whose header and PE sections are intact but whose code is zeros: QEMU starts it,
@@ -367,7 +447,10 @@ describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC}${why ? ` (skip
     real.fill(0, 0x10000);
     writeFileSync(image, real);
     const t0 = Date.now();
-    const r = await execa('node', [BIN, 'run', '--target', `qemu:max@${image}`, '--boot-timeout', '20', '--report', join(dir, 'r')], { reject: false, timeout: 120_000 });
+    const r = await execa('node', [BIN, 'run', '--target', `qemu:max@${image}`, '--boot-timeout', '20', '--report', join(dir, 'r')], {
+      reject: false,
+      timeout: 120_000,
+    });
     expect(r.exitCode, r.stderr).toBe(4);
     expect(Date.now() - t0).toBeLessThan(60_000);
     const lines = r.stderr.trim().split('\n');
@@ -377,11 +460,17 @@ describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC}${why ? ` (skip
 
   it('a kernel without KVM (kvm-arm.mode=none): exit 4 with the console lines that say so', async () => {
     const dir = tmp();
-    const r = await execa('node', [BIN, 'run', '--target', SPEC, '--kernel-args', 'kvm-arm.mode=none', '--family', 'vm-create', '--report', join(dir, 'r')], { reject: false, timeout: 180_000 });
+    const r = await execa(
+      'node',
+      [BIN, 'run', '--target', SPEC, '--kernel-args', 'kvm-arm.mode=none', '--family', 'vm-create', '--report', join(dir, 'r')],
+      { reject: false, timeout: 180_000 },
+    );
     expect(r.exitCode, r.stderr).toBe(4);
     const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(/cannot be used: qemu \(max@6\.12\): the kernel booted without a usable KVM \(cannot open \/dev\/kvm: No such file or directory\)$/);
-    expect(lines[1]).toMatch(/^  last console lines \(/);
+    expect(lines[0]).toMatch(
+      /cannot be used: qemu \(max@6\.12\): the kernel booted without a usable KVM \(cannot open \/dev\/kvm: No such file or directory\)$/,
+    );
+    expect(lines[1]).toMatch(/^ {2}last console lines \(/);
     expect(lines.length).toBeGreaterThan(3);
   }, 180_000);
 
@@ -390,12 +479,30 @@ describe.skipIf(why !== undefined)(`hostile conditions on ${SPEC}${why ? ` (skip
     // uses at once race there unless npm's own lock holds (npm/cli#8224, #8512)
     const npmCache = tmp();
     const one = (spec: string) =>
-      execa('npx', ['s2conform', 'run', '--target', spec, '--family', 'vm-create', '--runs', '30', '--seed', '4', '--report', join(tmp(), 'r'), '--quiet'], {
-        cwd: ROOT,
-        reject: false,
-        timeout: 600_000,
-        env: { npm_config_cache: npmCache },
-      });
+      execa(
+        'npx',
+        [
+          's2conform',
+          'run',
+          '--target',
+          spec,
+          '--family',
+          'vm-create',
+          '--runs',
+          '30',
+          '--seed',
+          '4',
+          '--report',
+          join(tmp(), 'r'),
+          '--quiet',
+        ],
+        {
+          cwd: ROOT,
+          reject: false,
+          timeout: 600_000,
+          env: { npm_config_cache: npmCache },
+        },
+      );
     const [a, b] = await Promise.all([one('qemu:max@6.12'), one('qemu:cortex-a57@6.1')]);
     expect(a.exitCode, a.stderr).toBe(0);
     expect(b.exitCode, b.stderr).toBe(0);

@@ -45,7 +45,13 @@ describe('seed 000: the default IPA size on a 36-bit host', () => {
 describe('seed 000: memslots at the edge of the IPA space', () => {
   const page = 0x1000n;
   const top = 1n << 44n;
-  const slot = (gpa: bigint, id = 0): MemoryRegion => ({ slot: id, flags: 0, guestPhysAddr: gpa, memorySize: page, userspaceAddr: 0x10_0000_0000n + BigInt(id) * page });
+  const slot = (gpa: bigint, id = 0): MemoryRegion => ({
+    slot: id,
+    flags: 0,
+    guestPhysAddr: gpa,
+    memorySize: page,
+    userspaceAddr: 0x10_0000_0000n + BigInt(id) * page,
+  });
   it('a slot ending exactly at 2^IPA is accepted since 262b003d059c, refused before', async () => {
     const c = { host: A57, vmType: 44n, ops: [slot(top - page)] };
     expect(memslots(c, profile('mainline'))).toEqual({ vm: 'ok', results: ['ok'] });

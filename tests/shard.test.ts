@@ -29,7 +29,14 @@ async function run(shard?: RunArgs['shard']): Promise<Summary> {
 }
 
 const key = (s: Summary) =>
-  s.properties.map((p) => ({ id: `${p.family}/${p.name}`, verdict: p.verdict, runs: p.runs, path: p.path, counterexample: p.counterexample, diff: p.diff }));
+  s.properties.map((p) => ({
+    id: `${p.family}/${p.name}`,
+    verdict: p.verdict,
+    runs: p.runs,
+    path: p.path,
+    counterexample: p.counterexample,
+    diff: p.diff,
+  }));
 
 describe('--shard i/n', () => {
   it('three shares give the verdicts of one run, each property once', async () => {
@@ -48,7 +55,11 @@ describe('--shard i/n', () => {
       ['x', /--shard takes i\/n/],
       ['99/99', /--shard 99\/99: only \d+ properties are selected, so this share is empty/],
     ] as const) {
-      const r = await execa('node', [BIN, 'run', '--family', 'vm-create', '--shard', arg, '--report', join(mkdtempSync(join(tmpdir(), 's2c-shard-')), 'r')], { reject: false });
+      const r = await execa(
+        'node',
+        [BIN, 'run', '--family', 'vm-create', '--shard', arg, '--report', join(mkdtempSync(join(tmpdir(), 's2c-shard-')), 'r')],
+        { reject: false },
+      );
       expect(r.exitCode, arg).toBe(2);
       expect(r.stderr.trim().split('\n'), arg).toEqual([expect.stringMatching(msg)]);
     }

@@ -26,7 +26,13 @@ type Op =
 const backing = fc.record({ kind: fc.constantFrom<BackingKind>(...BACKING_KINDS), shared: fc.boolean() });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   // skew: a hugetlb mapping off its 2 MiB alignment is refused; the others take it as is (page-aligned)
-  fc.record({ op: fc.constant('fixed' as const), b: backing, unit: fc.nat(UNITS - 1), n: fc.integer({ min: 1, max: 6 }), skew: fc.constantFrom(0n, 0n, 0n, 0x1000n) }),
+  fc.record({
+    op: fc.constant('fixed' as const),
+    b: backing,
+    unit: fc.nat(UNITS - 1),
+    n: fc.integer({ min: 1, max: 6 }),
+    skew: fc.constantFrom(0n, 0n, 0n, 0x1000n),
+  }),
   fc.record({ op: fc.constant('anywhere' as const), b: backing, n: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ op: fc.constant('unmap' as const), unit: fc.nat(UNITS - 1), n: fc.integer({ min: 1, max: 6 }) }),
 );
@@ -50,73 +56,82 @@ function allowed(b: Backing, k: SimKnobs): boolean {
 describe('simulated VMAs against a unit-by-unit model', () => {
   it('lookup, find_vma_intersection, the memslot VMA walk and the fault-time check agree with the model', () => {
     fc.assert(
-      fc.property(knobsArb, fc.boolean(), fc.boolean(), fc.array(opArb, { minLength: 1, maxLength: 12 }), fc.nat(UNITS - 1), fc.integer({ min: 1, max: UNITS }), (k, enabled, perm, ops, s, len) => {
-        const space = new AddressSpace(k);
-        const model = new Map<bigint, Backing>(); // unit base address -> what maps it
-        const tagged: bigint[] = []; // every unit base any op touched
-        for (const o of ops) {
-          if (o.op === 'unmap') {
-            const at = WINDOW + BigInt(o.unit) * U;
-            space.unmap(at, BigInt(o.n) * U);
-            for (let i = 0n; i < BigInt(o.n); i++) model.delete(at + i * U);
-            continue;
+      fc.property(
+        knobsArb,
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(opArb, { minLength: 1, maxLength: 12 }),
+        fc.nat(UNITS - 1),
+        fc.integer({ min: 1, max: UNITS }),
+        (k, enabled, perm, ops, s, len) => {
+          const space = new AddressSpace(k);
+          const model = new Map<bigint, Backing>(); // unit base address -> what maps it
+          const tagged: bigint[] = []; // every unit base any op touched
+          for (const o of ops) {
+            if (o.op === 'unmap') {
+              const at = WINDOW + BigInt(o.unit) * U;
+              space.unmap(at, BigInt(o.n) * U);
+              for (let i = 0n; i < BigInt(o.n); i++) model.delete(at + i * U);
+              continue;
+            }
+            const size = BigInt(o.n) * U;
+            const at = o.op === 'fixed' ? WINDOW + BigInt(o.unit) * U : undefined;
+            // a hugetlb mapping one page off its 2 MiB alignment is refused (the others are kept unit-aligned)
+            const skew = o.op === 'fixed' && o.b.kind === 'hugetlb' ? o.skew : 0n;
+            const r = space.map({ ...o.b, size, ...(at === undefined ? {} : { at: at + skew }) });
+            const refuse = (o.b.kind === 'pfnmap' && !o.b.shared) || skew !== 0n;
+            expect('unsupported' in r, `${o.op} ${o.b.kind} skew ${skew}`).toBe(refuse);
+            if (!('uaddr' in r)) continue;
+            if (at === undefined)
+              for (let i = 0n; i < BigInt(o.n); i++) expect(model.has(r.uaddr + i * U), 'a fresh reservation overlaps nothing').toBe(false);
+            for (let i = 0n; i < BigInt(o.n); i++) {
+              model.set(r.uaddr + i * U, o.b);
+              tagged.push(r.uaddr + i * U);
+            }
           }
-          const size = BigInt(o.n) * U;
-          const at = o.op === 'fixed' ? WINDOW + BigInt(o.unit) * U : undefined;
-          // a hugetlb mapping one page off its 2 MiB alignment is refused (the others are kept unit-aligned)
-          const skew = o.op === 'fixed' && o.b.kind === 'hugetlb' ? o.skew : 0n;
-          const r = space.map({ ...o.b, size, ...(at === undefined ? {} : { at: at + skew }) });
-          const refuse = (o.b.kind === 'pfnmap' && !o.b.shared) || skew !== 0n;
-          expect('unsupported' in r, `${o.op} ${o.b.kind} skew ${skew}`).toBe(refuse);
-          if (!('uaddr' in r)) continue;
-          if (at === undefined) for (let i = 0n; i < BigInt(o.n); i++) expect(model.has(r.uaddr + i * U), 'a fresh reservation overlaps nothing').toBe(false);
-          for (let i = 0n; i < BigInt(o.n); i++) {
-            model.set(r.uaddr + i * U, o.b);
-            tagged.push(r.uaddr + i * U);
+          // every unit: lookup() finds a VMA containing it iff the model maps it
+          for (let i = 0; i < UNITS; i++) tagged.push(WINDOW + BigInt(i) * U);
+          for (const a of tagged) {
+            for (const off of [0n, U - 1n]) {
+              const v = space.lookup(a + off);
+              expect(v !== undefined, `lookup ${(a + off).toString(16)}`).toBe(model.has(a));
+              if (v) expect(v.start <= a + off && a + off < v.end).toBe(true);
+            }
           }
-        }
-        // every unit: lookup() finds a VMA containing it iff the model maps it
-        for (let i = 0; i < UNITS; i++) tagged.push(WINDOW + BigInt(i) * U);
-        for (const a of tagged) {
-          for (const off of [0n, U - 1n]) {
-            const v = space.lookup(a + off);
-            expect(v !== undefined, `lookup ${(a + off).toString(16)}`).toBe(model.has(a));
-            if (v) expect(v.start <= a + off && a + off < v.end).toBe(true);
+          // every window [start, end) of the placement area: find_vma_intersection() gives the lowest VMA in
+          // it, and an MTE VM's memslot over it is refused iff any VMA in it is (unless NoTagAccess takes it)
+          const mte = new SimMte(k, true, perm);
+          if (enabled) expect(mte.enableCap(0, false)).toBe(0);
+          const notag = k.mteNoTagAccess === 'memattr' && perm;
+          for (let a = 0; a < UNITS; a++) {
+            for (let b = a + 1; b <= UNITS; b++) {
+              const lo = WINDOW + BigInt(a) * U;
+              const hi = WINDOW + BigInt(b) * U;
+              const inside = [...Array(b - a).keys()].map((i) => lo + BigInt(i) * U);
+              const firstMapped = inside.find((x) => model.has(x));
+              const hit = space.intersecting(lo, hi);
+              if (firstMapped === undefined) expect(hit).toBeUndefined();
+              else expect(hit).toBe(space.lookup(firstMapped));
+              const refused = enabled && !notag && inside.some((x) => model.has(x) && !allowed(model.get(x) as Backing, k));
+              expect(mte.prepare(space, lo, hi - lo), `memslot over units ${a}..${b}`).toBe(refused ? 'EINVAL' : 0);
+            }
           }
-        }
-        // every window [start, end) of the placement area: find_vma_intersection() gives the lowest VMA in
-        // it, and an MTE VM's memslot over it is refused iff any VMA in it is (unless NoTagAccess takes it)
-        const mte = new SimMte(k, true, perm);
-        if (enabled) expect(mte.enableCap(0, false)).toBe(0);
-        const notag = k.mteNoTagAccess === 'memattr' && perm;
-        for (let a = 0; a < UNITS; a++) {
-          for (let b = a + 1; b <= UNITS; b++) {
-            const lo = WINDOW + BigInt(a) * U;
-            const hi = WINDOW + BigInt(b) * U;
-            const inside = [...Array(b - a).keys()].map((i) => lo + BigInt(i) * U);
-            const firstMapped = inside.find((x) => model.has(x));
-            const hit = space.intersecting(lo, hi);
-            if (firstMapped === undefined) expect(hit).toBeUndefined();
-            else expect(hit).toBe(space.lookup(firstMapped));
-            const refused = enabled && !notag && inside.some((x) => model.has(x) && !allowed(model.get(x) as Backing, k));
-            expect(mte.prepare(space, lo, hi - lo), `memslot over units ${a}..${b}`).toBe(refused ? 'EINVAL' : 0);
+          const start = WINDOW + BigInt(s) * U;
+          const units = [...Array(len).keys()].map((i) => model.get(start + BigInt(i) * U));
+          // user_mem_abort() on each unit
+          for (let i = 0; i < len; i++) {
+            const b = units[i];
+            const got = mte.fault(space, start + BigInt(i) * U);
+            if (!b) {
+              expect(got).toBe('EFAULT');
+              continue;
+            }
+            const device = b.kind === 'pfnmap';
+            const checked = enabled && (!device || !k.mteFaultSkipsDevice) && !allowed(b, k);
+            expect(got).toEqual(checked && !notag ? 'EFAULT' : { device, noTagAccess: checked && notag });
           }
-        }
-        const start = WINDOW + BigInt(s) * U;
-        const units = [...Array(len).keys()].map((i) => model.get(start + BigInt(i) * U));
-        // user_mem_abort() on each unit
-        for (let i = 0; i < len; i++) {
-          const b = units[i];
-          const got = mte.fault(space, start + BigInt(i) * U);
-          if (!b) {
-            expect(got).toBe('EFAULT');
-            continue;
-          }
-          const device = b.kind === 'pfnmap';
-          const checked = enabled && (!device || !k.mteFaultSkipsDevice) && !allowed(b, k);
-          expect(got).toEqual(checked && !notag ? 'EFAULT' : { device, noTagAccess: checked && notag });
-        }
-      }),
+        },
+      ),
       { numRuns: RUNS, seed: 20261122 },
     );
   });
@@ -159,7 +174,11 @@ describe('simulated memblock against a unit-by-unit model', () => {
         }, []);
         expect(merged).toEqual(runs);
         expect(mb.start()).toBe(runs[0]?.base ?? 0n);
-        expect(mb.endOfDram()).toBe(runs.length ? (runs[runs.length - 1] as { base: bigint; size: bigint }).base + (runs[runs.length - 1] as { size: bigint }).size : 0n);
+        expect(mb.endOfDram()).toBe(
+          runs.length
+            ? (runs[runs.length - 1] as { base: bigint; size: bigint }).base + (runs[runs.length - 1] as { size: bigint }).size
+            : 0n,
+        );
       }),
       { numRuns: RUNS, seed: 20261122 },
     );

@@ -27,7 +27,10 @@ const verdicts = (s: Summary): Record<string, string> => Object.fromEntries(s.pr
 
 const listening = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
-    const c = connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
+    const c = connect(port, '127.0.0.1', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.on('error', () => resolve(false));
   });
 
@@ -47,7 +50,19 @@ describe.skipIf(why !== undefined)(`ssh: against the test VM (max@${KERNEL})${wh
   beforeAll(async () => {
     // one QEMU at a time: the qemu: run first, then the test VM
     qemuDir = tmp();
-    const q = await run(['--target', `qemu:max@${KERNEL}`, '--family', FAMILIES, '--runs', '100', '--seed', SEED, '--report', qemuDir, '--quiet']);
+    const q = await run([
+      '--target',
+      `qemu:max@${KERNEL}`,
+      '--family',
+      FAMILIES,
+      '--runs',
+      '100',
+      '--seed',
+      SEED,
+      '--report',
+      qemuDir,
+      '--quiet',
+    ]);
     expect(q.exitCode, q.stderr).toBe(0);
     vm = await bootTestVm({ kernel: KERNEL, cpu: 'max', lifetimeS: 1800 });
   }, 900_000);
@@ -69,10 +84,11 @@ describe.skipIf(why !== undefined)(`ssh: against the test VM (max@${KERNEL})${wh
     expect(ssh.properties.map((p) => p.runs)).toEqual(qemu.properties.map((p) => p.runs));
     expect(ssh.totals.pass).toBeGreaterThan(0);
     // the target info comes from the remote itself, and describes the same host as the qemu: boot
-    expect(ssh.target.kind).toBe('ssh');
-    expect(ssh.target.kernelRelease).toBe(vm.release);
-    expect(ssh.target.host).toEqual(qemu.target.host);
-    expect([ssh.target.ipaLimit, ssh.target.parange, ssh.target.mode]).toEqual([qemu.target.ipaLimit, qemu.target.parange, qemu.target.mode]);
+    const [st, qt] = [ssh.target, qemu.target] as Record<string, unknown>[];
+    expect(st?.['kind']).toBe('ssh');
+    expect(st?.['kernelRelease']).toBe(vm.release);
+    expect(st?.['host']).toEqual(qt?.['host']);
+    expect([st?.['ipaLimit'], st?.['parange'], st?.['mode']]).toEqual([qt?.['ipaLimit'], qt?.['parange'], qt?.['mode']]);
     const left = await vm.ssh('ls -A /tmp');
     expect(left.stdout.trim()).toBe('');
   }, 600_000);
@@ -96,7 +112,16 @@ describe.skipIf(why !== undefined)(`ssh: against the test VM (max@${KERNEL})${wh
   }, 60_000);
 
   it('no permission on /dev/kvm (a user outside the kvm group): one line, exit 4', async () => {
-    const r = await run(['--target', `ssh:nokvm@127.0.0.1:${vm.port}`, '--ssh-config', vm.sshConfig, '--family', 'vm-create', '--runs', '5']);
+    const r = await run([
+      '--target',
+      `ssh:nokvm@127.0.0.1:${vm.port}`,
+      '--ssh-config',
+      vm.sshConfig,
+      '--family',
+      'vm-create',
+      '--runs',
+      '5',
+    ]);
     expect(r.exitCode).toBe(4);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/no read\/write access to \/dev\/kvm for nokvm/);
@@ -147,8 +172,11 @@ describe.skipIf(why !== undefined)(`ssh: against the test VM (max@${KERNEL})${wh
 // 127.0.0.1 for the test's length, with a per-test key bind-mounted over root's home in a private mount
 // namespace (the machine's own files are untouched). Needs root and dropbear-bin; skips otherwise.
 const x86Why =
-  process.getuid?.() !== 0 ? 'needs root (a mount namespace for the key)' :
-  !['/usr/sbin/dropbear', '/usr/bin/dropbear'].some(existsSync) ? 'dropbear-bin is not installed (.ci/run installs it)' : undefined;
+  process.getuid?.() !== 0
+    ? 'needs root (a mount namespace for the key)'
+    : !['/usr/sbin/dropbear', '/usr/bin/dropbear'].some(existsSync)
+      ? 'dropbear-bin is not installed (.ci/run installs it)'
+      : undefined;
 
 describe.skipIf(x86Why !== undefined)(`ssh: a host that is not arm64${x86Why ? ` [skipped: ${x86Why}]` : ''}`, () => {
   it('one line naming the machine, exit 4', async () => {
@@ -158,10 +186,17 @@ describe.skipIf(x86Why !== undefined)(`ssh: a host that is not arm64${x86Why ? `
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
     writeFileSync(join(home, '.ssh', 'authorized_keys'), readFileSync(join(dir, 'id.pub')), { mode: 0o600 });
     await execa('dropbearkey', ['-t', 'ed25519', '-f', join(dir, 'hostkey')]);
-    const hostPub = String((await execa('dropbearkey', ['-y', '-f', join(dir, 'hostkey')])).stdout).split('\n').find((l) => l.startsWith('ssh-ed25519')) ?? '';
+    const hostPub =
+      String((await execa('dropbearkey', ['-y', '-f', join(dir, 'hostkey')])).stdout)
+        .split('\n')
+        .find((l) => l.startsWith('ssh-ed25519')) ?? '';
     const port = await freePort();
     writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostPub.split(' ').slice(0, 2).join(' ')}\n`);
-    const sshd = execa('unshare', ['-m', 'sh', '-c', `mount --bind ${home} /root && exec dropbear -F -E -s -p 127.0.0.1:${port} -r ${join(dir, 'hostkey')}`], { reject: false });
+    const sshd = execa(
+      'unshare',
+      ['-m', 'sh', '-c', `mount --bind ${home} /root && exec dropbear -F -E -s -p 127.0.0.1:${port} -r ${join(dir, 'hostkey')}`],
+      { reject: false },
+    );
     for (let i = 0; i < 50 && !(await listening(port)); i++) await delay(100);
     writeFileSync(
       join(dir, 'ssh_config'),

@@ -30,8 +30,18 @@ const caseArb = anyHost
       host: fc.constant(host),
       physShift: fc.integer({ min: 32, max: limit }),
       // page numbers as fractions of the IPA space, so that pages share tables or not
-      pages: fc.array(fc.record({ at: fc.bigInt({ min: 0n, max: (1n << 20n) - 1n }), near: fc.nat(3), pa: fc.bigInt({ min: 0n, max: (1n << 36n) - 1n }), writable: fc.boolean() }), { minLength: 1, maxLength: 8 }),
-      probes: fc.array(fc.record({ at: fc.bigInt({ min: 0n, max: (1n << 20n) - 1n }), off: fc.nat(), write: fc.boolean() }), { maxLength: 8 }),
+      pages: fc.array(
+        fc.record({
+          at: fc.bigInt({ min: 0n, max: (1n << 20n) - 1n }),
+          near: fc.nat(3),
+          pa: fc.bigInt({ min: 0n, max: (1n << 36n) - 1n }),
+          writable: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 8 },
+      ),
+      probes: fc.array(fc.record({ at: fc.bigInt({ min: 0n, max: (1n << 20n) - 1n }), off: fc.nat(), write: fc.boolean() }), {
+        maxLength: 8,
+      }),
     }),
   );
 

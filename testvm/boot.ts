@@ -74,20 +74,43 @@ export async function bootTestVm(o: TestVmOptions): Promise<TestVm> {
     if (o.mode === 'nvhe' || o.mode === 'protected') append.push(`kvm-arm.mode=${o.mode}`);
     if (o.kernelArgs) append.push(o.kernelArgs);
     const args = [
-      '-M', 'virt,virtualization=on,gic-version=3',
-      '-cpu', cpu === 'max' ? 'max,pauth-impdef=on' : cpu,
-      '-smp', '1',
-      '-m', String(o.memMb ?? (image === 'node' ? 3072 : 1024)),
-      '-nographic', '-monitor', 'none', '-no-reboot',
-      '-chardev', 'stdio,id=con,signal=off', '-serial', 'chardev:con',
-      '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`,
-      '-device', 'virtio-net-pci,netdev=net0,romfile=', // no option ROM: nothing boots from the network
-      '-kernel', k.vmlinuz,
-      '-initrd', initrd,
-      '-append', append.join(' '),
+      '-M',
+      'virt,virtualization=on,gic-version=3',
+      '-cpu',
+      cpu === 'max' ? 'max,pauth-impdef=on' : cpu,
+      '-smp',
+      '1',
+      '-m',
+      String(o.memMb ?? (image === 'node' ? 3072 : 1024)),
+      '-nographic',
+      '-monitor',
+      'none',
+      '-no-reboot',
+      '-chardev',
+      'stdio,id=con,signal=off',
+      '-serial',
+      'chardev:con',
+      '-netdev',
+      `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`,
+      '-device',
+      'virtio-net-pci,netdev=net0,romfile=', // no option ROM: nothing boots from the network
+      '-kernel',
+      k.vmlinuz,
+      '-initrd',
+      initrd,
+      '-append',
+      append.join(' '),
     ];
     const log = createWriteStream(consoleLog, { flags: 'a', mode: 0o600 });
-    const proc: ResultPromise = execa(emu.binary, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true, env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' } });
+    const proc: ResultPromise = execa(emu.binary, args, {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      cleanup: true,
+      env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' },
+    });
     let text = '';
     let exited = false;
     proc.stdout?.on('data', (d: Buffer) => {
@@ -119,7 +142,9 @@ export async function bootTestVm(o: TestVmOptions): Promise<TestVm> {
       await stop();
       if (/Could not set up host forwarding rule/.test(text) && attempt < 3) continue; // the port was taken meanwhile
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`test VM (${cpu}@${o.kernel}) ${exited ? 'ended' : 'did not come up'} before its ready line; last output:\n${text.split('\n').slice(-30).join('\n')}`);
+      throw new Error(
+        `test VM (${cpu}@${o.kernel}) ${exited ? 'ended' : 'did not come up'} before its ready line; last output:\n${text.split('\n').slice(-30).join('\n')}`,
+      );
     }
     writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostkey[1] ?? ''}\n`, { mode: 0o600 });
     const sshConfig = join(dir, 'ssh_config');
@@ -140,7 +165,11 @@ export async function bootTestVm(o: TestVmOptions): Promise<TestVm> {
       { mode: 0o600 },
     );
     const ssh = async (command: string, user = 'root') => {
-      const r = await execa('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', '-p', String(port), `${user}@127.0.0.1`, command], { reject: false, timeout: 120_000 });
+      const r = await execa(
+        'ssh',
+        ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', '-p', String(port), `${user}@127.0.0.1`, command],
+        { reject: false, timeout: 120_000 },
+      );
       return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
     };
     // dropbear is exec'd right after the ready line: the first connection may find it not yet listening

@@ -33,9 +33,13 @@ async function main(argv: string[]): Promise<void> {
     const val = (): string => argv[++i] ?? usage(`${a} needs a value`);
     if (a === '--kernel') kernel = val();
     else if (a === '--cpu') cpu = val();
-    else if (a === '--mode') mode = KVM_MODES.find((m) => m === argv[i + 1]) ?? usage(`--mode takes ${KVM_MODES.join('|')}`), i++;
-    else if (a === '--image') image = TESTVM_IMAGES.find((m) => m === argv[i + 1]) ?? usage(`--image takes ${TESTVM_IMAGES.join('|')}`), i++;
-    else if (a === '--lifetime') lifetimeS = Number(val());
+    else if (a === '--mode') {
+      mode = KVM_MODES.find((m) => m === argv[i + 1]) ?? usage(`--mode takes ${KVM_MODES.join('|')}`);
+      i++;
+    } else if (a === '--image') {
+      image = TESTVM_IMAGES.find((m) => m === argv[i + 1]) ?? usage(`--image takes ${TESTVM_IMAGES.join('|')}`);
+      i++;
+    } else if (a === '--lifetime') lifetimeS = Number(val());
     else if (a === '--exec') exec = val();
     else if (a === '--lock') {
       const pins = testVmPins();
@@ -49,7 +53,11 @@ async function main(argv: string[]): Promise<void> {
   const vm = await bootTestVm({ kernel, cpu, image, lifetimeS, ...(mode ? { mode } : {}) });
   if (exec !== undefined) {
     process.stdout.write(`test VM up: ${cpu}@${kernel} (${vm.release}) on 127.0.0.1:${vm.port}; running: ${exec}\n`);
-    const r = await execa('sh', ['-c', exec], { stdio: 'inherit', reject: false, env: { S2CONFORM_TESTVM_SPEC: vm.spec, S2CONFORM_TESTVM_SSH_CONFIG: vm.sshConfig } });
+    const r = await execa('sh', ['-c', exec], {
+      stdio: 'inherit',
+      reject: false,
+      env: { S2CONFORM_TESTVM_SPEC: vm.spec, S2CONFORM_TESTVM_SSH_CONFIG: vm.sshConfig },
+    });
     await vm.stop();
     process.exit(r.exitCode ?? 1);
   }

@@ -43,7 +43,8 @@ function walk(root: string, rel: string, out: CpioEntry[], at = ''): void {
 export function testVmEntries(image: TestVmImage, kernel: string): CpioEntry[] {
   const root = rootDir(image);
   const kdir = kernelDir(kernel);
-  for (const d of [root, kdir]) if (!existsSync(d)) throw new Error(`${d} is missing: run npm run provision -- --testvm ${image} --kernels ${kernel}`);
+  for (const d of [root, kdir])
+    if (!existsSync(d)) throw new Error(`${d} is missing: run npm run provision -- --testvm ${image} --kernels ${kernel}`);
   const entries: CpioEntry[] = [];
   walk(root, '', entries);
   const dirs = new Set(entries.filter((e) => (e.mode & 0o170000) === S_IFDIR).map((e) => e.name));
@@ -51,7 +52,8 @@ export function testVmEntries(image: TestVmImage, kernel: string): CpioEntry[] {
     if (!dirs.has(name)) entries.push({ name, mode: S_IFDIR | mode });
     dirs.add(name);
   };
-  for (const d of ['usr', 'usr/bin', 'usr/sbin', 'usr/lib', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'home', 'home/nokvm', 'boot']) dir(d);
+  for (const d of ['usr', 'usr/bin', 'usr/sbin', 'usr/lib', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'home', 'home/nokvm', 'boot'])
+    dir(d);
   for (const m of MERGED) entries.push({ name: m, mode: S_IFLNK | 0o777, data: Buffer.from(`usr/${m}`) });
   dir('usr/lib/modules');
   dir('usr/lib/modules/s2ctv');
@@ -59,8 +61,10 @@ export function testVmEntries(image: TestVmImage, kernel: string): CpioEntry[] {
     entries.push({ name: `usr/lib/modules/s2ctv/${f}`, mode: S_IFREG | 0o644, data: readFileSync(join(kdir, f)) });
   const release = readFileSync(join(kdir, 'release'), 'utf8').trim();
   // /boot/config-<release>, where a Debian machine has it: the ssh: target reads the kernel's geometry from it
-  if (existsSync(join(kdir, 'config'))) entries.push({ name: `boot/config-${release}`, mode: S_IFREG | 0o644, data: readFileSync(join(kdir, 'config')) });
-  for (const [name, text] of Object.entries(ETC)) entries.push({ name, mode: S_IFREG | (name === 'etc/shadow' ? 0o640 : 0o644), data: Buffer.from(text) });
+  if (existsSync(join(kdir, 'config')))
+    entries.push({ name: `boot/config-${release}`, mode: S_IFREG | 0o644, data: readFileSync(join(kdir, 'config')) });
+  for (const [name, text] of Object.entries(ETC))
+    entries.push({ name, mode: S_IFREG | (name === 'etc/shadow' ? 0o640 : 0o644), data: Buffer.from(text) });
   entries.push({ name: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 });
   entries.push({ name: 'init', mode: S_IFREG | 0o755, data: readFileSync(INIT) });
   if (image === 'node') {
@@ -70,7 +74,8 @@ export function testVmEntries(image: TestVmImage, kernel: string): CpioEntry[] {
     dir('usr/lib/node_modules');
     entries.push({ name: 'usr/lib/node_modules/npm', mode: S_IFDIR | 0o755 });
     walk(hostNpm(), '', entries, 'usr/lib/node_modules/npm');
-    for (const b of ['npm', 'npx']) entries.push({ name: `usr/bin/${b}`, mode: S_IFLNK | 0o777, data: Buffer.from(`../lib/node_modules/npm/bin/${b}-cli.js`) });
+    for (const b of ['npm', 'npx'])
+      entries.push({ name: `usr/bin/${b}`, mode: S_IFLNK | 0o777, data: Buffer.from(`../lib/node_modules/npm/bin/${b}-cli.js`) });
   }
   // parents before children, whatever order the walk found them in
   return entries.sort((a, b) => a.name.split('/').length - b.name.split('/').length || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

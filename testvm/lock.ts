@@ -19,8 +19,14 @@ interface Stanza {
 
 /** The suite's arm64 Packages index, as apt keeps it (apt-helper undoes its compression). */
 export function readIndex(suite: string): Map<string, Stanza> {
-  const file = String(execaSync('apt-get', ['indextargets', '--format', '$(FILENAME)', `Codename: ${suite}`, 'Architecture: arm64', 'Identifier: Packages']).stdout).trim().split('\n')[0];
-  if (!file) throw new Error(`no arm64 Packages index for ${suite}: run npm run provision -- --testvm ssh (it adds the suite), then apt-get update`);
+  const file = String(
+    execaSync('apt-get', ['indextargets', '--format', '$(FILENAME)', `Codename: ${suite}`, 'Architecture: arm64', 'Identifier: Packages'])
+      .stdout,
+  )
+    .trim()
+    .split('\n')[0];
+  if (!file)
+    throw new Error(`no arm64 Packages index for ${suite}: run npm run provision -- --testvm ssh (it adds the suite), then apt-get update`);
   const text = String(execaSync('/usr/lib/apt/apt-helper', ['cat-file', file], { maxBuffer: 1 << 30 }).stdout);
   const out = new Map<string, Stanza>();
   for (const st of text.split('\n\n')) {
@@ -49,7 +55,10 @@ export function readIndex(suite: string): Map<string, Stanza> {
 export function closure(index: ReadonlyMap<string, Stanza>, roots: readonly string[]): string[] {
   const provider = new Map<string, string>();
   for (const s of index.values())
-    for (const p of s.provides.split(',').map((x) => x.trim().split(/[\s(]/)[0] ?? '').filter((x) => x))
+    for (const p of s.provides
+      .split(',')
+      .map((x) => x.trim().split(/[\s(]/)[0] ?? '')
+      .filter((x) => x))
       if (!provider.has(p)) provider.set(p, s.package);
   const seen = new Set<string>();
   const queue = [...roots];
@@ -58,7 +67,10 @@ export function closure(index: ReadonlyMap<string, Stanza>, roots: readonly stri
     const s = index.get(n);
     if (!s) throw new Error(`${n} is not in the index`);
     seen.add(n);
-    for (const group of s.depends.split(',').map((g) => g.trim()).filter((g) => g)) {
+    for (const group of s.depends
+      .split(',')
+      .map((g) => g.trim())
+      .filter((g) => g)) {
       const alts = group.split('|').map((a) => a.trim().split(/[\s(:]/)[0] ?? '');
       const pick = alts.find((a) => index.has(a)) ?? alts.map((a) => provider.get(a)).find((a) => a !== undefined);
       if (!pick) throw new Error(`${n}: cannot satisfy '${group}'`);
@@ -72,15 +84,28 @@ export function lock(suite: string, roots: Readonly<Record<TestVmImage, readonly
   const index = readIndex(suite);
   const images = new Map<string, TestVmImage[]>();
   for (const image of TESTVM_IMAGES) for (const p of closure(index, roots[image])) images.set(p, [...(images.get(p) ?? []), image]);
-  const packages: TestVmPackage[] = [...images].sort(([a], [b]) => a.localeCompare(b)).map(([name, imgs]) => {
-    const s = index.get(name);
-    if (!s) throw new Error(name);
-    return { package: name, version: s.version, architecture: s.architecture === 'all' ? 'all' : 'arm64', sha256: s.sha256, filename: s.filename, size: s.size, images: imgs };
-  });
+  const packages: TestVmPackage[] = [...images]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, imgs]) => {
+      const s = index.get(name);
+      if (!s) throw new Error(name);
+      return {
+        package: name,
+        version: s.version,
+        architecture: s.architecture === 'all' ? 'all' : 'arm64',
+        sha256: s.sha256,
+        filename: s.filename,
+        size: s.size,
+        images: imgs,
+      };
+    });
   return { suite, arch: 'arm64', roots, packages };
 }
 
 export function writeLock(pins: TestVmPins, file = TESTVM_PINS_FILE): void {
-  const head = { comment: 'Debian arm64 packages of the test VM (testvm/): written by `npm run testvm -- --lock` from the suite\'s index; provision --testvm fetches them and checks each sha256.' };
-  writeFileSync(file, JSON.stringify({ ...head, ...pins }, null, 2) + '\n');
+  const head = {
+    comment:
+      "Debian arm64 packages of the test VM (testvm/): written by `npm run testvm -- --lock` from the suite's index; provision --testvm fetches them and checks each sha256.",
+  };
+  writeFileSync(file, `${JSON.stringify({ ...head, ...pins }, null, 2)}\n`);
 }

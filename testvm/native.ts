@@ -36,14 +36,25 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await vm.stop();
   }
-  const q = await execa('node', [join(REPO_ROOT, 'bin', 's2conform.mjs'), 'run', '--target', `qemu:max@${kernel}`, ...args, '--report', join(out, 'qemu'), '--quiet'], { reject: false });
+  const q = await execa(
+    'node',
+    [join(REPO_ROOT, 'bin', 's2conform.mjs'), 'run', '--target', `qemu:max@${kernel}`, ...args, '--report', join(out, 'qemu'), '--quiet'],
+    { reject: false },
+  );
   process.stdout.write(q.stdout);
-  const cmp = await execa('node', [join(REPO_ROOT, 'scripts', 'same-verdicts.mjs'), join(out, 'native', 'summary.json'), join(out, 'qemu', 'summary.json')], { reject: false });
+  const cmp = await execa(
+    'node',
+    [join(REPO_ROOT, 'scripts', 'same-verdicts.mjs'), join(out, 'native', 'summary.json'), join(out, 'qemu', 'summary.json')],
+    { reject: false },
+  );
   process.stdout.write(`${cmp.stdout}\nnative run inside the guest: ${(ms / 1000).toFixed(1)} s (TCG, node under emulation)\n`);
   return cmp.exitCode ?? 1;
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-  process.stderr.write(`testvm:native: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(2);
-});
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`testvm:native: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  },
+);

@@ -4,7 +4,18 @@
 // it offline. Staged once per (package, lock, helper) under the cache.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
@@ -24,7 +35,11 @@ export function stageProject(log: (s: string) => void = () => undefined): string
     if (!tgz) throw new Error('npm pack made no .tgz');
     const lock = readFileSync(join(REPO_ROOT, 'package-lock.json'));
     if (!existsSync(BUILT_HELPER)) throw new Error(`${BUILT_HELPER} is missing: run npm run provision`);
-    const sha = createHash('sha256').update(readFileSync(join(tmp, tgz))).update(lock).update(readFileSync(BUILT_HELPER)).digest('hex');
+    const sha = createHash('sha256')
+      .update(readFileSync(join(tmp, tgz)))
+      .update(lock)
+      .update(readFileSync(BUILT_HELPER))
+      .digest('hex');
     if (existsSync(join(dest, MARKER)) && readFileSync(join(dest, MARKER), 'utf8') === sha) return dest;
     log('staging the project for linux/arm64 (npm pack; npm ci --omit=dev --os=linux --cpu=arm64)');
     execaSync('tar', ['xzf', join(tmp, tgz), '-C', tmp]);

@@ -6,7 +6,18 @@
 // Every .deb is checked against its sha256 pin before it is unpacked.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execaSync } from 'execa';
@@ -29,8 +40,12 @@ interface Fetched {
 }
 
 /** One apt-get download for all of them (apt reads its lists once), then each sha256 against its pin. */
-function download(dir: string, pins: readonly (Pick<PinnedPackage, 'package' | 'version' | 'sha256'> & { readonly architecture?: string })[]): Fetched[] {
-  const name = (p: { package: string; version: string; architecture?: string }): string => `${p.package}${p.architecture === 'all' ? '' : ':arm64'}=${p.version}`;
+function download(
+  dir: string,
+  pins: readonly (Pick<PinnedPackage, 'package' | 'version' | 'sha256'> & { readonly architecture?: string })[],
+): Fetched[] {
+  const name = (p: { package: string; version: string; architecture?: string }): string =>
+    `${p.package}${p.architecture === 'all' ? '' : ':arm64'}=${p.version}`;
   execaSync('apt-get', ['download', '-q', ...pins.map(name)], { cwd: dir, env: { DEBIAN_FRONTEND: 'noninteractive' } });
   const files = readdirSync(dir);
   return pins.map((p) => {
@@ -61,7 +76,7 @@ function install(dest: string, want: unknown, fill: (fresh: string, tmp: string)
     rmSync(fresh, { recursive: true, force: true });
     mkdirSync(fresh, { recursive: true });
     fill(fresh, tmp);
-    writeFileSync(join(fresh, MARKER), JSON.stringify(want, null, 2) + '\n');
+    writeFileSync(join(fresh, MARKER), `${JSON.stringify(want, null, 2)}\n`);
     rmSync(dest, { recursive: true, force: true });
     renameSync(fresh, dest);
     log(`unpacked: ${dest}`);
@@ -73,14 +88,20 @@ function install(dest: string, want: unknown, fill: (fresh: string, tmp: string)
 
 export function provisionImage(image: TestVmImage, log: (s: string) => void): void {
   const pkgs = packagesOf(testVmPins(), image);
-  install(rootDir(image), { image, packages: pkgs.map((p) => `${p.package}=${p.version}`) }, (fresh, tmp) => {
-    download(tmp, pkgs).forEach((f, i) => {
-      execaSync('dpkg', ['-x', f.deb, fresh]);
-      rmSync(f.deb);
-      log(`${pkgs[i]?.package ?? '?'}=${pkgs[i]?.version ?? '?'} sha256 ok`);
-    });
-    for (const d of ['usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/lintian', 'usr/share/info']) rmSync(join(fresh, d), { recursive: true, force: true });
-  }, log);
+  install(
+    rootDir(image),
+    { image, packages: pkgs.map((p) => `${p.package}=${p.version}`) },
+    (fresh, tmp) => {
+      download(tmp, pkgs).forEach((f, i) => {
+        execaSync('dpkg', ['-x', f.deb, fresh]);
+        rmSync(f.deb);
+        log(`${pkgs[i]?.package ?? '?'}=${pkgs[i]?.version ?? '?'} sha256 ok`);
+      });
+      for (const d of ['usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/lintian', 'usr/share/info'])
+        rmSync(join(fresh, d), { recursive: true, force: true });
+    },
+    log,
+  );
 }
 
 /**
@@ -101,34 +122,42 @@ export function provisionKernelModules(kernel: string, log: (s: string) => void)
   const pin = kernelPins().find((k) => k.name === kernel);
   if (!pin) throw new Error(`unknown kernel '${kernel}'`);
   const packages = [...pin.packages, ...pin.packages.flatMap(modulesPackage)];
-  install(kernelDir(kernel), { kernel, packages }, (fresh, tmp) => {
-    const x = join(tmp, 'x');
-    for (const f of download(tmp, packages)) {
-      execaSync('dpkg', ['-x', f.deb, x]);
-      rmSync(f.deb);
-    }
-    const base = ['lib/modules', 'usr/lib/modules'].map((d) => join(x, d)).find((d) => existsSync(d));
-    const release = base ? readdirSync(base).find((r) => existsSync(join(base, r, 'kernel'))) : undefined;
-    if (!base || !release) throw new Error(`kernel ${kernel}: no lib/modules/<release>/kernel in ${pin.packages.map((p) => p.package).join(', ')}`);
-    const cache = new Map<string, Uint8Array>();
-    const read = (f: string): Uint8Array => cache.get(f) ?? cache.set(f, unpackModule(f)).get(f) ?? new Uint8Array(0);
-    const files: string[] = [];
-    for (const f of loadOrder(NET_MODULES, modulesUnder(join(base, release, 'kernel')), read)) {
-      const name = basename(f).replace(/\.(xz|zst|gz)$/, '');
-      writeFileSync(join(fresh, name), read(f));
-      files.push(name);
-    }
-    writeFileSync(join(fresh, 'order'), files.join('\n') + '\n');
-    writeFileSync(join(fresh, 'release'), release + '\n');
-    const cfg = join(x, 'boot', `config-${release}`);
-    if (existsSync(cfg)) copyFileSync(cfg, join(fresh, 'config'));
-    log(`${kernel}: ${release}: ${files.join(' ') || '(virtio_net built in)'}`);
-  }, log);
+  install(
+    kernelDir(kernel),
+    { kernel, packages },
+    (fresh, tmp) => {
+      const x = join(tmp, 'x');
+      for (const f of download(tmp, packages)) {
+        execaSync('dpkg', ['-x', f.deb, x]);
+        rmSync(f.deb);
+      }
+      const base = ['lib/modules', 'usr/lib/modules'].map((d) => join(x, d)).find((d) => existsSync(d));
+      const release = base ? readdirSync(base).find((r) => existsSync(join(base, r, 'kernel'))) : undefined;
+      if (!base || !release)
+        throw new Error(`kernel ${kernel}: no lib/modules/<release>/kernel in ${pin.packages.map((p) => p.package).join(', ')}`);
+      const cache = new Map<string, Uint8Array>();
+      const read = (f: string): Uint8Array => cache.get(f) ?? cache.set(f, unpackModule(f)).get(f) ?? new Uint8Array(0);
+      const files: string[] = [];
+      for (const f of loadOrder(NET_MODULES, modulesUnder(join(base, release, 'kernel')), read)) {
+        const name = basename(f).replace(/\.(xz|zst|gz)$/, '');
+        writeFileSync(join(fresh, name), read(f));
+        files.push(name);
+      }
+      writeFileSync(join(fresh, 'order'), `${files.join('\n')}\n`);
+      writeFileSync(join(fresh, 'release'), `${release}\n`);
+      const cfg = join(x, 'boot', `config-${release}`);
+      if (existsSync(cfg)) copyFileSync(cfg, join(fresh, 'config'));
+      log(`${kernel}: ${release}: ${files.join(' ') || '(virtio_net built in)'}`);
+    },
+    log,
+  );
 }
 
 /** Why the test VM cannot boot here (what to provision), or undefined. */
 export function testVmProblem(image: TestVmImage, kernel: string): string | undefined {
-  if (!existsSync(join(rootDir(image), MARKER))) return `the test VM image '${image}' is not provisioned: run npm run provision -- --testvm ${image}`;
-  if (!existsSync(join(kernelDir(kernel), MARKER))) return `the test VM has no network modules for kernel ${kernel}: run npm run provision -- --testvm ${image} --kernels ${kernel}`;
+  if (!existsSync(join(rootDir(image), MARKER)))
+    return `the test VM image '${image}' is not provisioned: run npm run provision -- --testvm ${image}`;
+  if (!existsSync(join(kernelDir(kernel), MARKER)))
+    return `the test VM has no network modules for kernel ${kernel}: run npm run provision -- --testvm ${image} --kernels ${kernel}`;
   return undefined;
 }

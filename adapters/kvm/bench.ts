@@ -9,13 +9,15 @@ const specs = process.argv.slice(2);
 if (specs.length === 0) specs.push('qemu:cortex-a57@6.1', 'qemu:max@6.12');
 
 function fmt(x: unknown): string {
-  return JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v));
+  return JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
 }
 
 for (const spec of specs) {
   const t = new KvmTarget(spec);
   const info = await t.open();
-  console.log(`\n== ${spec}: boot ${info.bootMs} ms, ${info.kernelRelease}, mode ${info.mode}, ipaLimit ${info.ipaLimit}, parange ${info.parange}`);
+  console.log(
+    `\n== ${spec}: boot ${info.bootMs} ms, ${info.kernelRelease}, mode ${info.mode}, ipaLimit ${info.ipaLimit}, parange ${info.parange}`,
+  );
   console.log(`   caps ${fmt(info.caps)} host ${fmt(info.host)} console ${t.consoleLog}`);
   const probe = t.probe;
   if (probe) console.log(`   kmsg: ${probe.kmsg.filter((l) => /mode|IPA|LPA/i.test(l)).join(' | ')}`);
@@ -35,7 +37,13 @@ for (const spec of specs) {
   if (isErrno(created)) throw new Error(created.errno);
   const vm: VmHandle = created;
   await vm.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x10000n, userspaceAddr: 'auto' });
-  const acc = (i: number): Access => ({ kind: i % 2 ? 'store' : 'load', size: 8, ipa: i % 3 ? 0x200000n : 0x100000n, data: BigInt(i), syndromeValid: true });
+  const acc = (i: number): Access => ({
+    kind: i % 2 ? 'store' : 'load',
+    size: 8,
+    ipa: i % 3 ? 0x200000n : 0x100000n,
+    data: BigInt(i),
+    syndromeValid: true,
+  });
   await vm.run({ state: 'el1h', nisvToUser: false, access: acc(0) });
   const M = 300;
   t0 = performance.now();
@@ -78,7 +86,11 @@ for (const spec of specs) {
       continue;
     }
     for (const kind of ['load', 'store', 'ifetch'] as const) {
-      const o = await v.run({ state: 'el1h', nisvToUser: false, access: { kind, size: kind === 'ifetch' ? 4 : 8, ipa, data: 0n, syndromeValid: true } });
+      const o = await v.run({
+        state: 'el1h',
+        nisvToUser: false,
+        access: { kind, size: kind === 'ifetch' ? 4 : 8, ipa, data: 0n, syndromeValid: true },
+      });
       console.log(`   ${what} ${kind}: ${fmt(o)}`);
     }
     await v.destroy();

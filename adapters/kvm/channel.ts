@@ -61,8 +61,7 @@ export class HelperChannel {
   /** Feed output of the helper's stream (any chunking). */
   feed(chunk: string): void {
     this.buf += chunk;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
+    for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
       const line = this.buf.slice(0, nl).replace(/\r/g, '');
       this.buf = this.buf.slice(nl + 1);
       this.line(line);
@@ -178,7 +177,7 @@ export class HelperChannel {
     return new Promise<Wire>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, timeoutMs, op: req.op, sentNs: process.hrtime.bigint() });
       this.rearm(false);
-      this.queue(JSON.stringify({ id, ...req }) + '\n');
+      this.queue(`${JSON.stringify({ id, ...req })}\n`);
     });
   }
 
@@ -211,7 +210,7 @@ export class HelperChannel {
 
   /** Writes a raw line (tests of the helper's input handling). */
   sendRaw(line: string): void {
-    this.queue(line.endsWith('\n') ? line : line + '\n');
+    this.queue(line.endsWith('\n') ? line : `${line}\n`);
   }
 
   /** The stream ended or the process died: reject everything now and later. */
@@ -275,5 +274,5 @@ export function wHex(w: Wire, k: string): bigint {
 
 export function hex(v: bigint): string {
   if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`not a u64: ${v}`);
-  return '0x' + v.toString(16);
+  return `0x${v.toString(16)}`;
 }

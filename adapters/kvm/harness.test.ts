@@ -28,10 +28,12 @@ describe('harness.h', () => {
 
   it('is included by guest.S and every helper file that uses the map, none of which writes an address itself', () => {
     const files = readdirSync(HELPER).filter((f) => /\.(c|h|S)$/.test(f) && f !== 'harness.h');
-    const includes = (f: string, h: string): boolean => new RegExp(`^#include "${h.replace('.', '\\.')}"`, 'm').test(readFileSync(join(HELPER, f), 'utf8'));
+    const includes = (f: string, h: string): boolean =>
+      new RegExp(`^#include "${h.replace('.', '\\.')}"`, 'm').test(readFileSync(join(HELPER, f), 'utf8'));
     const users = files.filter((f) => /\bHARNESS_[A-Z0-9_]+\b/.test(readFileSync(join(HELPER, f), 'utf8').replace(/\/\/.*$/gm, '')));
     expect(users).toContain('guest.S');
-    for (const f of users) expect(includes(f, 'harness.h') || (files.includes('s2c.h') && includes(f, 's2c.h') && includes('s2c.h', 'harness.h')), f).toBe(true);
+    for (const f of users)
+      expect(includes(f, 'harness.h') || (files.includes('s2c.h') && includes(f, 's2c.h') && includes('s2c.h', 'harness.h')), f).toBe(true);
     for (const f of files) {
       // code, not comments: REPORT and END as literals (DONE and the code size, 0x10000, are also a
       // common size, so they are left to the #define check)

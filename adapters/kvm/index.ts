@@ -63,7 +63,14 @@ export interface KvmTargetOptions extends TransportOptions {
 }
 
 function sameHost(a: HostConfig, b: HostConfig): boolean {
-  return a.parange === b.parange && a.granule === b.granule && a.lpa2 === b.lpa2 && a.kernelPaBits === b.kernelPaBits && a.vaBits === b.vaBits && a.mode === b.mode;
+  return (
+    a.parange === b.parange &&
+    a.granule === b.granule &&
+    a.lpa2 === b.lpa2 &&
+    a.kernelPaBits === b.kernelPaBits &&
+    a.vaBits === b.vaBits &&
+    a.mode === b.mode
+  );
 }
 
 let logCounter = 0;
@@ -105,8 +112,7 @@ export class KvmTarget implements Target {
     this.spec = parseKvmSpec(specString);
     this.pipelineDepth = opts.pipelineDepth ?? pipelineDepth();
     this.consoleLog =
-      opts.consoleLog ??
-      join(cacheDir(), 'logs', `${specString.replace(/[^A-Za-z0-9.@-]+/g, '_')}-${process.pid}-${++logCounter}.log`);
+      opts.consoleLog ?? join(cacheDir(), 'logs', `${specString.replace(/[^A-Za-z0-9.@-]+/g, '_')}-${process.pid}-${++logCounter}.log`);
     // the test hooks (adapters/kvm/hooks.ts), registered for testHooks(target)
     registerTestHooks(
       this,
@@ -151,10 +157,18 @@ export class KvmTarget implements Target {
     }
   }
 
-  private async describe(s: TargetSpec, kernel: KernelInfo | undefined, emulator: EmulatorRecord | undefined, bootMs: number | undefined): Promise<TargetInfo> {
+  private async describe(
+    s: TargetSpec,
+    kernel: KernelInfo | undefined,
+    emulator: EmulatorRecord | undefined,
+    bootMs: number | undefined,
+  ): Promise<TargetInfo> {
     const probe = parseProbe(await this.call({ op: 'probe' }, SLACK_MS));
     this.probeResult = probe;
-    if (probe.parange === undefined) throw new TargetUnusable(`${this.specString}: the probe could not read ID_AA64MMFR0_EL1 (its scratch VM of the default type, KVM_CREATE_VM(0), could not be made)`);
+    if (probe.parange === undefined)
+      throw new TargetUnusable(
+        `${this.specString}: the probe could not read ID_AA64MMFR0_EL1 (its scratch VM of the default type, KVM_CREATE_VM(0), could not be made)`,
+      );
     const mode = probe.mode ?? (s.kind === 'qemu' ? s.mode : undefined);
     if (!mode) throw new TargetUnusable(`${this.specString}: cannot tell the KVM mode (no init line in the kernel log)`);
     if (s.kind === 'qemu' && s.mode && s.mode !== mode) {
@@ -164,7 +178,11 @@ export class KvmTarget implements Target {
     let geometry: KernelGeometry;
     try {
       const cfg = kernel?.config ?? this.remoteConfig?.config ?? new Map<string, string>();
-      geometry = kernelGeometry(cfg, probe, kernel ? (kernel.configFile ?? 'no config') : (this.remoteConfig?.from ?? 'the running kernel'));
+      geometry = kernelGeometry(
+        cfg,
+        probe,
+        kernel ? (kernel.configFile ?? 'no config') : (this.remoteConfig?.from ?? 'the running kernel'),
+      );
     } catch (e) {
       await this.close();
       throw e;
@@ -187,7 +205,8 @@ export class KvmTarget implements Target {
     // mte family: the backing kinds the helper cannot make here (adapters/kvm/helper/mte.c)
     const unsupported = probe.caps[KVM_CAP_ARM_MTE] ? (await this.call({ op: 'backing_probe' }, SLACK_MS))['unsupported'] : undefined;
     if (typeof unsupported === 'object' && unsupported !== null)
-      for (const [k, why] of Object.entries(unsupported)) if (typeof why === 'string') cannot[`backing-${k}` as Capability] = `${k}: ${why}`;
+      for (const [k, why] of Object.entries(unsupported))
+        if (typeof why === 'string') cannot[`backing-${k}` as Capability] = `${k}: ${why}`;
     const info: TargetInfo = {
       kind: s.kind,
       spec: this.specString,
@@ -239,14 +258,17 @@ export class KvmTarget implements Target {
     return {
       config: fixed,
       checkExtension: (cap: number): Promise<number> =>
-        handled((async () => {
+        handled(
+          (async () => {
             const w = await send({ op: 'check_extension', cap }, SLACK_MS);
             helperError(w, 'check_extension');
             if (typeof w['errno'] === 'number') throw new Error(`KVM_CHECK_EXTENSION(${cap}) failed: errno ${w['errno']}`);
             return wNum(w, 'value');
-        })()),
+          })(),
+        ),
       createVm: (type: bigint, reuse?: string): Promise<Result<VmHandle>> =>
-        handled((async (): Promise<Result<VmHandle>> => {
+        handled(
+          (async (): Promise<Result<VmHandle>> => {
             const name = `v${++this.vmCounter}`;
             const w = await send({ op: 'create_vm', vm: name, type: hex(type), ...(reuse !== undefined ? { reuse } : {}) }, SLACK_MS);
             helperError(w, 'create_vm');
@@ -255,7 +277,8 @@ export class KvmTarget implements Target {
             if (reused) this.counts.reused++;
             else this.counts.fresh++;
             return new KvmVm(send, name, reused);
-        })()),
+          })(),
+        ),
     };
   }
 

@@ -38,7 +38,7 @@ export function newcArchive(entries: readonly CpioEntry[]): Buffer {
   const all: CpioEntry[] = [...entries, { name: 'TRAILER!!!', mode: 0 }];
   for (const e of all) {
     const data = e.data ?? new Uint8Array(0);
-    const name = Buffer.from(e.name + '\0', 'utf8');
+    const name = Buffer.from(`${e.name}\0`, 'utf8');
     const isTrailer = e.name === 'TRAILER!!!';
     const header =
       '070701' +
@@ -79,7 +79,7 @@ export function helperEntries(helper: Uint8Array, modules: readonly InitModule[]
           { name: 'lib', mode: S_IFDIR | 0o755 },
           { name: 'lib/s2c', mode: S_IFDIR | 0o755 },
           ...modules.map((m) => ({ name: `lib/s2c/${m.name}`, mode: S_IFREG | 0o644, data: m.data })),
-          { name: 'lib/s2c/order', mode: S_IFREG | 0o644, data: Buffer.from(modules.map((m) => m.name).join('\n') + '\n') },
+          { name: 'lib/s2c/order', mode: S_IFREG | 0o644, data: Buffer.from(`${modules.map((m) => m.name).join('\n')}\n`) },
         ];
   return [
     { name: 'dev', mode: S_IFDIR | 0o755 },

@@ -14,8 +14,22 @@ import { KvmTarget, notProvisioned, parseKvmSpec, testHooks } from './index.ts';
 
 describe('kvm adapter: pure parts', () => {
   it('parses target specs', () => {
-    expect(parseKvmSpec('qemu:cortex-a57@6.1')).toEqual({ kind: 'qemu', cpu: 'cortex-a57', mode: undefined, mte: false, kernel: '6.1', qemu: undefined });
-    expect(parseKvmSpec('qemu:max,nvhe,mte@6.12')).toEqual({ kind: 'qemu', cpu: 'max', mode: 'nvhe', mte: true, kernel: '6.12', qemu: undefined });
+    expect(parseKvmSpec('qemu:cortex-a57@6.1')).toEqual({
+      kind: 'qemu',
+      cpu: 'cortex-a57',
+      mode: undefined,
+      mte: false,
+      kernel: '6.1',
+      qemu: undefined,
+    });
+    expect(parseKvmSpec('qemu:max,nvhe,mte@6.12')).toEqual({
+      kind: 'qemu',
+      cpu: 'max',
+      mode: 'nvhe',
+      mte: true,
+      kernel: '6.12',
+      qemu: undefined,
+    });
     // any kernel of fixtures/kernels.json, a path to an image, a named emulator
     expect(parseKvmSpec('qemu:max,qemu=7.2@7.3-16k')).toMatchObject({ kernel: '7.3-16k', qemu: '7.2' });
     expect(parseKvmSpec('qemu:max@/home/me/linux/arch/arm64/boot/Image')).toMatchObject({ kernel: '/home/me/linux/arch/arm64/boot/Image' });
@@ -23,7 +37,17 @@ describe('kvm adapter: pure parts', () => {
     expect(parseKvmSpec('ssh:me@arm-box.lan')).toEqual({ kind: 'ssh', dest: 'me@arm-box.lan', port: undefined });
     expect(parseKvmSpec('ssh:root@127.0.0.1:2222')).toEqual({ kind: 'ssh', dest: 'root@127.0.0.1', port: 2222 });
     expect(parseKvmSpec('ssh:arm-box')).toEqual({ kind: 'ssh', dest: 'arm-box', port: undefined }); // an alias from ~/.ssh/config
-    for (const bad of ['qemu:max@4.19', 'qemu:max,qemu=9.9@6.1', 'qemu:cortex-a57,mte@6.1', 'qemu:max,vhe,nvhe@6.12', 'ssh:-oProxyCommand=x', 'ssh:a@b;rm', 'ssh:a@b:70000', 'qemu:Max@6.1', 'sim'])
+    for (const bad of [
+      'qemu:max@4.19',
+      'qemu:max,qemu=9.9@6.1',
+      'qemu:cortex-a57,mte@6.1',
+      'qemu:max,vhe,nvhe@6.12',
+      'ssh:-oProxyCommand=x',
+      'ssh:a@b;rm',
+      'ssh:a@b:70000',
+      'qemu:Max@6.1',
+      'sim',
+    ])
       expect(() => parseKvmSpec(bad), bad).toThrow(/./);
   });
 
@@ -54,7 +78,10 @@ describe('kvm adapter: pure parts', () => {
     // requests of one turn of the event loop go out in one write
     await new Promise((r) => setImmediate(r));
     expect(sent).toHaveLength(1);
-    const ids = (sent[0] ?? '').trimEnd().split('\n').map((s) => (JSON.parse(s) as { id: number }).id);
+    const ids = (sent[0] ?? '')
+      .trimEnd()
+      .split('\n')
+      .map((s) => (JSON.parse(s) as { id: number }).id);
     expect(ids).toHaveLength(2);
     ch.feed(`[  1.0] kernel says hi\n${HELPER_PREFIX}{"id":${ids[1]},"ok":2}\n${HELPER_PREFIX}{"id":${ids[0]},`);
     ch.feed(`"ok":1}\n`);
@@ -91,7 +118,13 @@ for (const c of CASES) {
     beforeAll(async () => {
       t = new KvmTarget(c.spec);
       const info = await t.open();
-      host = await t.host(info.host === 'any' ? (() => { throw new Error('fixed host expected'); })() : info.host);
+      host = await t.host(
+        info.host === 'any'
+          ? (() => {
+              throw new Error('fixed host expected');
+            })()
+          : info.host,
+      );
     }, 120_000);
 
     afterAll(async () => {
@@ -139,16 +172,25 @@ for (const c of CASES) {
       expect(await slot(3, 0x100000n, 0x1000n)).toEqual({ errno: null });
       expect(await slot(3, 0x100000n, 0n)).toEqual({ errno: null }); // delete
       await v.destroy();
-      expect(await v.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: 0n, userspaceAddr: 0n })).toEqual({ errno: 'EBADF' });
+      expect(await v.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: 0n, userspaceAddr: 0n })).toEqual({
+        errno: 'EBADF',
+      });
     });
 
     it('runs accesses: in-range MMIO, between IPA size and limit, backed', async () => {
       const v = await vm(40n);
-      expect(await v.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x10000n, userspaceAddr: 'auto' })).toEqual({ errno: null });
+      expect(await v.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x10000n, userspaceAddr: 'auto' })).toEqual(
+        { errno: null },
+      );
       // in range, no memslot: an MMIO exit for the access itself
       expect(await v.run(load(0x200000n))).toEqual({ kind: 'mmio', physAddr: 0x200000n, len: 8, isWrite: false, data: 0n });
       expect(
-        await v.run({ state: 'el1h', nisvToUser: false, access: { kind: 'store', size: 2, ipa: 0x200010n, data: 0xbeefn, syndromeValid: true }, budgetMs: 2000 }),
+        await v.run({
+          state: 'el1h',
+          nisvToUser: false,
+          access: { kind: 'store', size: 2, ipa: 0x200010n, data: 0xbeefn, syndromeValid: true },
+          budgetMs: 2000,
+        }),
       ).toEqual({ kind: 'mmio', physAddr: 0x200010n, len: 2, isWrite: true, data: 0xbeefn });
       // no valid syndrome, NISV not enabled: KVM_RUN fails with ENOSYS
       expect(await v.run(load(0x200000n, false))).toEqual({ kind: 'run-errno', errno: 'ENOSYS' });
@@ -167,36 +209,94 @@ for (const c of CASES) {
     });
 
     it('runs AArch32 accesses (a32-short: MMU off; a32-lpae: LPAE tables, above 4 GiB too)', async () => {
-      const a32 = (state: 'a32-short' | 'a32-lpae', kind: 'load' | 'store' | 'ifetch', size: 1 | 2 | 4, ipa: bigint, data = 0n, syndromeValid = true) =>
-        ({ state, nisvToUser: false, access: { kind, size, ipa, data, syndromeValid }, budgetMs: 2000 }) as const;
+      const a32 = (
+        state: 'a32-short' | 'a32-lpae',
+        kind: 'load' | 'store' | 'ifetch',
+        size: 1 | 2 | 4,
+        ipa: bigint,
+        data = 0n,
+        syndromeValid = true,
+      ) => ({ state, nisvToUser: false, access: { kind, size, ipa, data, syndromeValid }, budgetMs: 2000 }) as const;
       const short = await vm(40n);
-      expect(await short.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x2000n, userspaceAddr: 'auto' })).toEqual({ errno: null });
-      expect(await short.run(a32('a32-short', 'load', 4, 0x200000n))).toEqual({ kind: 'mmio', physAddr: 0x200000n, len: 4, isWrite: false, data: 0n });
-      expect(await short.run(a32('a32-short', 'store', 2, 0x200010n, 0x1234beefn))).toEqual({ kind: 'mmio', physAddr: 0x200010n, len: 2, isWrite: true, data: 0xbeefn });
+      expect(
+        await short.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x2000n, userspaceAddr: 'auto' }),
+      ).toEqual({ errno: null });
+      expect(await short.run(a32('a32-short', 'load', 4, 0x200000n))).toEqual({
+        kind: 'mmio',
+        physAddr: 0x200000n,
+        len: 4,
+        isWrite: false,
+        data: 0n,
+      });
+      expect(await short.run(a32('a32-short', 'store', 2, 0x200010n, 0x1234beefn))).toEqual({
+        kind: 'mmio',
+        physAddr: 0x200010n,
+        len: 2,
+        isWrite: true,
+        data: 0xbeefn,
+      });
       expect(await short.run(a32('a32-short', 'store', 1, 0x200010n, 0n, false))).toEqual({ kind: 'run-errno', errno: 'ENOSYS' });
       expect(await short.run(a32('a32-short', 'load', 4, 0x100008n))).toEqual({ kind: 'completed', value: 0n });
       expect(await short.run(a32('a32-short', 'ifetch', 4, 0x100100n))).toMatchObject({ kind: 'completed' });
       // a fetch outside memslots: an injected prefetch abort, short-descriptor IFSR (external abort), IFAR = the VA
-      expect(await short.run(a32('a32-short', 'ifetch', 4, 0x200000n))).toEqual({ kind: 'exception', vector: 0x0c, esr: 0x08n, far: 0x200000n });
+      expect(await short.run(a32('a32-short', 'ifetch', 4, 0x200000n))).toEqual({
+        kind: 'exception',
+        vector: 0x0c,
+        esr: 0x08n,
+        far: 0x200000n,
+      });
       // one register width per VM, no 8-byte access, 32-bit reach without LPAE
       await expect(short.run(load(0x200000n))).rejects.toThrow(/one width/);
       await expect(short.run(a32('a32-short', 'load', 4, 1n << 32n))).rejects.toThrow(/below 2\^32/);
-      await expect(short.run({ ...a32('a32-short', 'load', 4, 0x200000n), access: { kind: 'load', size: 8, ipa: 0x200000n, data: 0n, syndromeValid: true } })).rejects.toThrow(/8-byte/);
+      await expect(
+        short.run({
+          ...a32('a32-short', 'load', 4, 0x200000n),
+          access: { kind: 'load', size: 8, ipa: 0x200000n, data: 0n, syndromeValid: true },
+        }),
+      ).rejects.toThrow(/8-byte/);
       await short.destroy();
 
       const lpae = await vm(36n);
-      expect(await lpae.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x400000000n, memorySize: 0x2000n, userspaceAddr: 'auto' })).toEqual({ errno: null });
+      expect(
+        await lpae.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x400000000n, memorySize: 0x2000n, userspaceAddr: 'auto' }),
+      ).toEqual({ errno: null });
       // beyond the VM's 36 bits: an injected data abort, LPAE DFSR 0x210, DFAR = the IPA's low 32 bits
-      expect(await lpae.run(a32('a32-lpae', 'load', 4, (1n << 36n) + 0x5104n))).toEqual({ kind: 'exception', vector: 0x10, esr: 0x210n, far: 0x5104n });
+      expect(await lpae.run(a32('a32-lpae', 'load', 4, (1n << 36n) + 0x5104n))).toEqual({
+        kind: 'exception',
+        vector: 0x10,
+        esr: 0x210n,
+        far: 0x5104n,
+      });
       // low 32 bits inside the harness pages: the harness moves to VA 0x80000000
-      expect(await lpae.run(a32('a32-lpae', 'store', 4, (1n << 36n) + 0x104n, 7n))).toEqual({ kind: 'exception', vector: 0x10, esr: 0x210n, far: 0x104n });
-      expect(await lpae.run(a32('a32-lpae', 'ifetch', 4, (1n << 36n) + 0x108n))).toEqual({ kind: 'exception', vector: 0x0c, esr: 0x210n, far: 0x108n });
+      expect(await lpae.run(a32('a32-lpae', 'store', 4, (1n << 36n) + 0x104n, 7n))).toEqual({
+        kind: 'exception',
+        vector: 0x10,
+        esr: 0x210n,
+        far: 0x104n,
+      });
+      expect(await lpae.run(a32('a32-lpae', 'ifetch', 4, (1n << 36n) + 0x108n))).toEqual({
+        kind: 'exception',
+        vector: 0x0c,
+        esr: 0x210n,
+        far: 0x108n,
+      });
       // above 4 GiB, in range: MMIO at the full IPA; backed memory completes (data and fetch)
-      expect(await lpae.run(a32('a32-lpae', 'store', 1, 0x812345678n, 0xa5n))).toEqual({ kind: 'mmio', physAddr: 0x812345678n, len: 1, isWrite: true, data: 0xa5n });
+      expect(await lpae.run(a32('a32-lpae', 'store', 1, 0x812345678n, 0xa5n))).toEqual({
+        kind: 'mmio',
+        physAddr: 0x812345678n,
+        len: 1,
+        isWrite: true,
+        data: 0xa5n,
+      });
       expect(await lpae.run(a32('a32-lpae', 'load', 2, 0x400001002n))).toEqual({ kind: 'completed', value: 0n });
       expect(await lpae.run(a32('a32-lpae', 'ifetch', 4, 0x400001000n))).toMatchObject({ kind: 'completed' });
       // below 4 GiB the LPAE format still applies (TTBCR.EAE = 1)
-      expect(await lpae.run(a32('a32-lpae', 'ifetch', 4, 0x200000n))).toEqual({ kind: 'exception', vector: 0x0c, esr: 0x210n, far: 0x200000n });
+      expect(await lpae.run(a32('a32-lpae', 'ifetch', 4, 0x200000n))).toEqual({
+        kind: 'exception',
+        vector: 0x0c,
+        esr: 0x210n,
+        far: 0x200000n,
+      });
       await lpae.destroy();
     });
 
@@ -204,14 +304,22 @@ for (const c of CASES) {
       await testHooks(t).call({ op: 'create_vm', vm: 'hang', type: '0x0' });
       const acc = { kind: 'load', size: 8, ipa: '0x200000', data: '0x0', syndromeValid: true };
       const t0 = performance.now();
-      expect(await testHooks(t).call({ op: 'run', vm: 'hang', state: 'el1h', spin: true, access: acc, budgetMs: 150 })).toMatchObject({ outcome: 'hang' });
+      expect(await testHooks(t).call({ op: 'run', vm: 'hang', state: 'el1h', spin: true, access: acc, budgetMs: 150 })).toMatchObject({
+        outcome: 'hang',
+      });
       expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
-      expect(await testHooks(t).call({ op: 'run', vm: 'hang', state: 'el1h', access: acc, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
+      expect(await testHooks(t).call({ op: 'run', vm: 'hang', state: 'el1h', access: acc, budgetMs: 2000 })).toMatchObject({
+        outcome: 'mmio',
+      });
       await testHooks(t).call({ op: 'destroy_vm', vm: 'hang' });
       await testHooks(t).call({ op: 'create_vm', vm: 'hang32', type: '0x0' });
       const acc32 = { ...acc, size: 4 };
-      expect(await testHooks(t).call({ op: 'run', vm: 'hang32', state: 'a32-lpae', spin: true, access: acc32, budgetMs: 150 })).toMatchObject({ outcome: 'hang' });
-      expect(await testHooks(t).call({ op: 'run', vm: 'hang32', state: 'a32-lpae', access: acc32, budgetMs: 2000 })).toMatchObject({ outcome: 'mmio' });
+      expect(
+        await testHooks(t).call({ op: 'run', vm: 'hang32', state: 'a32-lpae', spin: true, access: acc32, budgetMs: 150 }),
+      ).toMatchObject({ outcome: 'hang' });
+      expect(await testHooks(t).call({ op: 'run', vm: 'hang32', state: 'a32-lpae', access: acc32, budgetMs: 2000 })).toMatchObject({
+        outcome: 'mmio',
+      });
       await testHooks(t).call({ op: 'destroy_vm', vm: 'hang32' });
     });
 
@@ -221,8 +329,8 @@ for (const c of CASES) {
         '{"op":',
         '[1,2]',
         '"str"',
-        '[' .repeat(200) + ']'.repeat(200),
-        '{"id":1,"op":"x","pad":"' + 'a'.repeat(70_000) + '"}',
+        '['.repeat(200) + ']'.repeat(200),
+        `{"id":1,"op":"x","pad":"${'a'.repeat(70_000)}"}`,
         '{"id":1,"op":"run","vm":"nope"}',
         '{"id":1,"op":"create_vm","vm":"j","type":"0xzz"}',
         '{"id":1,"op":"create_vm","vm":"","type":"0x0"}',
@@ -235,14 +343,33 @@ for (const c of CASES) {
       const name = 'junk';
       expect(await testHooks(t).call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ ok: true });
       expect(await testHooks(t).call({ op: 'create_vm', vm: name, type: '0x0' })).toMatchObject({ error: expect.stringMatching(/exists/) });
-      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'a32-lpae', access: {} })).toMatchObject({ error: expect.stringMatching(/access/) });
-      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'a32-sort', access: {} })).toMatchObject({ error: expect.stringMatching(/unknown state/) });
-      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 3, ipa: '0x200000' } })).toMatchObject({ error: expect.any(String) });
-      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x8000' } })).toMatchObject({ error: expect.stringMatching(/harness/) });
+      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'a32-lpae', access: {} })).toMatchObject({
+        error: expect.stringMatching(/access/),
+      });
+      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'a32-sort', access: {} })).toMatchObject({
+        error: expect.stringMatching(/unknown state/),
+      });
+      expect(
+        await testHooks(t).call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 3, ipa: '0x200000' } }),
+      ).toMatchObject({ error: expect.any(String) });
+      expect(
+        await testHooks(t).call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x8000' } }),
+      ).toMatchObject({ error: expect.stringMatching(/harness/) });
       // explicit, page-aligned but unmapped userspace address: KVM takes it; running into it fails
-      expect(await testHooks(t).call({ op: 'set_memslot', vm: name, slot: 1, flags: 0, gpa: '0x100000', size: '0x1000', uaddr: '0x1000' })).toMatchObject({ errno: 0 });
-      expect(await testHooks(t).call({ op: 'set_memslot', vm: name, slot: 2, flags: 0, gpa: '0x200000', size: '0x1000', uaddr: '0x1001' })).toMatchObject({ errno: 22 });
-      expect(await testHooks(t).call({ op: 'run', vm: name, state: 'el1h', access: { kind: 'load', size: 8, ipa: '0x100000', data: '0x0', syndromeValid: true } })).toMatchObject({ outcome: 'run_errno', errno: 14 });
+      expect(
+        await testHooks(t).call({ op: 'set_memslot', vm: name, slot: 1, flags: 0, gpa: '0x100000', size: '0x1000', uaddr: '0x1000' }),
+      ).toMatchObject({ errno: 0 });
+      expect(
+        await testHooks(t).call({ op: 'set_memslot', vm: name, slot: 2, flags: 0, gpa: '0x200000', size: '0x1000', uaddr: '0x1001' }),
+      ).toMatchObject({ errno: 22 });
+      expect(
+        await testHooks(t).call({
+          op: 'run',
+          vm: name,
+          state: 'el1h',
+          access: { kind: 'load', size: 8, ipa: '0x100000', data: '0x0', syndromeValid: true },
+        }),
+      ).toMatchObject({ outcome: 'run_errno', errno: 14 });
       expect(await testHooks(t).call({ op: 'destroy_vm', vm: name })).toMatchObject({ ok: true });
       expect(await testHooks(t).call({ op: 'ping' })).toMatchObject({ ok: true });
     });
@@ -250,23 +377,33 @@ for (const c of CASES) {
     it('pipelines requests', async () => {
       const v = await vm(0n);
       const all = await Promise.all(Array.from({ length: 20 }, (_, i) => v.run(load(0x200000n + BigInt(i) * 8n))));
-      all.forEach((o, i) => expect(o).toMatchObject({ kind: 'mmio', physAddr: 0x200000n + BigInt(i) * 8n }));
+      for (const [i, o] of all.entries()) expect(o).toMatchObject({ kind: 'mmio', physAddr: 0x200000n + BigInt(i) * 8n });
       await v.destroy();
     });
 
-    it.runIf(c.spec === CASES[0]?.spec)('rejects pending calls with TargetDied when the guest dies, and restart() reboots', async () => {
-      const bye = testHooks(t).call({ op: 'shutdown' });
-      const after = testHooks(t).call({ op: 'ping' });
-      await expect(after).rejects.toBeInstanceOf(TargetDied);
-      await bye.catch(() => undefined);
-      await expect(host.createVm(0n)).rejects.toBeInstanceOf(TargetDied);
-      await t.restart();
-      const info = await t.open();
-      expect(info.ipaLimit).toBe(c.ipaLimit);
-      host = await t.host(info.host === 'any' ? (() => { throw new Error('fixed host expected'); })() : info.host);
-      const v = await vm(0n);
-      expect(await v.run(load(0x200000n))).toMatchObject({ kind: 'mmio' });
-    }, 60_000);
+    it.runIf(c.spec === CASES[0]?.spec)(
+      'rejects pending calls with TargetDied when the guest dies, and restart() reboots',
+      async () => {
+        const bye = testHooks(t).call({ op: 'shutdown' });
+        const after = testHooks(t).call({ op: 'ping' });
+        await expect(after).rejects.toBeInstanceOf(TargetDied);
+        await bye.catch(() => undefined);
+        await expect(host.createVm(0n)).rejects.toBeInstanceOf(TargetDied);
+        await t.restart();
+        const info = await t.open();
+        expect(info.ipaLimit).toBe(c.ipaLimit);
+        host = await t.host(
+          info.host === 'any'
+            ? (() => {
+                throw new Error('fixed host expected');
+              })()
+            : info.host,
+        );
+        const v = await vm(0n);
+        expect(await v.run(load(0x200000n))).toMatchObject({ kind: 'mmio' });
+      },
+      60_000,
+    );
   });
 }
 
@@ -276,7 +413,7 @@ for (const c of CASES) {
 // whose .config is at the top.
 const why16k = notProvisioned(['6.12-16k']);
 describe.skipIf(why16k !== undefined)(`a kernel given by path${why16k ? ` (skipped: ${why16k})` : ''}`, () => {
-  it('boots with the config beside it or at the top of its tree; granule and source are the kernel\'s own', async () => {
+  it("boots with the config beside it or at the top of its tree; granule and source are the kernel's own", async () => {
     const { findKernel } = await import('./paths.ts');
     const { copyFileSync, mkdirSync } = await import('node:fs');
     const { createHash } = await import('node:crypto');
@@ -291,7 +428,10 @@ describe.skipIf(why16k !== undefined)(`a kernel given by path${why16k ? ` (skipp
     copyFileSync(k.vmlinuz, join(tree, 'arch', 'arm64', 'boot', 'Image'));
     copyFileSync(k.configFile, join(tree, '.config'));
     const sha = createHash('sha256').update(readFileSync(image)).digest('hex');
-    for (const [path, config] of [[image, join(dir, 'config-6.12.95-mine')], [join(tree, 'arch', 'arm64', 'boot', 'Image'), join(tree, '.config')]] as const) {
+    for (const [path, config] of [
+      [image, join(dir, 'config-6.12.95-mine')],
+      [join(tree, 'arch', 'arm64', 'boot', 'Image'), join(tree, '.config')],
+    ] as const) {
       const t = new KvmTarget(`qemu:max@${path}`, { consoleLog: join(dir, 'console.log') });
       try {
         const info = await t.open();
@@ -303,8 +443,18 @@ describe.skipIf(why16k !== undefined)(`a kernel given by path${why16k ? ` (skipp
         const h = await t.host(info.host === 'any' ? (undefined as never) : info.host);
         const vm = await h.createVm(52n);
         if (isErrno(vm)) throw new Error(vm.errno);
-        expect(await vm.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x10000n, userspaceAddr: 'auto' })).toEqual({ errno: null });
-        expect((await vm.run({ state: 'el1h', nisvToUser: false, access: { kind: 'load', size: 8, ipa: 0x200000n, data: 0n, syndromeValid: true } })).kind).toBe('mmio');
+        expect(
+          await vm.setMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0x100000n, memorySize: 0x10000n, userspaceAddr: 'auto' }),
+        ).toEqual({ errno: null });
+        expect(
+          (
+            await vm.run({
+              state: 'el1h',
+              nisvToUser: false,
+              access: { kind: 'load', size: 8, ipa: 0x200000n, data: 0n, syndromeValid: true },
+            })
+          ).kind,
+        ).toBe('mmio');
         await vm.destroy();
       } finally {
         await t.close();

@@ -51,7 +51,8 @@ export function takeLock(path: string, waitMs: number, say: (owner: string) => v
       clearTimeout(waiting);
       if (got) return;
       if (r.exitCode === undefined) reject(new LockError(`cannot run flock(1) (util-linux) for the cache lock ${path}: ${r.shortMessage}`));
-      else if (r.exitCode === 1 && stderr.trim() === '') reject(new LockError(`the cache lock ${path} is held by ${ownerOf(path)} for more than ${Math.round(waitMs / 60_000)} min`));
+      else if (r.exitCode === 1 && stderr.trim() === '')
+        reject(new LockError(`the cache lock ${path} is held by ${ownerOf(path)} for more than ${Math.round(waitMs / 60_000)} min`));
       else reject(new LockError(`flock on ${path} failed (exit ${r.exitCode}): ${stderr.trim().split('\n')[0] ?? ''}`));
     });
   });

@@ -13,7 +13,10 @@ export function modinfoDepends(ko: Uint8Array): string[] {
   const at = text.indexOf('\0depends=');
   if (at < 0) return [];
   const end = text.indexOf('\0', at + 1);
-  return text.slice(at + 9, end).split(',').filter((x) => x);
+  return text
+    .slice(at + 9, end)
+    .split(',')
+    .filter((x) => x);
 }
 
 /** `names` and the modules they depend on, in insmod order; a name with no module file is built in. */

@@ -21,7 +21,11 @@ export function cacheDir(): string {
 
 /** Where the kernel came from: pinned Debian packages, or a file the user named. */
 export type KernelSource =
-  | { readonly kind: 'debian'; readonly suite: string; readonly packages: readonly { readonly package: string; readonly version: string; readonly sha256: string }[] }
+  | {
+      readonly kind: 'debian';
+      readonly suite: string;
+      readonly packages: readonly { readonly package: string; readonly version: string; readonly sha256: string }[];
+    }
   | { readonly kind: 'path'; readonly path: string; readonly sha256: string };
 
 export interface KernelInfo {
@@ -95,10 +99,14 @@ function cachedKernel(name: string): KernelInfo | string {
   const vmlinuz = join(dir, m.vmlinuz);
   if (!existsSync(vmlinuz)) return `kernel ${name}: ${vmlinuz} is missing: run \`npm run provision -- --kernels ${name}\``;
   const bytes = statSync(vmlinuz).size;
-  const bad = m.vmlinuzBytes !== undefined && m.vmlinuzBytes !== bytes ? `is ${bytes} bytes, ${m.vmlinuzBytes} when unpacked (truncated or replaced)` : imageProblem(vmlinuz);
+  const bad =
+    m.vmlinuzBytes !== undefined && m.vmlinuzBytes !== bytes
+      ? `is ${bytes} bytes, ${m.vmlinuzBytes} when unpacked (truncated or replaced)`
+      : imageProblem(vmlinuz);
   if (bad) return `kernel ${name}: ${vmlinuz} ${bad}: run \`npm run provision -- --kernels ${name}\``;
   const configFile = m.config ? join(dir, m.config) : undefined;
-  if (configFile && !existsSync(configFile)) return `kernel ${name}: ${configFile} is missing: run \`npm run provision -- --kernels ${name}\``;
+  if (configFile && !existsSync(configFile))
+    return `kernel ${name}: ${configFile} is missing: run \`npm run provision -- --kernels ${name}\``;
   return {
     name,
     vmlinuz,
@@ -107,7 +115,7 @@ function cachedKernel(name: string): KernelInfo | string {
     config: configFile ? parseConfig(readFileSync(configFile, 'utf8')) : new Map(),
     configFile,
     newerThanPin: m.newerThanPin,
-    ...(m.consoleModules && m.consoleModules.every((f) => existsSync(join(dir, f))) ? { consoleModules: m.consoleModules.map((f) => join(dir, f)) } : {}),
+    ...(m.consoleModules?.every((f) => existsSync(join(dir, f))) ? { consoleModules: m.consoleModules.map((f) => join(dir, f)) } : {}),
   };
 }
 
@@ -239,7 +247,11 @@ export function notProvisioned(kernels: readonly KernelRef[] = ['6.1', '6.12']):
 
 /** The page size a kernel's config builds it with (CONFIG_ARM64_{4K,16K,64K}_PAGES); undefined without one. */
 export function configPageSize(config: ReadonlyMap<string, string>): number | undefined {
-  for (const [opt, bytes] of [['CONFIG_ARM64_4K_PAGES', 4096], ['CONFIG_ARM64_16K_PAGES', 16384], ['CONFIG_ARM64_64K_PAGES', 65536]] as const)
+  for (const [opt, bytes] of [
+    ['CONFIG_ARM64_4K_PAGES', 4096],
+    ['CONFIG_ARM64_16K_PAGES', 16384],
+    ['CONFIG_ARM64_64K_PAGES', 65536],
+  ] as const)
     if (config.get(opt) === 'y') return bytes;
   return undefined;
 }

@@ -67,7 +67,7 @@ export function parseKernelPins(text: string, file = KERNEL_PINS_FILE): KernelPi
     if (!/^[0-9]+\.[0-9]+(-[a-z0-9]+)?$/.test(name)) throw new PinError(`${at}: a kernel name is <major>.<minor>[-<flavour>]`);
     const o = obj(v, at);
     const stable = str(o, 'stable', at);
-    if (!stable.startsWith(name.replace(/-.*$/, '') + '.')) throw new PinError(`${at}: stable '${stable}' is not of series ${name}`);
+    if (!stable.startsWith(`${name.replace(/-.*$/, '')}.`)) throw new PinError(`${at}: stable '${stable}' is not of series ${name}`);
     const pageSize = o['pageSize'];
     if (pageSize !== 4096 && pageSize !== 16384 && pageSize !== 65536) throw new PinError(`${at}: pageSize must be 4096, 16384 or 65536`);
     const pk = packages(o['packages'], at);
@@ -78,7 +78,10 @@ export function parseKernelPins(text: string, file = KERNEL_PINS_FILE): KernelPi
   });
 }
 
-export function parseEmulatorPins(text: string, file = EMULATOR_PINS_FILE): { readonly default: string; readonly emulators: EmulatorPin[] } {
+export function parseEmulatorPins(
+  text: string,
+  file = EMULATOR_PINS_FILE,
+): { readonly default: string; readonly emulators: EmulatorPin[] } {
   const doc = obj(JSON.parse(text), file);
   const es = obj(doc['emulators'], `${file}: emulators`);
   const emulators = Object.entries(es).map(([name, v]) => {

@@ -26,8 +26,7 @@ export interface Probe {
 export function parseProbe(w: Wire): Probe {
   const caps: Record<number, number> = {};
   const c = w['caps'];
-  if (typeof c === 'object' && c !== null)
-    for (const [k, v] of Object.entries(c)) if (typeof v === 'number') caps[Number(k)] = v;
+  if (typeof c === 'object' && c !== null) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') caps[Number(k)] = v;
   const mode = KVM_MODES.find((m) => m === w['mode']);
   const kmsg = Array.isArray(w['kmsg']) ? w['kmsg'].filter((x): x is string => typeof x === 'string') : [];
   return {
@@ -68,13 +67,20 @@ export interface KernelGeometry {
  * Page size, PA and VA bits: from the kernel's config where there is one, checked against what the
  * running kernel reports (getpagesize()); without a config, from the running kernel alone.
  */
-export function kernelGeometry(config: ReadonlyMap<string, string>, probe: Pick<Probe, 'pageSize' | 'ipaLimit'>, from: string): KernelGeometry {
+export function kernelGeometry(
+  config: ReadonlyMap<string, string>,
+  probe: Pick<Probe, 'pageSize' | 'ipaLimit'>,
+  from: string,
+): KernelGeometry {
   const cfgPage = configPageSize(config);
   if (cfgPage !== undefined && probe.pageSize !== undefined && cfgPage !== probe.pageSize)
-    throw new TargetUnusable(`the kernel's config (${from}) says ${cfgPage}-byte pages but the running kernel has ${probe.pageSize}: wrong --kernel-config?`);
+    throw new TargetUnusable(
+      `the kernel's config (${from}) says ${cfgPage}-byte pages but the running kernel has ${probe.pageSize}: wrong --kernel-config?`,
+    );
   const page = probe.pageSize ?? cfgPage;
   const granule = page === undefined ? undefined : granuleOfPageSize(page);
-  if (granule === undefined) throw new TargetUnusable(`cannot tell the kernel's page size (config: ${from}; the helper reported ${String(probe.pageSize)})`);
+  if (granule === undefined)
+    throw new TargetUnusable(`cannot tell the kernel's page size (config: ${from}; the helper reported ${String(probe.pageSize)})`);
   const pa = config.get('CONFIG_ARM64_PA_BITS');
   const kernelPaBits = pa === '52' ? 52 : pa === '48' ? 48 : probe.ipaLimit > 48 ? 52 : 48;
   const va = Number(config.get('CONFIG_ARM64_VA_BITS'));
@@ -84,7 +90,9 @@ export function kernelGeometry(config: ReadonlyMap<string, string>, probe: Pick<
 export function kernelRecord(k: KernelInfo, probe: Probe): KernelRecord {
   return {
     name: k.name,
-    ...(k.source.kind === 'debian' ? { suite: k.source.suite, packages: k.source.packages } : { path: k.source.path, sha256: k.source.sha256 }),
+    ...(k.source.kind === 'debian'
+      ? { suite: k.source.suite, packages: k.source.packages }
+      : { path: k.source.path, sha256: k.source.sha256 }),
     ...(k.configFile ? { config: k.configFile } : {}),
     ...(probe.pageSize !== undefined ? { pageSize: probe.pageSize } : {}),
     ...(probe.procVersion !== undefined ? { procVersion: probe.procVersion } : {}),

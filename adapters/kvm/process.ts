@@ -57,7 +57,7 @@ export class HelperProcess {
       write: (s) => {
         this.proc.stdin.write(s);
       },
-      onConsole: (line) => this.log.write(line + '\n'),
+      onConsole: (line) => this.log.write(`${line}\n`),
       onFatal: (e) => {
         this.log.write(`[s2c] ${e.message}: killing ${opts.what}\n`);
         this.kill();
@@ -139,7 +139,11 @@ export class HelperProcess {
  */
 export function consoleTail(consoleLog: string, lines = 12): string {
   if (!existsSync(consoleLog)) return '';
-  const text = readFileSync(consoleLog, 'utf8').replace(/\r/g, '').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+  const text = readFileSync(consoleLog, 'utf8')
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '');
   const tail = text.slice(-lines);
   return tail.length === 0
     ? '\n  the console stayed empty (the kernel printed nothing: not an arm64 kernel, or no console on ttyAMA0?)'

@@ -19,7 +19,8 @@ export function readmeOpNames(md: string): string[] {
   if (section === undefined) throw new Error('README: no "## Protocol" section');
   const rows = section.split('\n').filter((l) => l.startsWith('|'));
   const [header, rule, ...body] = rows;
-  if (header === undefined || !/^\|\s*op\s*\|/.test(header) || rule === undefined) throw new Error('README: the protocol table has no "op" column');
+  if (header === undefined || !/^\|\s*op\s*\|/.test(header) || rule === undefined)
+    throw new Error('README: the protocol table has no "op" column');
   return body.flatMap((r) => (r.split('|')[1] ?? '').split(',').map((n) => n.trim().replace(/`/g, ''))).filter((n) => n !== '');
 }
 
@@ -42,7 +43,8 @@ describe('helper op table vs README protocol table', () => {
   });
 
   it('catches an op without a row (small tables)', () => {
-    const md = '## Protocol\n| op | request | response |\n| --- | --- | --- |\n| ping, shutdown | | ok |\n| run | vm | outcome |\n## Next\n';
+    const md =
+      '## Protocol\n| op | request | response |\n| --- | --- | --- |\n| ping, shutdown | | ok |\n| run | vm | outcome |\n## Next\n';
     expect(readmeOpNames(md)).toEqual(['ping', 'shutdown', 'run']);
     const c = 'static const struct op {\n} ops[] = {\n\t{"ping", op_ping, "x"},\n\t{"stats", op_stats, "y"},\n};\n';
     expect(opTableNames(c).filter((o) => !readmeOpNames(md).includes(o))).toEqual(['stats']);

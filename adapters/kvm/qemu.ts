@@ -32,7 +32,9 @@ export async function emulatorFor(ref: string | undefined): Promise<Emulator> {
   if (typeof e === 'string') throw new TargetUnusable(e);
   let v = versions.get(e.binary);
   if (!v) {
-    v = execa(e.binary, ['--version'], { timeout: 30_000, env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' } }).then((r) => String(r.stdout).split('\n')[0] ?? '');
+    v = execa(e.binary, ['--version'], { timeout: 30_000, env: { QEMU_MODULE_DIR: '/nonexistent/s2conform-no-qemu-modules' } }).then(
+      (r) => String(r.stdout).split('\n')[0] ?? '',
+    );
     versions.set(e.binary, v);
   }
   try {
@@ -98,7 +100,9 @@ export function qemuCommand(o: QemuOptions): QemuCommand {
   const k = o.kernel;
   const page = configPageSize(k.config);
   if (page === 16384 && NO_16K_GRANULE.includes(o.cpu))
-    throw new TargetUnusable(`-cpu ${o.cpu} has no 16K granule (ID_AA64MMFR0_EL1.TGran16 = 0): it cannot boot the 16K kernel ${k.name}; use max, neoverse-n1 or cortex-a76`);
+    throw new TargetUnusable(
+      `-cpu ${o.cpu} has no 16K granule (ID_AA64MMFR0_EL1.TGran16 = 0): it cannot boot the 16K kernel ${k.name}; use max, neoverse-n1 or cortex-a76`,
+    );
   if (!/^[a-z0-9][a-z0-9-]*$/.test(o.cpu)) throw new TargetUnusable(`bad cpu model name '${o.cpu}'`);
   if (o.mte && o.cpu !== 'max') throw new TargetUnusable('mte needs -cpu max');
   const channel = chooseChannel(k);
@@ -110,30 +114,46 @@ export function qemuCommand(o: QemuOptions): QemuCommand {
   if (o.mode === 'nvhe' || o.mode === 'protected') append.push(`kvm-arm.mode=${o.mode}`);
   if (o.kernelArgs) append.push(o.kernelArgs);
   const args = [
-    '-M', machine,
-    '-cpu', cpu,
-    '-smp', '1',
-    '-m', String(o.memMb ?? 1024),
+    '-M',
+    machine,
+    '-cpu',
+    cpu,
+    '-smp',
+    '1',
+    '-m',
+    String(o.memMb ?? 1024),
     '-nographic',
-    '-nic', 'none',
+    '-nic',
+    'none',
     '-no-reboot',
-    '-monitor', 'none',
-    '-kernel', k.vmlinuz,
-    '-initrd', o.initrd,
-    '-append', append.join(' '),
+    '-monitor',
+    'none',
+    '-kernel',
+    k.vmlinuz,
+    '-initrd',
+    o.initrd,
+    '-append',
+    append.join(' '),
   ];
   if (channel === 'virtio') {
     args.push(
-      '-chardev', `file,id=con,path=${o.consoleLog.replace(/,/g, ',,')},append=on`, // ',,' escapes a comma
-      '-serial', 'chardev:con',
-      '-chardev', 'stdio,id=s2c,signal=off',
-      '-device', 'virtio-serial-pci',
-      '-device', 'virtconsole,chardev=s2c',
+      '-chardev',
+      `file,id=con,path=${o.consoleLog.replace(/,/g, ',,')},append=on`, // ',,' escapes a comma
+      '-serial',
+      'chardev:con',
+      '-chardev',
+      'stdio,id=s2c,signal=off',
+      '-device',
+      'virtio-serial-pci',
+      '-device',
+      'virtconsole,chardev=s2c',
     );
   } else {
     args.push('-chardev', 'stdio,id=con,signal=off', '-serial', 'chardev:con');
   }
-  const display = [o.emulator.binary, ...args].map((a) => a.replace(o.initrd, '<initramfs>').replace(o.consoleLog.replace(/,/g, ',,'), '<console.log>'));
+  const display = [o.emulator.binary, ...args].map((a) =>
+    a.replace(o.initrd, '<initramfs>').replace(o.consoleLog.replace(/,/g, ',,'), '<console.log>'),
+  );
   return { file: o.emulator.binary, args, channel, kernel: k, display };
 }
 
@@ -171,7 +191,9 @@ export async function bootQemu(o: QemuOptions): Promise<BootedQemu> {
   if (ready['kvm'] !== true) {
     await proc.stop();
     const why = typeof ready['error'] === 'string' ? ready['error'] : 'no /dev/kvm';
-    throw new TargetUnusable(`qemu (${o.cpu}@${o.kernel.name}): the kernel booted without a usable KVM (${why})${consoleTail(o.consoleLog)}`);
+    throw new TargetUnusable(
+      `qemu (${o.cpu}@${o.kernel.name}): the kernel booted without a usable KVM (${why})${consoleTail(o.consoleLog)}`,
+    );
   }
   return { proc, bootMs: Math.round(performance.now() - t0), command };
 }

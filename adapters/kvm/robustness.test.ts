@@ -95,7 +95,15 @@ describe.skipIf(why !== undefined)(`QEMU command line${why ? ` (skipped: ${why})
     for (const name of ['6.1', '6.12']) {
       const kernel = findKernel(name);
       if (typeof kernel === 'string') throw new Error(kernel);
-      const { args, display } = qemuCommand({ cpu: 'max', mode: undefined, mte: false, kernel, emulator: { binary: '/q/qemu' }, initrd: '/x', consoleLog: '/tmp/a,b.log' });
+      const { args, display } = qemuCommand({
+        cpu: 'max',
+        mode: undefined,
+        mte: false,
+        kernel,
+        emulator: { binary: '/q/qemu' },
+        initrd: '/x',
+        consoleLog: '/tmp/a,b.log',
+      });
       expect(display.join(' ')).toContain('-initrd <initramfs>');
       expect(display.join(' ')).not.toContain('/tmp/a');
       const nic = args.indexOf('-nic');
@@ -144,7 +152,7 @@ const j = (o: unknown): string => JSON.stringify(o);
 /** ids the channel never uses for its own requests (it counts up from 1) */
 const strayId = fc.oneof(fc.integer({ min: -1_000_000, max: -1 }), fc.constant(2 ** 50), fc.string({ maxLength: 8 }), fc.constant(null));
 const junkValue = fc.oneof(
-  fc.constantFrom<unknown>(null, true, false, -1, 1.5, 1e300, [], {}, '', '0x', '0xg', '0x' + 'f'.repeat(17), [1, 2], { a: 1 }, -9223372036854775808),
+  fc.constantFrom<unknown>(null, true, false, -1, 1.5, 1e300, [], {}, '', '0x', '0xg', `0x${'f'.repeat(17)}`, [1, 2], { a: 1 }, -(2 ** 63)),
   fc.string({ maxLength: 20 }).map((s) => `${s}?`),
 );
 const goodAccess = { kind: 'load', size: 8, ipa: '0x200000', data: '0x0', syndromeValid: true };
@@ -156,40 +164,80 @@ function single(what: string, line: string): Bad {
 const badRequest: fc.Arbitrary<Bad> = fc.oneof(
   // not JSON at all, or not an object
   fc.string({ minLength: 1, maxLength: 200 }).map((s) => single('not json', `#${s.replace(/[\n\r]/g, ' ')}`)),
-  fc.constantFrom('[1,2]', '"str"', '42', 'null', 'true', '{"op":"ping"} x', '{"op":"ping",}', "{'op':'ping'}", '{"op":"\\ud800"}', '{"op":"p\\u0000ng"}').map((l) =>
-    single('not an object / trailing / bad escape', l),
-  ),
+  fc
+    .constantFrom(
+      '[1,2]',
+      '"str"',
+      '42',
+      'null',
+      'true',
+      '{"op":"ping"} x',
+      '{"op":"ping",}',
+      "{'op':'ping'}",
+      '{"op":"\\ud800"}',
+      '{"op":"p\\u0000ng"}',
+    )
+    .map((l) => single('not an object / trailing / bad escape', l)),
   // a valid request cut short
   fc
-    .tuple(fc.constantFrom(j({ id: 7, op: 'create_vm', vm: 'cut', type: '0x0' }), j({ id: -3, op: 'run', vm: 'x', state: 'el1h', access: goodAccess })), fc.nat())
+    .tuple(
+      fc.constantFrom(
+        j({ id: 7, op: 'create_vm', vm: 'cut', type: '0x0' }),
+        j({ id: -3, op: 'run', vm: 'x', state: 'el1h', access: goodAccess }),
+      ),
+      fc.nat(),
+    )
     .map(([l, k]) => single('truncated', l.slice(0, 1 + (k % (l.length - 1))))),
   // a NUL byte anywhere in a valid request
   fc.tuple(fc.constantFrom(j({ id: -1, op: 'ping' }), j({ id: -2, op: 'check_extension', cap: 165 })), fc.nat()).map(([l, k]) => {
     const at = k % (l.length + 1);
-    return single('NUL byte', l.slice(0, at) + '\u0000' + l.slice(at));
+    return single('NUL byte', `${l.slice(0, at)}\u0000${l.slice(at)}`);
   }),
   // deep nesting and too many nodes
   fc.integer({ min: 17, max: 3000 }).map((d) => single('deep nesting', `{"id":-1,"op":"ping","x":${'['.repeat(d)}${']'.repeat(d)}}`)),
-  fc.integer({ min: 520, max: 5000 }).map((n) => single('too many nodes', j({ id: -1, op: 'ping', x: Array.from({ length: n }, () => 0) }))),
+  fc
+    .integer({ min: 520, max: 5000 })
+    .map((n) => single('too many nodes', j({ id: -1, op: 'ping', x: Array.from({ length: n }, () => 0) }))),
   // over the line limit (64 KiB), and just under it (valid size, bad request)
   fc.integer({ min: 0, max: 150_000 }).map((n) => single('line over the limit', j({ id: -1, op: 'ping', pad: 'a'.repeat(65_536 + n) }))),
-  fc.integer({ min: 1000, max: 65_000 }).map((n) => single('oversized but under the limit', j({ id: -1, op: 'run', vm: 'none', pad: 'b'.repeat(n) }))),
+  fc
+    .integer({ min: 1000, max: 65_000 })
+    .map((n) => single('oversized but under the limit', j({ id: -1, op: 'run', vm: 'none', pad: 'b'.repeat(n) }))),
   // unknown or missing op, and wrong types / huge numbers in every field of every op
   fc.tuple(strayId, junkValue).map(([id, op]) => single('bad op', j({ id, op }))),
   fc.tuple(strayId, fc.string({ maxLength: 30 })).map(([id, op]) => single('unknown op', j({ id, op: `x-${op}` }))),
   fc.tuple(strayId, junkValue).map(([id, v]) => single('check_extension cap', j({ id, op: 'check_extension', cap: v }))),
-  fc.tuple(strayId, fc.constantFrom('1e400', '99999999999999999999999', '-1', '2147483648', '1.0', '"165"')).map(([id, v]) =>
-    single('check_extension huge', `{"id":${j(id)},"op":"check_extension","cap":${v}}`),
-  ),
+  fc
+    .tuple(strayId, fc.constantFrom('1e400', '99999999999999999999999', '-1', '2147483648', '1.0', '"165"'))
+    .map(([id, v]) => single('check_extension huge', `{"id":${j(id)},"op":"check_extension","cap":${v}}`)),
   fc.tuple(strayId, junkValue).map(([id, v]) => single('create_vm type', j({ id, op: 'create_vm', vm: 'never', type: v }))),
-  fc.tuple(strayId, fc.constantFrom<unknown>('', 'v'.repeat(64), 5, null, ['a'])).map(([id, v]) => single('create_vm name', j({ id, op: 'create_vm', vm: v, type: '0x0' }))),
+  fc
+    .tuple(strayId, fc.constantFrom<unknown>('', 'v'.repeat(64), 5, null, ['a']))
+    .map(([id, v]) => single('create_vm name', j({ id, op: 'create_vm', vm: v, type: '0x0' }))),
   fc.tuple(strayId, junkValue, fc.constantFrom('slot', 'flags', 'gpa', 'size', 'uaddr')).map(([id, v, field]) =>
-    single(`set_memslot ${field}`, j({ id, op: 'set_memslot', vm: 'good', slot: 5, flags: 0, gpa: '0x4000000', size: '0x1000', uaddr: 'auto', [field]: field === 'uaddr' && v === '' ? 'autox' : v })),
+    single(
+      `set_memslot ${field}`,
+      j({
+        id,
+        op: 'set_memslot',
+        vm: 'good',
+        slot: 5,
+        flags: 0,
+        gpa: '0x4000000',
+        size: '0x1000',
+        uaddr: 'auto',
+        [field]: field === 'uaddr' && v === '' ? 'autox' : v,
+      }),
+    ),
   ),
-  fc.tuple(strayId, fc.constantFrom<unknown>(4294967296, -1, 1e20, '0', 0.5)).map(([id, slot]) => single('set_memslot slot range', j({ id, op: 'set_memslot', vm: 'good', slot, flags: 0, gpa: '0x0', size: '0x0', uaddr: '0x0' }))),
-  fc.tuple(strayId, fc.constantFrom<unknown>('x', [-1], ['0x1', '0x2', '0x3', '0x4', '0x5'], ['zz'], { a: 1 })).map(([id, args]) =>
-    single('enable_cap args', j({ id, op: 'enable_cap', vm: 'good', cap: 177, args })),
-  ),
+  fc
+    .tuple(strayId, fc.constantFrom<unknown>(4294967296, -1, 1e20, '0', 0.5))
+    .map(([id, slot]) =>
+      single('set_memslot slot range', j({ id, op: 'set_memslot', vm: 'good', slot, flags: 0, gpa: '0x0', size: '0x0', uaddr: '0x0' })),
+    ),
+  fc
+    .tuple(strayId, fc.constantFrom<unknown>('x', [-1], ['0x1', '0x2', '0x3', '0x4', '0x5'], ['zz'], { a: 1 }))
+    .map(([id, args]) => single('enable_cap args', j({ id, op: 'enable_cap', vm: 'good', cap: 177, args }))),
   fc
     .tuple(
       strayId,
@@ -206,26 +254,57 @@ const badRequest: fc.Arbitrary<Bad> = fc.oneof(
       if (field === 'data' && (v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0))) req['state'] = 'el2';
       return single(`run ${field}`, j(req));
     }),
-  fc.tuple(strayId, fc.constantFrom<unknown>(0, 600001, 1e12, -5)).map(([id, budgetMs]) => single('run budget', j({ id, op: 'run', vm: 'good', state: 'el1h', access: goodAccess, budgetMs }))),
-  fc.tuple(strayId, fc.constantFrom('0x0', '0x8000', '0x1ffff')).map(([id, ipa]) => single('run in the harness', j({ id, op: 'run', vm: 'good', state: 'el1h', access: { ...goodAccess, ipa } }))),
-  fc.tuple(strayId, fc.constantFrom<unknown>('nope', -1, 1000001, 'x')).map(([id, n]) => single('batch', j({ id, op: 'batch', family: n === 'x' ? 'memslot' : 'access', n }))),
+  fc
+    .tuple(strayId, fc.constantFrom<unknown>(0, 600001, 1e12, -5))
+    .map(([id, budgetMs]) => single('run budget', j({ id, op: 'run', vm: 'good', state: 'el1h', access: goodAccess, budgetMs }))),
+  fc
+    .tuple(strayId, fc.constantFrom('0x0', '0x8000', '0x1ffff'))
+    .map(([id, ipa]) => single('run in the harness', j({ id, op: 'run', vm: 'good', state: 'el1h', access: { ...goodAccess, ipa } }))),
+  fc
+    .tuple(strayId, fc.constantFrom<unknown>('nope', -1, 1000001, 'x'))
+    .map(([id, n]) => single('batch', j({ id, op: 'batch', family: n === 'x' ? 'memslot' : 'access', n }))),
   // out of order: ops on a VM before it exists, after it is destroyed; a name created twice; duplicate ids
   fc.constantFrom('run', 'set_memslot', 'enable_cap', 'destroy_vm').map((op): Bad => {
     const vm = `ooo${++vmSeq}`;
-    const tail = { id: -9, op, vm, state: 'el1h', access: goodAccess, cap: 1, slot: 1, flags: 0, gpa: '0x100000', size: '0x1000', uaddr: 'auto' };
-    return { what: `${op} before create / after destroy`, lines: [j(tail), j({ id: -9, op: 'create_vm', vm, type: '0x0' }), j({ id: -9, op: 'destroy_vm', vm }), j(tail)], expect: ['error', 'ok', 'ok', 'error'] };
+    const tail = {
+      id: -9,
+      op,
+      vm,
+      state: 'el1h',
+      access: goodAccess,
+      cap: 1,
+      slot: 1,
+      flags: 0,
+      gpa: '0x100000',
+      size: '0x1000',
+      uaddr: 'auto',
+    };
+    return {
+      what: `${op} before create / after destroy`,
+      lines: [j(tail), j({ id: -9, op: 'create_vm', vm, type: '0x0' }), j({ id: -9, op: 'destroy_vm', vm }), j(tail)],
+      expect: ['error', 'ok', 'ok', 'error'],
+    };
   }),
   fc.constant(null).map((): Bad => {
     const vm = `dup${++vmSeq}`;
     const c = j({ id: -4, op: 'create_vm', vm, type: '0x0' });
-    return { what: 'create twice, destroy twice (duplicate ids)', lines: [c, c, j({ id: -4, op: 'destroy_vm', vm }), j({ id: -4, op: 'destroy_vm', vm })], expect: ['ok', 'error', 'ok', 'error'] };
+    return {
+      what: 'create twice, destroy twice (duplicate ids)',
+      lines: [c, c, j({ id: -4, op: 'destroy_vm', vm }), j({ id: -4, op: 'destroy_vm', vm })],
+      expect: ['ok', 'error', 'ok', 'error'],
+    };
   }),
   fc.constant(null).map((): Bad => {
     const vm = `w${++vmSeq}`;
     // one VM runs one register width: AArch64 after AArch32 is refused
     return {
       what: 'wrong register width after a run',
-      lines: [j({ id: -5, op: 'create_vm', vm, type: '0x0' }), j({ id: -5, op: 'run', vm, state: 'a32-short', access: { ...goodAccess, size: 4 } }), j({ id: -5, op: 'run', vm, state: 'el1h', access: goodAccess }), j({ id: -5, op: 'destroy_vm', vm })],
+      lines: [
+        j({ id: -5, op: 'create_vm', vm, type: '0x0' }),
+        j({ id: -5, op: 'run', vm, state: 'a32-short', access: { ...goodAccess, size: 4 } }),
+        j({ id: -5, op: 'run', vm, state: 'el1h', access: goodAccess }),
+        j({ id: -5, op: 'destroy_vm', vm }),
+      ],
       expect: ['ok', 'ok', 'error', 'ok'],
     };
   }),
@@ -240,7 +319,9 @@ describe.skipIf(why !== undefined)(`helper protocol under bad input on ${SPEC}${
     t = new KvmTarget(SPEC, { consoleLog: join(logDir, 'console.log') });
     await t.open();
     expect(await testHooks(t).call({ op: 'create_vm', vm: 'good', type: '0x0' })).toMatchObject({ ok: true });
-    expect(await testHooks(t).call({ op: 'set_memslot', vm: 'good', slot: 0, flags: 0, gpa: '0x100000', size: '0x10000', uaddr: 'auto' })).toMatchObject({ errno: 0 });
+    expect(
+      await testHooks(t).call({ op: 'set_memslot', vm: 'good', slot: 0, flags: 0, gpa: '0x100000', size: '0x10000', uaddr: 'auto' }),
+    ).toMatchObject({ errno: 0 });
     // the first run creates the vCPU (an fd and its kvm_run mapping) and the code slot
     expect(await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: goodAccess })).toMatchObject({ outcome: 'mmio' });
     start = await testHooks(t).call({ op: 'stats' });
@@ -258,20 +339,44 @@ describe.skipIf(why !== undefined)(`helper protocol under bad input on ${SPEC}${
   it('answers every bad request with an error and keeps serving correct results', async () => {
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(badRequest, fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat({ max: 0xfff }), fc.nat({ max: 0xffff }), async (bad, value, slotOff, mmioOff) => {
-        n++;
-        const got = await testHooks(t).exchangeRaw(bad.lines.join('\n'));
-        expect(got.map((w) => (typeof w['error'] === 'string' ? 'error' : 'ok')), `${bad.what}: ${JSON.stringify(got).slice(0, 300)}`).toEqual(bad.expect);
-        // known-good requests right after: exact answers
-        const at = `0x${(0x100000 + slotOff * 8).toString(16)}`;
-        const stored = await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: { kind: 'store', size: 8, ipa: at, data: `0x${value.toString(16)}`, syndromeValid: true } });
-        expect(stored).toMatchObject({ outcome: 'completed' });
-        const loaded = await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: { kind: 'load', size: 8, ipa: at, data: '0x0', syndromeValid: true } });
-        expect(loaded).toMatchObject({ outcome: 'completed', value: `0x${value.toString(16)}` });
-        const ipa = `0x${(0x300000 + mmioOff * 8).toString(16)}`;
-        expect(await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: { ...goodAccess, ipa } })).toMatchObject({ outcome: 'mmio', physAddr: ipa, len: 8, isWrite: false });
-        expect(await testHooks(t).call({ op: 'check_extension', cap: 165 })).toMatchObject({ value: 52 });
-      }),
+      fc.asyncProperty(
+        badRequest,
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.nat({ max: 0xfff }),
+        fc.nat({ max: 0xffff }),
+        async (bad, value, slotOff, mmioOff) => {
+          n++;
+          const got = await testHooks(t).exchangeRaw(bad.lines.join('\n'));
+          expect(
+            got.map((w) => (typeof w['error'] === 'string' ? 'error' : 'ok')),
+            `${bad.what}: ${JSON.stringify(got).slice(0, 300)}`,
+          ).toEqual(bad.expect);
+          // known-good requests right after: exact answers
+          const at = `0x${(0x100000 + slotOff * 8).toString(16)}`;
+          const stored = await testHooks(t).call({
+            op: 'run',
+            vm: 'good',
+            state: 'el1h',
+            access: { kind: 'store', size: 8, ipa: at, data: `0x${value.toString(16)}`, syndromeValid: true },
+          });
+          expect(stored).toMatchObject({ outcome: 'completed' });
+          const loaded = await testHooks(t).call({
+            op: 'run',
+            vm: 'good',
+            state: 'el1h',
+            access: { kind: 'load', size: 8, ipa: at, data: '0x0', syndromeValid: true },
+          });
+          expect(loaded).toMatchObject({ outcome: 'completed', value: `0x${value.toString(16)}` });
+          const ipa = `0x${(0x300000 + mmioOff * 8).toString(16)}`;
+          expect(await testHooks(t).call({ op: 'run', vm: 'good', state: 'el1h', access: { ...goodAccess, ipa } })).toMatchObject({
+            outcome: 'mmio',
+            physAddr: ipa,
+            len: 8,
+            isWrite: false,
+          });
+          expect(await testHooks(t).call({ op: 'check_extension', cap: 165 })).toMatchObject({ value: 52 });
+        },
+      ),
       { numRuns: 500, seed: 9 },
     );
     expect(n).toBeGreaterThanOrEqual(500);
@@ -300,7 +405,8 @@ async function runAll(t: KvmTarget, seed: number): Promise<PropertyResult[]> {
   const profile = profileForRelease(info.kernelRelease ?? '');
   if (!profile) throw new Error(`no profile for ${info.kernelRelease}`);
   const out: PropertyResult[] = [];
-  for (const p of props()) out.push(await runProperty(p, { target: t, info: await t.open(), profile }, { runs: RUNS, seed, strict: false }));
+  for (const p of props())
+    out.push(await runProperty(p, { target: t, info: await t.open(), profile }, { runs: RUNS, seed, strict: false }));
   return out;
 }
 
@@ -324,8 +430,15 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
   }, 600_000);
 
   /** The four properties with faults injected at the given request numbers; pipelineDepth undefined: the default. */
-  async function runWithFaults(at: ReadonlyMap<number, Fault>, pipelineDepth: number | undefined): Promise<{ t: KvmTarget; results: PropertyResult[] }> {
-    const t = new KvmTarget(SPEC, { faults: (n) => at.get(n), hangTimeoutMs: 1500, ...(pipelineDepth !== undefined ? { pipelineDepth } : {}) });
+  async function runWithFaults(
+    at: ReadonlyMap<number, Fault>,
+    pipelineDepth: number | undefined,
+  ): Promise<{ t: KvmTarget; results: PropertyResult[] }> {
+    const t = new KvmTarget(SPEC, {
+      faults: (n) => at.get(n),
+      hangTimeoutMs: 1500,
+      ...(pipelineDepth !== undefined ? { pipelineDepth } : {}),
+    });
     try {
       return { t, results: await runAll(t, seed) };
     } finally {
@@ -351,7 +464,11 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
 
   it('the same faults under the pipeline (16 cases in flight): every verdict is still the undisturbed one', async () => {
     const kinds: Fault[] = ['kill-qemu', 'kill-helper', 'hang'];
-    const at = new Map<number, Fault>([[30, 'kill-qemu'], [400, 'kill-helper'], [900, 'hang']]);
+    const at = new Map<number, Fault>([
+      [30, 'kill-qemu'],
+      [400, 'kill-helper'],
+      [900, 'hang'],
+    ]);
     const { t, results } = await runWithFaults(at, undefined);
     expect(t.pipelineDepth).toBeGreaterThan(1);
     // a fault may land on a target already dying from the one before: at most one restart each
@@ -392,7 +509,9 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
     try {
       results.push(await runProperty(p1, { target: t, info, profile }, { runs: RUNS, seed, strict: false }));
       armAt = testHooks(t).requestCount;
-      results.push(await runProperty(p2, { target: t, info: await t.open(), profile }, { runs: RUNS, seed, strict: false, onCase: () => cases++ }));
+      results.push(
+        await runProperty(p2, { target: t, info: await t.open(), profile }, { runs: RUNS, seed, strict: false, onCase: () => cases++ }),
+      );
       results.push(await runProperty(p3, { target: t, info: await t.open(), profile }, { runs: RUNS, seed, strict: false }));
     } finally {
       await t.close();

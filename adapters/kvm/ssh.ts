@@ -25,15 +25,24 @@ export function sshArgs(s: { readonly dest: string; readonly port: number | unde
     ...(config !== undefined ? ['-F', config] : []),
     ...(s.port !== undefined ? ['-p', String(s.port)] : []),
     '-T',
-    '-o', 'BatchMode=yes',
-    '-o', 'PreferredAuthentications=publickey',
-    '-o', 'PasswordAuthentication=no',
-    '-o', 'KbdInteractiveAuthentication=no',
-    '-o', 'ConnectTimeout=10',
-    '-o', 'ServerAliveInterval=5',
-    '-o', 'ServerAliveCountMax=3',
-    '-o', 'LogLevel=ERROR',
-    '--', s.dest,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'PreferredAuthentications=publickey',
+    '-o',
+    'PasswordAuthentication=no',
+    '-o',
+    'KbdInteractiveAuthentication=no',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'ServerAliveInterval=5',
+    '-o',
+    'ServerAliveCountMax=3',
+    '-o',
+    'LogLevel=ERROR',
+    '--',
+    s.dest,
   ];
 }
 
@@ -47,7 +56,7 @@ export function remoteHelperScript(size: number): string {
   const script = [
     'umask 077',
     'd=$(mktemp -d /tmp/s2c-helper.XXXXXX) || exit 97',
-    'trap "rm -rf \"$d\"" EXIT',
+    'trap "rm -rf "$d"" EXIT',
     'trap "exit 129" HUP',
     'trap "exit 143" TERM',
     `head -c ${size} > "$d/s2c-helper" || exit 98`,
@@ -68,15 +77,30 @@ const SSH_CHECK = [
 ].join('; ');
 
 /** One line per way an ssh: target can be unusable before the helper runs. */
-export function sshProblem(spec: string, r: { readonly exitCode: number | undefined; readonly stdout: string; readonly stderr: string }): string | undefined {
-  const err = r.stderr.trim().split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? '';
+export function sshProblem(
+  spec: string,
+  r: { readonly exitCode: number | undefined; readonly stdout: string; readonly stderr: string },
+): string | undefined {
+  const err =
+    r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-1)[0] ?? '';
   if (r.exitCode === 255 || r.exitCode === undefined) {
-    if (/Permission denied/.test(r.stderr)) return `${spec}: the key was refused (ssh: ${err}); the target logs in with keys only (BatchMode): ssh-copy-id, or IdentityFile in --ssh-config`;
-    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(r.stderr)) return `${spec}: the host key is not in known_hosts (ssh: ${err}); log in once by hand to accept it`;
+    if (/Permission denied/.test(r.stderr))
+      return `${spec}: the key was refused (ssh: ${err}); the target logs in with keys only (BatchMode): ssh-copy-id, or IdentityFile in --ssh-config`;
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(r.stderr))
+      return `${spec}: the host key is not in known_hosts (ssh: ${err}); log in once by hand to accept it`;
     return `${spec}: unreachable (ssh: ${err || `exit ${String(r.exitCode)}`})`;
   }
   if (r.exitCode !== 0) return `${spec}: the remote shell failed (exit ${r.exitCode}): ${err}`;
-  const v = (k: string): string => r.stdout.split('\n').find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1).trim() ?? '';
+  const v = (k: string): string =>
+    r.stdout
+      .split('\n')
+      .find((l) => l.startsWith(`${k}=`))
+      ?.slice(k.length + 1)
+      .trim() ?? '';
   if (v('machine') !== 'aarch64') return `${spec}: the host is ${v('machine') || 'unknown'}, not aarch64: KVM/arm64 needs an arm64 machine`;
   if (v('kvm') === 'absent') return `${spec}: no /dev/kvm on the host (a kernel without KVM, or KVM did not initialise: dmesg | grep kvm)`;
   if (v('kvm') === 'denied') return `${spec}: no read/write access to /dev/kvm for ${v('user')} (add the user to the kvm group)`;
@@ -85,7 +109,11 @@ export function sshProblem(spec: string, r: { readonly exitCode: number | undefi
 
 export async function sshCheck(ssh: readonly string[], spec: string): Promise<RemoteConfig | undefined> {
   const r = await execa('ssh', [...ssh, SSH_CHECK], { reject: false, timeout: 30_000 });
-  const res = { exitCode: r.timedOut ? undefined : r.exitCode, stdout: String(r.stdout), stderr: r.timedOut ? 'no answer within 30 s' : String(r.stderr) };
+  const res = {
+    exitCode: r.timedOut ? undefined : r.exitCode,
+    stdout: String(r.stdout),
+    stderr: r.timedOut ? 'no answer within 30 s' : String(r.stderr),
+  };
   const problem = sshProblem(spec, res);
   if (problem) throw new TargetUnusable(problem);
   const cfg = res.stdout.split('---config---\n')[1] ?? '';

@@ -44,7 +44,13 @@ export interface Started {
  * Starts the helper the spec names. `booted` is called as QEMU is about to boot (the target counts its
  * boots) and says whether the console log is appended to.
  */
-export async function startTransport(s: KvmSpec, specString: string, opts: TransportOptions, consoleLog: string, booted: () => boolean): Promise<Started> {
+export async function startTransport(
+  s: KvmSpec,
+  specString: string,
+  opts: TransportOptions,
+  consoleLog: string,
+  booted: () => boolean,
+): Promise<Started> {
   // What the user gave (a --target path to a kernel, S2CONFORM_HELPER) is judged before what
   // provisioning lacks, so a wrong input is named on a machine that has provisioned nothing yet.
   const k = s.kind === 'qemu' ? findKernel(s.kernel, opts.kernelConfig) : undefined;
@@ -52,7 +58,9 @@ export async function startTransport(s: KvmSpec, specString: string, opts: Trans
   const helper = helperProblem();
   const userKernel = s.kind === 'qemu' && isPathRef(s.kernel);
   const userHelper = HELPER_PATH !== BUILT_HELPER;
-  const first = [userHelper ? helper : undefined, userKernel ? kernelProblem : undefined, helper, kernelProblem].find((p) => p !== undefined);
+  const first = [userHelper ? helper : undefined, userKernel ? kernelProblem : undefined, helper, kernelProblem].find(
+    (p) => p !== undefined,
+  );
   if (first !== undefined) throw new TargetUnusable(first);
   const readyTimeoutMs = opts.bootTimeoutMs ?? 30_000;
   if (s.kind === 'qemu') {
@@ -73,12 +81,21 @@ export async function startTransport(s: KvmSpec, specString: string, opts: Trans
       ...(opts.bootTimeoutMs !== undefined ? { bootTimeoutMs: opts.bootTimeoutMs } : {}),
       ...(opts.kernelArgs ? { kernelArgs: opts.kernelArgs } : {}),
     });
-    const emulator = { name: emu.name, binary: emu.binary, version: emu.version, ...(emu.packages ? { packages: emu.packages } : {}), command: b.command.display };
+    const emulator = {
+      name: emu.name,
+      binary: emu.binary,
+      version: emu.version,
+      ...(emu.packages ? { packages: emu.packages } : {}),
+      command: b.command.display,
+    };
     return { proc: b.proc, kernel: k, emulator, bootMs: b.bootMs, remoteConfig: undefined };
   } else if (s.kind === 'native') {
     if (process.arch !== 'arm64' || process.platform !== 'linux')
       throw new TargetUnusable(`native: this is ${process.platform}/${process.arch}, not an arm64 Linux host`);
-    if (!existsSync('/dev/kvm')) throw new TargetUnusable('native: /dev/kvm does not exist on this host (a kernel without KVM, or KVM did not initialise: dmesg | grep kvm)');
+    if (!existsSync('/dev/kvm'))
+      throw new TargetUnusable(
+        'native: /dev/kvm does not exist on this host (a kernel without KVM, or KVM did not initialise: dmesg | grep kvm)',
+      );
     try {
       accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
     } catch {
@@ -91,12 +108,26 @@ export async function startTransport(s: KvmSpec, specString: string, opts: Trans
     const ssh = sshArgs(s, opts.sshConfig);
     const remoteConfig = await sshCheck(ssh, specString);
     const helper = readFileSync(HELPER_PATH);
-    const proc = await startProcess('ssh', [...ssh, remoteHelperScript(helper.length)], `helper (${specString})`, consoleLog, readyTimeoutMs, helper);
+    const proc = await startProcess(
+      'ssh',
+      [...ssh, remoteHelperScript(helper.length)],
+      `helper (${specString})`,
+      consoleLog,
+      readyTimeoutMs,
+      helper,
+    );
     return { proc, kernel: undefined, emulator: undefined, bootMs: undefined, remoteConfig };
   }
 }
 
-async function startProcess(file: string, args: string[], what: string, consoleLog: string, readyTimeoutMs: number, preamble?: Uint8Array): Promise<HelperProcess> {
+async function startProcess(
+  file: string,
+  args: string[],
+  what: string,
+  consoleLog: string,
+  readyTimeoutMs: number,
+  preamble?: Uint8Array,
+): Promise<HelperProcess> {
   const p = new HelperProcess({ file, args, consoleLog, what, readyTimeoutMs, ...(preamble ? { preamble } : {}) });
   try {
     const ready = await p.waitReady();

@@ -43,16 +43,20 @@ export class KvmVm implements VmHandle {
 
   /** mte family: VMM memory of a backing kind (adapters/kvm/helper/mte.c). */
   mapBacking(b: BackingRequest): Promise<BackingResult> {
-    return handled((async (): Promise<BackingResult> => {
-      const at = b.at !== undefined ? { at: hex(b.at) } : {};
-      const w = await this.send({ op: 'backing', kind: b.kind, shared: b.shared, size: hex(b.size), ...at }, SLACK_MS);
-      helperError(w, 'backing');
-      return typeof w['unsupported'] === 'string' ? { unsupported: w['unsupported'] } : { uaddr: wHex(w, 'uaddr') };
-    })());
+    return handled(
+      (async (): Promise<BackingResult> => {
+        const at = b.at !== undefined ? { at: hex(b.at) } : {};
+        const w = await this.send({ op: 'backing', kind: b.kind, shared: b.shared, size: hex(b.size), ...at }, SLACK_MS);
+        helperError(w, 'backing');
+        return typeof w['unsupported'] === 'string' ? { unsupported: w['unsupported'] } : { uaddr: wHex(w, 'uaddr') };
+      })(),
+    );
   }
 
   unmapBacking(uaddr: bigint, size: bigint): Promise<void> {
-    return handled((async () => helperError(await this.send({ op: 'unbacking', at: hex(uaddr), size: hex(size) }, SLACK_MS), 'unbacking'))());
+    return handled(
+      (async () => helperError(await this.send({ op: 'unbacking', at: hex(uaddr), size: hex(size) }, SLACK_MS), 'unbacking'))(),
+    );
   }
 
   run(req: RunRequest): Promise<RunOutcome> {
@@ -102,7 +106,7 @@ export class KvmVm implements VmHandle {
 
   private async doRun(req: RunRequest): Promise<RunOutcome> {
     if (this.destroyed) return { kind: 'run-errno', errno: 'EBADF' };
-    if (req.tagAccess) throw new Error('tag accesses (LDG) are not in the helper\'s guest code: simulator only');
+    if (req.tagAccess) throw new Error("tag accesses (LDG) are not in the helper's guest code: simulator only");
     const budgetMs = req.budgetMs ?? 2000;
     const a = req.access;
     const w = await this.send(

@@ -34,7 +34,6 @@ export interface SimOptions {
   readonly label?: string;
 }
 
-
 /** A VM a case gave back with a reuse key (core/target.ts createVm): its memslots deleted, waiting for the same type and key. */
 interface Parked {
   readonly vm: SimVm;
@@ -155,7 +154,8 @@ class SimHostHandle implements HostHandle {
   async createVm(type: bigint, reuse?: string): Promise<Result<VmHandle>> {
     const key = reuse === undefined ? undefined : `${type}/${reuse}`;
     const parked = key === undefined ? undefined : this.parked.get(key)?.pop();
-    const park = key === undefined ? undefined : (p: Parked): void => void (this.parked.get(key) ?? this.parked.set(key, []).get(key))?.push(p);
+    const park =
+      key === undefined ? undefined : (p: Parked): void => void (this.parked.get(key) ?? this.parked.set(key, []).get(key))?.push(p);
     if (parked) {
       this.counts.reused++;
       return new SimVmHandle(parked.vm, parked.space, parked.mte, true, parked.harness, parked.vcpu, park);

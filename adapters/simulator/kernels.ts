@@ -14,12 +14,25 @@ const KERNEL_CHANGES: readonly (readonly [readonly [number, number], Partial<Sim
   // the memslot bound off by one; 512 user memslots; no out-of-range check. The 52-bit VA layout
   // of the time: a linear region of half the VA space, the ID map at VA_BITS, EL2 VA bits from
   // the ID map. No KVM_CAP_ARM_MTE; hugetlbfs mappings without VM_MTE_ALLOWED.
-  [[4, 20], {
-    ipaLimitClamp: 'stage1-levels', parangeRead: 'and-7', defaultIpaBelowLimit: 'accept', protectedForcesLimit: false,
-    memslotBoundCompare: 'ge', userMemSlots: 512, outOfRangeCheck: 'none',
-    linearRegion52: 'half', linearCap51: 'never', idmapT0sz: 'va-bits', hypVaBits: 'idmap-t0sz',
-    mteCap: false, mteVmaCheck: 'vm-shared', hugetlbfsMteAllowed: false,
-  }],
+  [
+    [4, 20],
+    {
+      ipaLimitClamp: 'stage1-levels',
+      parangeRead: 'and-7',
+      defaultIpaBelowLimit: 'accept',
+      protectedForcesLimit: false,
+      memslotBoundCompare: 'ge',
+      userMemSlots: 512,
+      outOfRangeCheck: 'none',
+      linearRegion52: 'half',
+      linearCap51: 'never',
+      idmapT0sz: 'va-bits',
+      hypVaBits: 'idmap-t0sz',
+      mteCap: false,
+      mteVmaCheck: 'vm-shared',
+      hugetlbfsMteAllowed: false,
+    },
+  ],
   [[5, 10], { ipaLimitClamp: 'none', parangeRead: 'unsigned-field' }], // c9b69a0cf0b4
   [[5, 11], { linearRegion52: 'extended' }], // f4693c2716b3
   [[5, 12], { defaultIpaBelowLimit: 'reject', memslotBoundCompare: 'gt', userMemSlots: 32767 }], // 7d717558dd5e, 262b003d059c, 4fc096a99e01
@@ -55,9 +68,9 @@ export function simulatedKernel(v: readonly [number, number], sublevel?: number)
   let k: Partial<SimKnobs> = {};
   for (const [at, change] of KERNEL_CHANGES) if (at[0] < v[0] || (at[0] === v[0] && at[1] <= v[1])) k = { ...k, ...change };
   if (sublevel !== undefined)
-    for (const [series, from, change] of STABLE_BACKPORTS) if (series[0] === v[0] && series[1] === v[1] && sublevel >= from) k = { ...k, ...change };
+    for (const [series, from, change] of STABLE_BACKPORTS)
+      if (series[0] === v[0] && series[1] === v[1] && sublevel >= from) k = { ...k, ...change };
   return k;
 }
 
 // The proposals' simulated kernels, and which profile each simulated kernel is checked against: cli/twins.ts.
-

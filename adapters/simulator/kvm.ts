@@ -23,7 +23,7 @@ export function kvmSetIpaLimit(host: HostConfig, k: SimKnobs): number {
     case 'stage1-levels': {
       parange &= 7;
       const paMax = parangeToPhysShift(parange, host.kernelPaBits);
-      let ipaMax = paMax > host.kernelPaBits ? host.kernelPaBits : paMax;
+      let ipaMax = Math.min(paMax, host.kernelPaBits);
       const pageShift = pageShiftOf(host);
       const pgtableLevels = Math.floor((host.vaBits - 4) / (pageShift - 3)); // ARM64_HW_PGTABLE_LEVELS
       const pgdirShift = (pageShift - 3) * (4 - (4 - pgtableLevels)) + 3; // ARM64_HW_PGTABLE_LEVEL_SHIFT(4 - levels)

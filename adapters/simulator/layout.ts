@@ -9,7 +9,7 @@ import type { SimKnobs } from './knobs.ts';
 
 const U64 = (1n << 64n) - 1n;
 const BIT = (n: number): bigint => 1n << BigInt(n);
-const GENMASK = (h: number, l: number): bigint => (h < l ? 0n : ((U64 << BigInt(l)) & (U64 >> BigInt(63 - h))) & U64);
+const GENMASK = (h: number, l: number): bigint => (h < l ? 0n : (U64 << BigInt(l)) & (U64 >> BigInt(63 - h)) & U64);
 
 function fls64(x: bigint): number {
   let n = 0;

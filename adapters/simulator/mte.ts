@@ -63,7 +63,8 @@ export class AddressSpace {
         tagStorage = false;
         break;
     }
-    if (b.kind === 'hugetlb' && ((b.at ?? 0n) % HPAGE !== 0n || b.size % HPAGE !== 0n)) return { unsupported: 'hugetlb needs 2 MiB alignment' };
+    if (b.kind === 'hugetlb' && ((b.at ?? 0n) % HPAGE !== 0n || b.size % HPAGE !== 0n))
+      return { unsupported: 'hugetlb needs 2 MiB alignment' };
     const start = b.at ?? this.reserve(b.size);
     if (b.at !== undefined) this.unmap(start, b.size); // MAP_FIXED replaces what was there
     this.vmas.push({ start, end: start + b.size, flags, attr, tagStorage });

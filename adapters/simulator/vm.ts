@@ -165,7 +165,8 @@ export class SimVm {
     const w = walk(this.s2(), this.o.vtcr, this.o.host.parange, a.ipa, isWrite);
     if (w.ok) return { kind: 'done', outcome: { kind: 'completed' } };
     const fsc = w.fault === 'translation' ? ESR_ELx_FSC_FAULT : w.fault === 'permission' ? ESR_ELx_FSC_PERM : ESR_ELx_FSC_ADDRSZ;
-    let esr = ((isIabt ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_DABT_LOW) << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | (fsc + BigInt(Math.max(w.level, 0)));
+    let esr =
+      ((isIabt ? ESR_ELx_EC_IABT_LOW : ESR_ELx_EC_DABT_LOW) << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | (fsc + BigInt(Math.max(w.level, 0)));
     if (!isIabt) {
       if (isWrite) esr |= ESR_ELx_WNR;
       if (a.syndromeValid) {
@@ -203,7 +204,8 @@ export class SimVm {
         }
       } else {
         // Beyond sanitised PARange (which is the IPA limit)
-        const sizeBound = k.sizeFaultBound === 'ipa-limit' ? this.o.ipaLimit : parangeToPhysShift(this.o.host.parange, this.o.host.kernelPaBits);
+        const sizeBound =
+          k.sizeFaultBound === 'ipa-limit' ? this.o.ipaLimit : parangeToPhysShift(this.o.host.parange, this.o.host.kernelPaBits);
         if (faultIpa >= 1n << BigInt(sizeBound)) {
           return { kind: 'inject', exc: injectSizeFault(trapInfo, faultIpa | (t.hfar & 0xfffn), inj) };
         }
@@ -256,13 +258,7 @@ export class SimVm {
     const pa = this.nextHostPa;
     this.nextHostPa += 1n << BigInt(this.pageShift);
     void slot;
-    this.s2().map(
-      faultIpa,
-      pa,
-      startLevel(this.o.vtcr),
-      rootIndexBits(this.o.vtcr),
-      writable,
-    );
+    this.s2().map(faultIpa, pa, startLevel(this.o.vtcr), rootIndexBits(this.o.vtcr), writable);
   }
 }
 

@@ -9,7 +9,10 @@ if (!log || !dir) {
   process.exit(2);
 }
 // a LAVA log is YAML, one record a line: {"dt": …, "lvl": "target", "msg": "<line>"}; a plain log is lines
-const lines = readFileSync(log, 'utf8').split('\n').map((l) => /"?msg"?: ['"]?(.*?)['"]?\}?$/.exec(l)?.[1] ?? l).map((l) => l.trim());
+const lines = readFileSync(log, 'utf8')
+  .split('\n')
+  .map((l) => /"?msg"?: ['"]?(.*?)['"]?\}?$/.exec(l)?.[1] ?? l)
+  .map((l) => l.trim());
 const a = lines.indexOf('s2conform-artefacts-begin');
 const b = lines.indexOf('s2conform-artefacts-end', a + 1);
 if (a < 0 || b < 0) {

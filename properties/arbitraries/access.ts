@@ -77,7 +77,11 @@ export function accessArb(host: HostConfig, ipaBits: number, state: GuestState, 
       where,
       data: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
       // shrinks to a valid syndrome: the simplest access
-      syndromeValid: fc.oneof({ withCrossShrink: true }, { weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      syndromeValid: fc.oneof(
+        { withCrossShrink: true },
+        { weight: 4, arbitrary: fc.constant(true) },
+        { weight: 1, arbitrary: fc.constant(false) },
+      ),
     })
     .map(({ ks: { kind, wide }, where: [base, pages, off], data, syndromeValid }): Access => {
       // AArch32 has no single-register 64-bit access

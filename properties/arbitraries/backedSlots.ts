@@ -23,6 +23,15 @@ export function backedSlots(host: HostConfig, ipaBits: number): fc.Arbitrary<Mem
       }),
     );
   return fc
-    .tuple(fc.option(slot(0, (n) => top - n * page), { freq: 2 }), fc.option(slot(1, () => LOW_SLOT_GPA), { freq: 2 }))
+    .tuple(
+      fc.option(
+        slot(0, (n) => top - n * page),
+        { freq: 2 },
+      ),
+      fc.option(
+        slot(1, () => LOW_SLOT_GPA),
+        { freq: 2 },
+      ),
+    )
     .map(([a, b]) => [a, b].filter((s): s is MemoryRegion => s !== null));
 }

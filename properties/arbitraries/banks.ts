@@ -31,6 +31,4 @@ export function disjointBanks(bs: readonly PhysRange[]): PhysRange[] {
   return out;
 }
 
-export const banksArb: fc.Arbitrary<PhysRange[]> = fc
-  .array(fc.record({ base, size }), { minLength: 1, maxLength: 6 })
-  .map(disjointBanks);
+export const banksArb: fc.Arbitrary<PhysRange[]> = fc.array(fc.record({ base, size }), { minLength: 1, maxLength: 6 }).map(disjointBanks);

@@ -7,8 +7,5 @@ import type { HostConfig } from '../../core/target.ts';
 
 export function ipaBitsFor(host: HostConfig): fc.Arbitrary<number> {
   const max = Math.max(32, expressibleIpaBits(host));
-  return fc.oneof(
-    { weight: 1, arbitrary: fc.constantFrom(32, max) },
-    { weight: 3, arbitrary: fc.integer({ min: 32, max }) },
-  );
+  return fc.oneof({ weight: 1, arbitrary: fc.constantFrom(32, max) }, { weight: 3, arbitrary: fc.integer({ min: 32, max }) });
 }

@@ -40,13 +40,15 @@ export function memslotOps(host: HostConfig, ipaBits: number, maxLength = 6): fc
       gap: fc.integer({ min: 0, max: 2 }),
       pages: fc.integer({ min: 1, max: 3 }),
     })
-    .map(({ slot, flags, gap, pages }): MemoryRegion => ({
-      slot,
-      flags,
-      guestPhysAddr: top - BigInt(gap + pages) * page,
-      memorySize: BigInt(pages) * page,
-      userspaceAddr: 0x10_0000_0000n,
-    }));
+    .map(
+      ({ slot, flags, gap, pages }): MemoryRegion => ({
+        slot,
+        flags,
+        guestPhysAddr: top - BigInt(gap + pages) * page,
+        memorySize: BigInt(pages) * page,
+        userspaceAddr: 0x10_0000_0000n,
+      }),
+    );
   const op = fc.oneof({ weight: 3, arbitrary: memslotOp(host, ipaBits) }, { weight: 1, arbitrary: belowTop });
   const fresh = op.map((r): Step => ({ fresh: r }));
   const derived = fc.record({
@@ -55,7 +57,10 @@ export function memslotOps(host: HostConfig, ipaBits: number, maxLength = 6): fc
     change: fc.constantFrom<Derived['change']>('move', 'flags', 'delete', 'again', 'overlap', 'overlap'),
     gpa: memslotGpa(host, ipaBits),
     // XORed into the flags of the call it derives from: every value is a change
-    flags: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY) }, { weight: 1, arbitrary: fc.constantFrom(4, 0x8000_0000) }),
+    flags: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY) },
+      { weight: 1, arbitrary: fc.constantFrom(4, 0x8000_0000) },
+    ),
     other: fc.integer({ min: 1, max: 3 }),
     offset: fc.integer({ min: -1, max: 2 }),
     longer: fc.integer({ min: 0, max: 2 }),

@@ -32,9 +32,14 @@ interface MteArbOptions {
 export function mteCaseWith(host: fc.Arbitrary<MteCase['host']>, o: MteArbOptions): fc.Arbitrary<MteCase> {
   return fc.record({
     host,
-    hostMte: o.sim ? fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) : fc.constant(true),
+    hostMte: o.sim
+      ? fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })
+      : fc.constant(true),
     mtePerm: o.sim ? fc.boolean() : fc.constant(false),
-    cap: fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...CAP_PLANS) }, { weight: 3, arbitrary: fc.constant<MteCapPlan>('before-vcpu') }),
+    cap: fc.oneof(
+      { weight: 1, arbitrary: fc.constantFrom(...CAP_PLANS) },
+      { weight: 3, arbitrary: fc.constant<MteCapPlan>('before-vcpu') },
+    ),
     backing: backingArb(o.kinds),
     remap: fc.option(backingArb(o.remapKinds), { nil: null, freq: 3 }),
     access: o.sim ? fc.constantFrom<MteCase['access']>('load', 'store', 'tag-load') : fc.constantFrom<MteCase['access']>('load', 'store'),

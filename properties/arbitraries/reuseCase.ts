@@ -21,12 +21,17 @@ function shadow(probe: AccessCase, how: 'flip' | 'none'): AccessCase {
 export function reuseCase(g: GenContext): fc.Arbitrary<ReuseCase> {
   return accessCase(g, { states: aarch64 }).chain((probe) => {
     const same = (c: AccessCase): AccessCase => ({ ...c, host: probe.host, ipaBits: probe.ipaBits, nisvToUser: probe.nisvToUser });
-    return fc.record({
-      others: fc.array(accessCase({ info: { ...g.info, host: probe.host } }, { states: aarch64 }).map(same), { minLength: 0, maxLength: 2 }),
-      shadowed: fc.constantFrom<'flip' | 'none' | 'skip'>('flip', 'none', 'skip'),
-    }).map(({ others, shadowed }): ReuseCase => {
-      const prior = shadowed === 'skip' ? others : [...others, shadow(probe, shadowed)];
-      return { prior: prior.length > 0 ? prior : [shadow(probe, 'flip')], probe };
-    });
+    return fc
+      .record({
+        others: fc.array(accessCase({ info: { ...g.info, host: probe.host } }, { states: aarch64 }).map(same), {
+          minLength: 0,
+          maxLength: 2,
+        }),
+        shadowed: fc.constantFrom<'flip' | 'none' | 'skip'>('flip', 'none', 'skip'),
+      })
+      .map(({ others, shadowed }): ReuseCase => {
+        const prior = shadowed === 'skip' ? others : [...others, shadow(probe, shadowed)];
+        return { prior: prior.length > 0 ? prior : [shadow(probe, 'flip')], probe };
+      });
   });
 }

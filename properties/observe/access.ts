@@ -18,7 +18,11 @@ export async function observeAccess(c: AccessCase, t: Target): Promise<AccessOut
 }
 
 /** The outcome, and whether the target ran it on a VM an earlier case used. */
-export async function observeAccessOn(c: AccessCase, t: Target, reuse: string | undefined): Promise<{ outcome: AccessOutcome; reused: boolean }> {
+export async function observeAccessOn(
+  c: AccessCase,
+  t: Target,
+  reuse: string | undefined,
+): Promise<{ outcome: AccessOutcome; reused: boolean }> {
   const h = await t.host(c.host);
   const vm = await h.createVm(BigInt(c.ipaBits), reuse);
   if (isErrno(vm)) return { outcome: { vm: vm.errno }, reused: false };

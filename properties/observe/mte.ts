@@ -38,7 +38,13 @@ export async function observeMte(c: MteCase, t: Target): Promise<MteOutcome> {
     const b = await vm.mapBacking({ ...c.backing, size: MTE_SLOT_SIZE });
     if ('unsupported' in b) throw new Error(`backing ${c.backing.kind}: ${b.unsupported}`);
     uaddr = b.uaddr;
-    const slot = await vm.setMemoryRegion({ slot: MTE_SLOT, flags: 0, guestPhysAddr: MTE_SLOT_GPA, memorySize: MTE_SLOT_SIZE, userspaceAddr: b.uaddr });
+    const slot = await vm.setMemoryRegion({
+      slot: MTE_SLOT,
+      flags: 0,
+      guestPhysAddr: MTE_SLOT_GPA,
+      memorySize: MTE_SLOT_SIZE,
+      userspaceAddr: b.uaddr,
+    });
     if (slot.errno !== null) return { enable, memslot: slot.errno, run: null };
     if (c.remap) {
       const r = await vm.mapBacking({ ...c.remap, size: MTE_SLOT_SIZE, at: b.uaddr });

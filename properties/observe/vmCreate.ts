@@ -2,7 +2,14 @@
 
 import { KVM_CAP_ARM_VM_IPA_SIZE } from '../../arch/kvm.ts';
 import { pageSize } from '../../arch/host.ts';
-import { FIRST_ACCESS_IPA, type FirstAccess, type IpaLimitCase, type IpaLimitOutcome, type VmCreateCase, type VmCreateOutcome } from '../../core/cases.ts';
+import {
+  FIRST_ACCESS_IPA,
+  type FirstAccess,
+  type IpaLimitCase,
+  type IpaLimitOutcome,
+  type VmCreateCase,
+  type VmCreateOutcome,
+} from '../../core/cases.ts';
 import { isErrno, type Target } from '../../core/target.ts';
 
 export async function observeIpaLimit(c: IpaLimitCase, t: Target): Promise<IpaLimitOutcome> {

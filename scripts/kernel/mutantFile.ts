@@ -35,7 +35,9 @@ export function parseMutant(file: string): KernelMutant {
     if (v === undefined) throw new Error(`${file}: no '# ${k}:' header line`);
     return v;
   };
-  const families = need('families').split(',').map((f) => f.trim());
+  const families = need('families')
+    .split(',')
+    .map((f) => f.trim());
   for (const f of families) if (!FAMILIES.includes(f as Family)) throw new Error(`${file}: unknown family '${f}'`);
   const observable = head.get('observable');
   return {
@@ -44,7 +46,9 @@ export function parseMutant(file: string): KernelMutant {
     what: need('what'),
     upstream: need('upstream'),
     simulator: head.get('simulator') ?? '',
-    targets: need('targets').split(/\s+/).filter((x) => x),
+    targets: need('targets')
+      .split(/\s+/)
+      .filter((x) => x),
     families: families as Family[],
     ...(observable?.startsWith('no') ? { unobservable: observable.replace(/^no:?\s*/, '') } : {}),
   };

@@ -25,13 +25,62 @@ export interface ScoredRegion extends Region {
  * neoverse-n1 (VHE, 48-bit).
  */
 export const REGIONS: readonly ScoredRegion[] = [
-  { name: 'kvm_init_ipa_range', file: 'arch/arm64/kvm/mmu.c', start: 'static int kvm_init_ipa_range(', end: '\tmmfr0 = read_sanitised_ftr_reg', families: ['vm-create'], targets: ['max', 'max,protected', 'cortex-a76'] },
-  { name: 'kvm_set_ipa_limit', file: 'arch/arm64/kvm/reset.c', start: 'int __init kvm_set_ipa_limit(void)', end: '\treturn 0;\n}', families: ['vm-create'], targets: ['max', 'cortex-a72'] },
-  { name: 'kvm_arch_prepare_memory_region', file: 'arch/arm64/kvm/mmu.c', start: '\tif (change != KVM_MR_CREATE && change != KVM_MR_MOVE &&', end: '\t/*\n\t * Only support guest_memfd', families: ['memslot'], targets: ['cortex-a72'] },
-  { name: 'kvm_handle_guest_abort', file: 'arch/arm64/kvm/mmu.c', start: '\tis_iabt = kvm_vcpu_trap_is_iabt(vcpu);\n\n\tif (esr_fsc_is_translation_fault(esr)) {', end: '\ttrace_kvm_guest_fault(', families: ['abort'], targets: ['cortex-a72'] },
-  { name: 'kvm_inject_size_fault', file: 'arch/arm64/kvm/inject_fault.c', start: 'void kvm_inject_size_fault(struct kvm_vcpu *vcpu)', end: '\n}\n', families: ['abort'], targets: ['cortex-a72'] },
-  { name: 'inject_abt64', file: 'arch/arm64/kvm/inject_fault.c', start: 'static void inject_abt64(', end: '\n}\n', families: ['abort'], targets: ['cortex-a72'] },
-  { name: '__get_fault_info', file: 'arch/arm64/kvm/hyp/include/hyp/fault.h', start: 'static inline bool __get_fault_info(', end: '\n}\n', families: ['abort'], targets: ['cortex-a72', 'neoverse-n1'] },
+  {
+    name: 'kvm_init_ipa_range',
+    file: 'arch/arm64/kvm/mmu.c',
+    start: 'static int kvm_init_ipa_range(',
+    end: '\tmmfr0 = read_sanitised_ftr_reg',
+    families: ['vm-create'],
+    targets: ['max', 'max,protected', 'cortex-a76'],
+  },
+  {
+    name: 'kvm_set_ipa_limit',
+    file: 'arch/arm64/kvm/reset.c',
+    start: 'int __init kvm_set_ipa_limit(void)',
+    end: '\treturn 0;\n}',
+    families: ['vm-create'],
+    targets: ['max', 'cortex-a72'],
+  },
+  {
+    name: 'kvm_arch_prepare_memory_region',
+    file: 'arch/arm64/kvm/mmu.c',
+    start: '\tif (change != KVM_MR_CREATE && change != KVM_MR_MOVE &&',
+    end: '\t/*\n\t * Only support guest_memfd',
+    families: ['memslot'],
+    targets: ['cortex-a72'],
+  },
+  {
+    name: 'kvm_handle_guest_abort',
+    file: 'arch/arm64/kvm/mmu.c',
+    start: '\tis_iabt = kvm_vcpu_trap_is_iabt(vcpu);\n\n\tif (esr_fsc_is_translation_fault(esr)) {',
+    end: '\ttrace_kvm_guest_fault(',
+    families: ['abort'],
+    targets: ['cortex-a72'],
+  },
+  {
+    name: 'kvm_inject_size_fault',
+    file: 'arch/arm64/kvm/inject_fault.c',
+    start: 'void kvm_inject_size_fault(struct kvm_vcpu *vcpu)',
+    end: '\n}\n',
+    families: ['abort'],
+    targets: ['cortex-a72'],
+  },
+  {
+    name: 'inject_abt64',
+    file: 'arch/arm64/kvm/inject_fault.c',
+    start: 'static void inject_abt64(',
+    end: '\n}\n',
+    families: ['abort'],
+    targets: ['cortex-a72'],
+  },
+  {
+    name: '__get_fault_info',
+    file: 'arch/arm64/kvm/hyp/include/hyp/fault.h',
+    start: 'static inline bool __get_fault_info(',
+    end: '\n}\n',
+    families: ['abort'],
+    targets: ['cortex-a72', 'neoverse-n1'],
+  },
 ];
 
 /** A run of one family on one mutant: the unmutated build takes under a minute for each. */
@@ -56,7 +105,20 @@ export interface ScoreOptions {
   readonly seed: number;
   readonly out: string;
   readonly log: (s: string) => void;
-  readonly runOn: (image: string, target: string, families: readonly Family[], report: string, timeoutMin?: number) => Promise<{ summary: Summary | undefined; killer: PropertyResult | undefined; exit: number; spec: string; timedOut: boolean; stderr: string }>;
+  readonly runOn: (
+    image: string,
+    target: string,
+    families: readonly Family[],
+    report: string,
+    timeoutMin?: number,
+  ) => Promise<{
+    summary: Summary | undefined;
+    killer: PropertyResult | undefined;
+    exit: number;
+    spec: string;
+    timedOut: boolean;
+    stderr: string;
+  }>;
   /** stop starting new mutants after this many minutes (the rest are listed as not run) */
   readonly budgetMin?: number;
   /** run only the mutants whose id matches (the others keep their stored result) */
@@ -68,7 +130,9 @@ export function allTokenMutants(tree: Tree): { region: ScoredRegion; m: TokenMut
 }
 
 export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines: string[]; unexplained: number }> {
-  const notes = existsSync(NOTES_FILE) ? (JSON.parse(readFileSync(NOTES_FILE, 'utf8')) as Record<string, { verdict: 'equivalent' | 'survivor'; why: string }>) : {};
+  const notes = existsSync(NOTES_FILE)
+    ? (JSON.parse(readFileSync(NOTES_FILE, 'utf8')) as Record<string, { verdict: 'equivalent' | 'survivor'; why: string }>)
+    : {};
   const todo = allTokenMutants(tree);
   // results are kept by id (reports/kernel-mutants/score.json): a later invocation with --score-match redoes
   // some, a budget cut leaves the rest for the next night; the table covers every stored result
@@ -106,7 +170,8 @@ export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines
       }
       if (r.exit !== 0 && r.exit !== 1) {
         // the kernel did not boot or broke the target (exit 2 or 4): the run fails, with this reason
-        const why = r.summary?.properties.find((p) => p.verdict === 'error')?.reason ?? r.stderr.split('\n')[0]?.replace(/^s2conform: /, '') ?? '';
+        const why =
+          r.summary?.properties.find((p) => p.verdict === 'error')?.reason ?? r.stderr.split('\n')[0]?.replace(/^s2conform: /, '') ?? '';
         row = { ...base, verdict: 'killed', killer: `run exit ${r.exit}: ${why.slice(0, 140)}`, target: t };
         break;
       }
@@ -129,7 +194,9 @@ export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines
   const survived = rows.filter((r) => r.verdict === 'survived');
   const scored = killed + survived.length;
   const lines: string[] = [];
-  lines.push(`Mutation score against KVM (${todo.length} single-token mutants of ${REGIONS.map((r) => `\`${r.name}\``).join(', ')}; ${o.runs} runs, seed ${o.seed})`);
+  lines.push(
+    `Mutation score against KVM (${todo.length} single-token mutants of ${REGIONS.map((r) => `\`${r.name}\``).join(', ')}; ${o.runs} runs, seed ${o.seed})`,
+  );
   lines.push('');
   lines.push('| function | mutants | killed | survived | equivalent | did not build |');
   lines.push('| --- | --- | --- | --- | --- | --- |');
@@ -140,7 +207,9 @@ export async function scoreMutants(tree: Tree, o: ScoreOptions): Promise<{ lines
   }
   lines.push('');
   const byRun = rows.filter((r) => r.verdict === 'killed' && /^run /.test(r.killer ?? '')).length;
-  lines.push(`Score: ${killed} killed of ${scored} (${scored ? Math.round((100 * killed) / scored) : 0}%: ${killed - byRun} by a property's counterexample, ${byRun} by the run failing outright), not counting ${count('equivalent')} equivalent and ${count('did not build')} that did not build${notRun ? `; ${notRun} not run (budget)` : ''}.`);
+  lines.push(
+    `Score: ${killed} killed of ${scored} (${scored ? Math.round((100 * killed) / scored) : 0}%: ${killed - byRun} by a property's counterexample, ${byRun} by the run failing outright), not counting ${count('equivalent')} equivalent and ${count('did not build')} that did not build${notRun ? `; ${notRun} not run (budget)` : ''}.`,
+  );
   const unexplained = survived.filter((r) => r.note === undefined).length;
   if (survived.length > 0) {
     lines.push('', 'Survivors:', '');

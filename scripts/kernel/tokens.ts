@@ -22,7 +22,8 @@ export interface Region {
   readonly end: string;
 }
 
-const LOG_ONLY = /\b(kvm_err|kvm_info|kvm_debug|pr_warn|pr_warn_once|pr_info|pr_err|pr_debug|trace_\w+|WARN_ON_ONCE|WARN_ON|VM_WARN_ON_ONCE|VM_BUG_ON)\s*\(/;
+const LOG_ONLY =
+  /\b(kvm_err|kvm_info|kvm_debug|pr_warn|pr_warn_once|pr_info|pr_err|pr_debug|trace_\w+|WARN_ON_ONCE|WARN_ON|VM_WARN_ON_ONCE|VM_BUG_ON)\s*\(/;
 
 /** The operator swaps, longest first so that '>=' is never read as '>'. */
 const SWAPS: readonly (readonly [string, string])[] = [
@@ -115,7 +116,8 @@ export function regionMutants(text: string, r: Region): TokenMutant[] {
     if (/[0-9]/.test(ch) && !/[A-Za-z0-9_]/.test(prev)) {
       const lit = /^[0-9][0-9a-fA-FxXuUlL]*/.exec(c.slice(i))?.[0] ?? '';
       const n = Number.parseInt(lit, /^0x/i.test(lit) ? 16 : 10);
-      if (Number.isFinite(n)) add(i, lit.length, String(n === 0 ? 1 : n === 1 ? 0 : n + 1), `${lit} → ${n === 0 ? 1 : n === 1 ? 0 : n + 1}`);
+      if (Number.isFinite(n))
+        add(i, lit.length, String(n === 0 ? 1 : n === 1 ? 0 : n + 1), `${lit} → ${n === 0 ? 1 : n === 1 ? 0 : n + 1}`);
       i += lit.length - 1;
     }
   }

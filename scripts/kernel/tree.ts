@@ -51,8 +51,12 @@ async function ensureBuildTools(log: (s: string) => void): Promise<void> {
   }
   if (missing.length === 0) return;
   log(`installing ${missing.join(' ')} (apt-get)`);
-  const r = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { reject: false, env: { DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.exitCode !== 0) throw new TreeError(`apt-get install ${missing.join(' ')} failed: ${String(r.stderr).split('\n').slice(-3).join(' ')}`);
+  const r = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+    reject: false,
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.exitCode !== 0)
+    throw new TreeError(`apt-get install ${missing.join(' ')} failed: ${String(r.stderr).split('\n').slice(-3).join(' ')}`);
 }
 
 /** Unpack the pinned linux-source into the cache once (checked by sha256), and return the tree. */
@@ -64,37 +68,50 @@ export async function ensureTree(log: (s: string) => void): Promise<Tree> {
   const marker = join(src, '.s2conform-source.json');
   const want = JSON.stringify({ package: pin.package, version: pin.version, sha256: pin.sha256 });
   if (existsSync(marker) && readFileSync(marker, 'utf8') === want) return { src, build, pin, log };
-  await withCacheLock('kernel-mutants: linux-source', async () => {
-    if (existsSync(marker) && readFileSync(marker, 'utf8') === want) return;
-    const dl = join(root(), 'dl');
-    mkdirSync(dl, { recursive: true });
-    let deb = readdirSync(dl).find((f) => f.startsWith(`${pin.package}_`) && f.endsWith('.deb'));
-    if (!deb || sha256(join(dl, deb)) !== pin.sha256) {
-      for (const f of readdirSync(dl)) rmSync(join(dl, f), { force: true });
-      log(`apt-get download ${pin.package}=${pin.version} (${pin.suite})`);
-      const r = await execa('apt-get', ['download', `${pin.package}=${pin.version}`], { cwd: dl, reject: false });
-      deb = readdirSync(dl).find((f) => f.startsWith(`${pin.package}_`) && f.endsWith('.deb'));
-      if (r.exitCode !== 0 || !deb) {
-        throw new TreeError(`apt-get download ${pin.package}=${pin.version} failed (is ${pin.suite} in the apt sources? npm run provision writes them): ${String(r.stderr).trim().split('\n').pop() ?? ''}`);
+  await withCacheLock(
+    'kernel-mutants: linux-source',
+    async () => {
+      if (existsSync(marker) && readFileSync(marker, 'utf8') === want) return;
+      const dl = join(root(), 'dl');
+      mkdirSync(dl, { recursive: true });
+      let deb = readdirSync(dl).find((f) => f.startsWith(`${pin.package}_`) && f.endsWith('.deb'));
+      if (!deb || sha256(join(dl, deb)) !== pin.sha256) {
+        for (const f of readdirSync(dl)) rmSync(join(dl, f), { force: true });
+        log(`apt-get download ${pin.package}=${pin.version} (${pin.suite})`);
+        const r = await execa('apt-get', ['download', `${pin.package}=${pin.version}`], { cwd: dl, reject: false });
+        deb = readdirSync(dl).find((f) => f.startsWith(`${pin.package}_`) && f.endsWith('.deb'));
+        if (r.exitCode !== 0 || !deb) {
+          throw new TreeError(
+            `apt-get download ${pin.package}=${pin.version} failed (is ${pin.suite} in the apt sources? npm run provision writes them): ${String(r.stderr).trim().split('\n').pop() ?? ''}`,
+          );
+        }
       }
-    }
-    const got = sha256(join(dl, deb));
-    if (got !== pin.sha256) throw new TreeError(`${deb}: sha256 ${got}, pinned ${pin.sha256} (fixtures/kernel-mutants/source.json)`);
-    const fresh = join(root(), `${pin.tree}.new-${process.pid}`);
-    rmSync(fresh, { recursive: true, force: true });
-    mkdirSync(fresh, { recursive: true });
-    log(`unpacking ${pin.tarball} into ${src}`);
-    await execa('sh', ['-c', `dpkg-deb --fsys-tarfile "$1" | tar -xO ./"$2" | tar -xJ -C "$3" --strip-components=1`, 'sh', join(dl, deb), pin.tarball, fresh]);
-    writeFileSync(join(fresh, '.s2conform-source.json'), want);
-    rmSync(src, { recursive: true, force: true });
-    renameSync(fresh, src);
-    rmSync(build, { recursive: true, force: true }); // objects of another tree are worthless
-  }, 60 * 60_000, '.lock-kernel-src');
+      const got = sha256(join(dl, deb));
+      if (got !== pin.sha256) throw new TreeError(`${deb}: sha256 ${got}, pinned ${pin.sha256} (fixtures/kernel-mutants/source.json)`);
+      const fresh = join(root(), `${pin.tree}.new-${process.pid}`);
+      rmSync(fresh, { recursive: true, force: true });
+      mkdirSync(fresh, { recursive: true });
+      log(`unpacking ${pin.tarball} into ${src}`);
+      await execa('sh', [
+        '-c',
+        `dpkg-deb --fsys-tarfile "$1" | tar -xO ./"$2" | tar -xJ -C "$3" --strip-components=1`,
+        'sh',
+        join(dl, deb),
+        pin.tarball,
+        fresh,
+      ]);
+      writeFileSync(join(fresh, '.s2conform-source.json'), want);
+      rmSync(src, { recursive: true, force: true });
+      renameSync(fresh, src);
+      rmSync(build, { recursive: true, force: true }); // objects of another tree are worthless
+    },
+    60 * 60_000,
+    '.lock-kernel-src',
+  );
   return { src, build, pin, log };
 }
 
-const make = (t: Tree, args: string[]) =>
-  execa('make', ['-C', t.src, `O=${t.build}`, ...args], { env: ENV, reject: false, all: true });
+const make = (t: Tree, args: string[]) => execa('make', ['-C', t.src, `O=${t.build}`, ...args], { env: ENV, reject: false, all: true });
 
 /** allnoconfig + the fragment, redone only when the fragment changes; every fragment option must stick. */
 export async function configure(t: Tree): Promise<void> {
@@ -133,7 +150,9 @@ export async function buildImage(t: Tree): Promise<BuildResult> {
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
   writeFileSync(join(t.build, 'build.log'), String(r.all));
   if (r.exitCode === 0) return { ok: true, seconds };
-  const errors = String(r.all).split('\n').filter((l) => /error:|Error \d/.test(l));
+  const errors = String(r.all)
+    .split('\n')
+    .filter((l) => /error:|Error \d/.test(l));
   return { ok: false, seconds, tail: (errors.length > 0 ? errors : String(r.all).split('\n')).slice(-6).join('\n') };
 }
 
@@ -148,11 +167,15 @@ export function keepImage(t: Tree, name: string): string {
 }
 
 async function patch(t: Tree, file: string, reverse: boolean, dryRun = false): Promise<{ ok: boolean; out: string }> {
-  const r = await execa('patch', ['-p1', '--forward', '--batch', '--no-backup-if-mismatch', ...(reverse ? ['-R'] : []), ...(dryRun ? ['--dry-run'] : []), '-i', file], {
-    cwd: t.src,
-    reject: false,
-    all: true,
-  });
+  const r = await execa(
+    'patch',
+    ['-p1', '--forward', '--batch', '--no-backup-if-mismatch', ...(reverse ? ['-R'] : []), ...(dryRun ? ['--dry-run'] : []), '-i', file],
+    {
+      cwd: t.src,
+      reject: false,
+      all: true,
+    },
+  );
   return { ok: r.exitCode === 0, out: String(r.all) };
 }
 
@@ -165,6 +188,8 @@ export async function withPatch<T>(t: Tree, file: string, fn: () => Promise<T>):
     return await fn();
   } finally {
     const back = await patch(t, file, true);
+    // a tree left patched would poison every later build: that error wins over fn's own
+    // biome-ignore lint/correctness/noUnsafeFinally: deliberate, see above
     if (!back.ok) throw new TreeError(`could not take ${file} back out of ${t.src}: ${back.out} (delete ${t.src} to start clean)`);
   }
 }

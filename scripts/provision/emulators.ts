@@ -12,7 +12,9 @@ export function provisionEmulators(names: string[], allowNewer: boolean): void {
   mkdirSync(qdir, { recursive: true });
   const { emulators } = emulatorPins();
   for (const name of names) {
-    const pin = emulators.find((e) => e.name === name) ?? die(`unknown emulator '${name}' (fixtures/emulators.json has: ${emulators.map((e) => e.name).join(', ')})`);
+    const pin =
+      emulators.find((e) => e.name === name) ??
+      die(`unknown emulator '${name}' (fixtures/emulators.json has: ${emulators.map((e) => e.name).join(', ')})`);
     const dest = join(qdir, name);
     const marker = join(dest, EMULATOR_MARKER);
     const usable = existsSync(marker) ? findEmulator(name) : 'absent';
@@ -32,9 +34,13 @@ export function provisionEmulators(names: string[], allowNewer: boolean): void {
       const binary = 'usr/bin/qemu-system-aarch64';
       if (!existsSync(join(fresh, binary))) die(`QEMU ${name}: no ${binary} in the package`);
       const version = run(join(fresh, binary), ['--version']).split('\n')[0] ?? '';
-      if (!version.includes(pin.version)) die(`QEMU ${name}: the binary says '${version}', the pin says ${pin.version} (missing shared libraries?)`);
+      if (!version.includes(pin.version))
+        die(`QEMU ${name}: the binary says '${version}', the pin says ${pin.version} (missing shared libraries?)`);
       rmSync(join(fresh, 'usr', 'share'), { recursive: true, force: true });
-      writeFileSync(join(fresh, EMULATOR_MARKER), JSON.stringify({ name, pinned: pin.packages, packages: got.map(({ deb: _d, ...p }) => p), binary, version }, null, 2) + '\n');
+      writeFileSync(
+        join(fresh, EMULATOR_MARKER),
+        `${JSON.stringify({ name, pinned: pin.packages, packages: got.map(({ deb: _d, ...p }) => p), binary, version }, null, 2)}\n`,
+      );
       rmSync(dest, { recursive: true, force: true });
       renameSync(fresh, dest);
       info(`QEMU ${name}: ${version} in ${dest}`);

@@ -4,7 +4,15 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadOrder, modulesUnder, unpackModule } from '../../adapters/kvm/modules.ts';
-import { CONSOLE_MODULES, KERNEL_MARKER, cacheDir, consoleIsModular, findKernel, parseConfig, type KernelMarker } from '../../adapters/kvm/paths.ts';
+import {
+  CONSOLE_MODULES,
+  KERNEL_MARKER,
+  cacheDir,
+  consoleIsModular,
+  findKernel,
+  parseConfig,
+  type KernelMarker,
+} from '../../adapters/kvm/paths.ts';
 import { kernelPins } from '../../adapters/kvm/pins.ts';
 import { fetch } from './apt.ts';
 import { die, info, loud, run } from './shell.ts';
@@ -28,7 +36,9 @@ function keepConsoleModules(name: string, x: string, fresh: string): string[] {
   const base = ['lib/modules', 'usr/lib/modules'].map((d) => join(x, d)).find((d) => existsSync(d));
   const release = base ? readdirSync(base).find((r) => existsSync(join(base, r, 'kernel'))) : undefined;
   if (!base || !release) {
-    loud(`kernel ${name}: builds the virtio console as a module but its packages carry no lib/modules/<release>/kernel: the helper talks over the PL011 (slow)`);
+    loud(
+      `kernel ${name}: builds the virtio console as a module but its packages carry no lib/modules/<release>/kernel: the helper talks over the PL011 (slow)`,
+    );
     return [];
   }
   const cache = new Map<string, Uint8Array>();
@@ -48,7 +58,13 @@ export function provisionKernels(names: string[], allowNewer: boolean): void {
   const kdir = join(cacheDir(), 'kernels');
   mkdirSync(kdir, { recursive: true });
   for (const name of names) {
-    const pin = kernelPins().find((k) => k.name === name) ?? die(`unknown kernel '${name}' (fixtures/kernels.json has: ${kernelPins().map((k) => k.name).join(', ')})`);
+    const pin =
+      kernelPins().find((k) => k.name === name) ??
+      die(
+        `unknown kernel '${name}' (fixtures/kernels.json has: ${kernelPins()
+          .map((k) => k.name)
+          .join(', ')})`,
+      );
     const dest = join(kdir, name);
     const marker = join(dest, KERNEL_MARKER);
     const pinned = pin.packages.map((p) => ({ package: p.package, version: p.version }));
@@ -62,7 +78,10 @@ export function provisionKernels(names: string[], allowNewer: boolean): void {
         info(`${name}: ${m.packages.map((p) => `${p.package}=${p.version}`).join(' ')} already in ${dest}`);
         // markers of older provisionings lack the image size that tells a truncated copy
         if (m.vmlinuzBytes === undefined) {
-          writeFileSync(`${marker}.${process.pid}`, JSON.stringify({ ...m, vmlinuzBytes: statSync(join(dest, m.vmlinuz)).size }, null, 2) + '\n');
+          writeFileSync(
+            `${marker}.${process.pid}`,
+            `${JSON.stringify({ ...m, vmlinuzBytes: statSync(join(dest, m.vmlinuz)).size }, null, 2)}\n`,
+          );
           renameSync(`${marker}.${process.pid}`, marker); // a run reading it meanwhile sees the old or the new, whole
         }
         continue;
@@ -72,8 +91,9 @@ export function provisionKernels(names: string[], allowNewer: boolean): void {
     try {
       const x = join(tmp, 'x');
       for (const g of got) run('dpkg', ['-x', g.deb, x]);
-      const vmlinuz = find(x, (r) => /^boot\/vmlinuz-/.test(r) || /^usr\/lib\/modules\/[^/]+\/vmlinuz$/.test(r))
-        ?? die(`kernel ${name}: no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in ${got.map((g) => basename(g.deb)).join(', ')}`);
+      const vmlinuz =
+        find(x, (r) => /^boot\/vmlinuz-/.test(r) || /^usr\/lib\/modules\/[^/]+\/vmlinuz$/.test(r)) ??
+        die(`kernel ${name}: no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in ${got.map((g) => basename(g.deb)).join(', ')}`);
       const config = find(x, (r) => /^boot\/config-/.test(r) || /^usr\/lib\/modules\/[^/]+\/config$/.test(r));
       if (!config) loud(`kernel ${name}: the packages carry no config: page size and PA bits will come from the running kernel alone`);
       // The image and its config are kept, and the virtio console's modules where it is one: the
@@ -83,7 +103,8 @@ export function provisionKernels(names: string[], allowNewer: boolean): void {
       mkdirSync(fresh, { recursive: true });
       copyFileSync(join(x, vmlinuz), join(fresh, 'vmlinuz'));
       if (config) copyFileSync(join(x, config), join(fresh, 'config'));
-      const consoleModules = config && consoleIsModular(parseConfig(readFileSync(join(x, config), 'utf8'))) ? keepConsoleModules(name, x, fresh) : [];
+      const consoleModules =
+        config && consoleIsModular(parseConfig(readFileSync(join(x, config), 'utf8'))) ? keepConsoleModules(name, x, fresh) : [];
       const m: KernelMarker = {
         name,
         suite: pin.suite,
@@ -96,7 +117,7 @@ export function provisionKernels(names: string[], allowNewer: boolean): void {
         newerThanPin: newer,
         consoleModules,
       };
-      writeFileSync(join(fresh, KERNEL_MARKER), JSON.stringify(m, null, 2) + '\n');
+      writeFileSync(join(fresh, KERNEL_MARKER), `${JSON.stringify(m, null, 2)}\n`);
       rmSync(dest, { recursive: true, force: true });
       renameSync(fresh, dest);
       info(`${name}: unpacked into ${dest} (${statSync(join(dest, 'vmlinuz')).size} bytes, from ${vmlinuz})`);

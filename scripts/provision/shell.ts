@@ -15,14 +15,19 @@ export const loud = (...lines: string[]): void => {
 };
 
 /** A command and its arguments (never a shell): status, stdout, stderr. */
-export function spawnSync(file: string, args: string[], opts: { cwd?: string } = {}): { status: number | undefined; stdout: string; stderr: string } {
+export function spawnSync(
+  file: string,
+  args: string[],
+  opts: { cwd?: string } = {},
+): { status: number | undefined; stdout: string; stderr: string } {
   const r = execaSync(file, args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), reject: false, env: { DEBIAN_FRONTEND: 'noninteractive' } });
   return { status: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 export function run(file: string, args: string[], opts: { cwd?: string } = {}): string {
   const r = spawnSync(file, args, opts);
-  if (r.status !== 0) die(`${file} ${args.join(' ')} failed (exit ${r.status ?? 'signal'}):\n${(r.stderr || r.stdout || '').trim().slice(-2000)}`);
+  if (r.status !== 0)
+    die(`${file} ${args.join(' ')} failed (exit ${r.status ?? 'signal'}):\n${(r.stderr || r.stdout || '').trim().slice(-2000)}`);
   return r.stdout;
 }
 
