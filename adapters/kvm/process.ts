@@ -2,7 +2,7 @@
 // stdout feeds the channel, its exit fails every pending call with TargetDied.
 
 import { accessSync, constants, createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
+import { execa, execaSync, type ResultPromise } from 'execa';
 import { TargetDied } from '../../core/target.ts';
 import { HelperChannel, type Wire } from './channel.ts';
 
@@ -26,19 +26,29 @@ export interface HelperProcessOptions {
  * The child dies with this process: util-linux's setpriv sets PR_SET_PDEATHSIG (SIGKILL) and execs the
  * command, so the kernel kills QEMU (or ssh, or the helper) the moment the runner dies in any way,
  * SIGKILL and the OOM killer included, which no handler of ours sees. The same pid, no process between.
- * Without setpriv the guest's idle timeout (s2c.idle) still ends a QEMU whose runner is gone.
+ * Without a setpriv that has --pdeathsig (BusyBox's has not: a LAVA device's rootfs) the guest's idle
+ * timeout (s2c.idle) still ends a QEMU whose runner is gone.
  */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => {
-  try {
-    accessSync(f, constants.X_OK);
-    return true;
-  } catch {
-    return false;
+let setpriv: string | null | undefined;
+function pdeathsigSetpriv(): string | null {
+  if (setpriv !== undefined) return setpriv;
+  setpriv = null;
+  for (const f of ['/usr/bin/setpriv', '/bin/setpriv']) {
+    try {
+      accessSync(f, constants.X_OK);
+    } catch {
+      continue;
+    }
+    const r = execaSync(f, ['--help'], { reject: false, timeout: 5000 });
+    if (`${String(r.stdout)}${String(r.stderr)}`.includes('--pdeathsig')) setpriv = f;
+    break;
   }
-});
+  return setpriv;
+}
 
 export function diesWithParent(file: string, args: readonly string[]): { file: string; args: string[] } {
-  return SETPRIV ? { file: SETPRIV, args: ['--pdeathsig', 'KILL', '--', file, ...args] } : { file, args: [...args] };
+  const sp = pdeathsigSetpriv();
+  return sp ? { file: sp, args: ['--pdeathsig', 'KILL', '--', file, ...args] } : { file, args: [...args] };
 }
 
 export class HelperProcess {
