@@ -93,6 +93,9 @@ schema's rules; nothing is sent). --check <kcidb.json...>: only check`,
   },
 };
 
+/** The subcommands of the table, in --help's order. */
+export const COMMAND_NAMES = Object.keys(COMMANDS) as Command[];
+
 /** The table. Its order is that of --help and of the replay line. */
 export const FLAGS = [
   {

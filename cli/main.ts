@@ -5,7 +5,7 @@
 
 import { FAMILIES, type Family } from '../core/property.ts';
 import { UsageError } from '../adapters/index.ts';
-import { type Command, commandHelp, families, optionsHelp, parseCommand, targetFlags, usageLines } from './flags.ts';
+import { COMMAND_NAMES, type Command, commandHelp, families, optionsHelp, parseCommand, targetFlags, usageLines } from './flags.ts';
 import { reportCommand, type ReportArgs } from './report.ts';
 import { runCommand, type RunArgs } from './run.ts';
 import { regressCommand } from './regress.ts';
@@ -15,18 +15,16 @@ import { kcidbCommand, type KcidbArgs } from './kcidb.ts';
 
 export const VERSION = '0.1.0';
 
-const COMMAND_ORDER: readonly Command[] = ['run', 'report', 'bench', 'crosscheck', 'kcidb'];
-
 const HELP = `s2conform ${VERSION}: conformance of KVM/arm64 stage-2 and IPA semantics, by properties
 
 Usage:
-${COMMAND_ORDER.map(usageLines).join('')}  s2conform regress add <summary.json> [--property ID] [--name ID] [--note TEXT]
+${COMMAND_NAMES.map(usageLines).join('')}  s2conform regress add <summary.json> [--property ID] [--name ID] [--note TEXT]
                                add a report's shrunk counterexamples to fixtures/regressions/
                                (replayed first by every run; s2conform regress --help)
   s2conform <command> --help   the options of one command
   s2conform --help             this text
 
-${COMMAND_ORDER.map(optionsHelp).join('\n')}
+${COMMAND_NAMES.map(optionsHelp).join('\n')}
 Output: colour only on a terminal, and never when NO_COLOR is set. On a terminal a status
 line shows the family, the property and its cases/s; in a log, a progress line every 30 s.
 
@@ -73,7 +71,7 @@ export type Invocation =
 export function parseCommandLine(argv: readonly string[]): Invocation {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') return { cmd: 'help', exit: cmd === undefined ? 2 : 0 };
-  const known = COMMAND_ORDER.find((c) => c === cmd);
+  const known = COMMAND_NAMES.find((c) => c === cmd);
   if (known && (rest.includes('--help') || rest.includes('-h'))) return { cmd: 'help', exit: 0, of: known };
   switch (cmd) {
     case 'run':

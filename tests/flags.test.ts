@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Command, FLAGS, passThrough, replayLine } from '../cli/flags.ts';
+import { COMMAND_NAMES, type Command, FLAGS, passThrough, replayLine } from '../cli/flags.ts';
 import { parseCommandLine } from '../cli/main.ts';
 import { replayCommand } from '../cli/runShared.ts';
 import { targetOptions } from '../cli/runTarget.ts';
@@ -13,7 +13,7 @@ import type { Profile } from '../core/profile.ts';
 import { ALL_PROPERTIES } from '../properties/index.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 's2conform.mjs');
-const TABLED: readonly Command[] = ['run', 'report', 'bench', 'crosscheck', 'kcidb'];
+const TABLED = COMMAND_NAMES;
 const flagsOf = (cmd: Command) => FLAGS.filter((f) => (f.commands as readonly Command[]).includes(cmd));
 
 describe('s2conform <cmd> --help', () => {
