@@ -7,6 +7,7 @@ import { type targetFromSpec, UsageError, type TargetOptions } from '../adapters
 import type { Profile } from '../core/profile.ts';
 import { TargetDied, TargetUnusable, type Target, type TargetInfo } from '../core/target.ts';
 import { getProfile, profileForRelease } from '../oracles/profiles.ts';
+import { passThrough } from './flags.ts';
 import type { RunArgs } from './runShared.ts';
 import type { StopSignal } from './signals.ts';
 
@@ -17,15 +18,7 @@ export function defaultReportDir(target: string): string {
 
 /** The options every target of the run is opened with (--jobs: each with its own artefact directory). */
 export function targetOptions(a: RunArgs, dir: string): TargetOptions {
-  return {
-    artefactDir: dir,
-    strict: a.strict,
-    ...(a.qemu !== undefined ? { qemu: a.qemu } : {}),
-    ...(a.kernelConfig !== undefined ? { kernelConfig: a.kernelConfig } : {}),
-    ...(a.bootTimeoutS !== undefined ? { bootTimeoutMs: a.bootTimeoutS * 1000 } : {}),
-    ...(a.kernelArgs !== undefined ? { kernelArgs: a.kernelArgs } : {}),
-    ...(a.sshConfig !== undefined ? { sshConfig: a.sshConfig } : {}),
-  };
+  return { artefactDir: dir, strict: a.strict, ...passThrough(a.targetFlags ?? {}) };
 }
 
 /**
