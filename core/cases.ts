@@ -3,7 +3,7 @@
 // a family share one type, so one comparison yields the verdict.
 
 import type { Errno } from '../arch/errno.ts';
-import type { BootConfig, El2Layout, GuestState, HostConfig, MemoryRegion, PhysRange, RunOutcome, Access } from './target.ts';
+import type { BackingKind, BootConfig, El2Layout, GuestState, HostConfig, MemoryRegion, PhysRange, RunOutcome, Access } from './target.ts';
 import type { KvmMode } from '../arch/host.ts';
 
 // --- vm-create -------------------------------------------------------------
@@ -151,14 +151,7 @@ export const QEMU_VIRT_BOOT: BootConfig = {
 
 // --- mte (seed 003) ------------------------------------------------------------
 
-/**
- * What backs a memslot, as the VMM maps it: anonymous memory, a memfd, a file on tmpfs,
- * a file on ramfs (no tag storage policy), a hugetlbfs file (memfd MFD_HUGETLB), or
- * /dev/mem over non-RAM (VM_PFNMAP, a Device mapping; always MAP_SHARED).
- */
-export type BackingKind = 'anon' | 'memfd' | 'tmpfs' | 'ramfs' | 'hugetlb' | 'pfnmap';
-export const BACKING_KINDS: readonly BackingKind[] = ['anon', 'memfd', 'tmpfs', 'ramfs', 'hugetlb', 'pfnmap'];
-
+/** What backs a memslot (BackingKind, core/target.ts), and how it is mapped. */
 export interface Backing {
   readonly kind: BackingKind;
   /** MAP_SHARED (VM_SHARED) or MAP_PRIVATE */

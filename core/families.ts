@@ -6,9 +6,8 @@
 
 import { GRANULES, KVM_MODES } from '../arch/host.ts';
 import type { AccessCase, IpaLimitCase, LayoutCase, MemslotCase, MteCase, ReuseCase, VmCreateCase } from './cases.ts';
-import { BACKING_KINDS } from './cases.ts';
 import { BOOL, NULL, U64, arr, either, int, obj, oneOf, type Schema } from './schema.ts';
-import type { GuestState } from './target.ts';
+import { BACKING_KINDS, GUEST_STATES } from './target.ts';
 
 /** Each case kind's type: what a conformance property generates and its counterexamples decode to. */
 export interface CaseTypes {
@@ -45,12 +44,11 @@ const REGION = obj({
 const RANGE = obj({ base: U64, size: U64 });
 const BOOT = obj({ banks: arr(RANGE, 16), kernel: RANGE, idmapOffset: U64, privateBytes: U64, tag: U64 });
 const BACKING = obj({ kind: oneOf(...BACKING_KINDS), shared: BOOL });
-const STATES: readonly GuestState[] = ['el1h', 'el1t', 'el0', 'a32-lpae', 'a32-short'];
 const ACCESS = obj({
   host: HOST,
   ipaBits: int(1, 64),
   slots: arr(REGION, 16),
-  state: oneOf(...STATES),
+  state: oneOf(...GUEST_STATES),
   access: obj({
     kind: oneOf('load', 'store', 'ifetch'),
     size: oneOf(1, 2, 4, 8),

@@ -3,8 +3,8 @@
 
 import fc from 'fast-check';
 import { observeMte } from './observe/mte.ts';
-import type { BackingKind, MteCase, MteOutcome } from '../core/cases.ts';
-import { BACKING_KINDS } from '../core/cases.ts';
+import type { MteCase, MteOutcome } from '../core/cases.ts';
+import { BACKING_KINDS, type BackingKind } from '../core/target.ts';
 import { sameOutcome, diffOutcomes } from '../core/compare.ts';
 import type { ConformanceProperty, DesignProperty } from '../core/property.ts';
 import type { Capability } from '../core/target.ts';

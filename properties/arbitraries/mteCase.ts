@@ -3,8 +3,8 @@
 // towards no capability, private mappings, no remap and a load.
 
 import fc from 'fast-check';
-import type { Backing, BackingKind, MteCapPlan, MteCase } from '../../core/cases.ts';
-import { BACKING_KINDS } from '../../core/cases.ts';
+import type { Backing, MteCapPlan, MteCase } from '../../core/cases.ts';
+import { BACKING_KINDS, type BackingKind } from '../../core/target.ts';
 import type { GenContext } from '../../core/property.ts';
 import type { Capability } from '../../core/target.ts';
 import { anyHost, hostArb } from './host.ts';
