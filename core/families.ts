@@ -60,7 +60,7 @@ const ACCESS = obj({
 });
 
 /** Each case kind's JSON schema (core/codec.ts decodes with it). */
-export const CASE_SCHEMAS: { readonly [K in CaseKind]: Schema } = {
+export const CASE_SCHEMAS: { readonly [K in CaseKind]: Schema<CaseOf<K>> } = {
   'ipa-limit': obj({ host: HOST }),
   'vm-create': obj({ host: HOST, type: U64 }),
   memslot: obj({ host: HOST, vmType: U64, ops: arr(REGION, 64) }),
