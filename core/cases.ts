@@ -162,7 +162,11 @@ export interface Backing {
  * How the VMM asks for KVM_CAP_ARM_MTE: not at all, before the first vCPU, after one
  * exists (a run made first), twice before any vCPU, or with flags != 0.
  */
-export type MteCapPlan = 'none' | 'before-vcpu' | 'after-vcpu' | 'twice' | 'bad-flags';
+export const MTE_CAP_PLANS = ['none', 'before-vcpu', 'after-vcpu', 'twice', 'bad-flags'] as const;
+export type MteCapPlan = (typeof MTE_CAP_PLANS)[number];
+
+/** The guest's access to an mte-family slot: a load, a store, or an LDG (tag load; simulator only). */
+export const MTE_ACCESSES = ['load', 'store', 'tag-load'] as const;
 
 export interface MteCase {
   readonly host: HostConfig;
@@ -175,8 +179,8 @@ export interface MteCase {
   readonly backing: Backing;
   /** the VMM replaces the mapping (MAP_FIXED, same address) after the memslot is made, before the access */
   readonly remap: Backing | null;
-  /** the guest's access to the slot: a load, a store, or an LDG (tag load; simulator only) */
-  readonly access: 'load' | 'store' | 'tag-load';
+  /** the guest's access to the slot (MTE_ACCESSES) */
+  readonly access: (typeof MTE_ACCESSES)[number];
 }
 
 /** The proposal's KVM_EXIT_ARM_NOTAG_ACCESS (seed 003: exit_reason 40, gpa and size). */

@@ -6,8 +6,9 @@
 
 import { GRANULES, KVM_MODES } from '../arch/host.ts';
 import type { AccessCase, IpaLimitCase, LayoutCase, MemslotCase, MteCase, ReuseCase, VmCreateCase } from './cases.ts';
+import { MTE_ACCESSES, MTE_CAP_PLANS } from './cases.ts';
 import { BOOL, NULL, U64, arr, either, int, obj, oneOf, type Schema } from './schema.ts';
-import { BACKING_KINDS, GUEST_STATES } from './target.ts';
+import { ACCESS_KINDS, ACCESS_SIZES, BACKING_KINDS, GUEST_STATES } from './target.ts';
 
 /** Each case kind's type: what a conformance property generates and its counterexamples decode to. */
 export interface CaseTypes {
@@ -50,8 +51,8 @@ const ACCESS = obj({
   slots: arr(REGION, 16),
   state: oneOf(...GUEST_STATES),
   access: obj({
-    kind: oneOf('load', 'store', 'ifetch'),
-    size: oneOf(1, 2, 4, 8),
+    kind: oneOf(...ACCESS_KINDS),
+    size: oneOf(...ACCESS_SIZES),
     ipa: U64,
     data: U64,
     syndromeValid: BOOL,
@@ -71,10 +72,10 @@ export const CASE_SCHEMAS: { readonly [K in CaseKind]: Schema<CaseOf<K>> } = {
     host: HOST,
     hostMte: BOOL,
     mtePerm: BOOL,
-    cap: oneOf('none', 'before-vcpu', 'after-vcpu', 'twice', 'bad-flags'),
+    cap: oneOf(...MTE_CAP_PLANS),
     backing: BACKING,
     remap: either(BACKING, NULL, 'a backing object or null'),
-    access: oneOf('load', 'store', 'tag-load'),
+    access: oneOf(...MTE_ACCESSES),
   }),
 };
 

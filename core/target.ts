@@ -116,10 +116,15 @@ export function isAarch32(s: GuestState): s is Aarch32State {
   return (AARCH32_STATES as readonly GuestState[]).includes(s);
 }
 
+/** What an access does: a load, a store or an instruction fetch. */
+export const ACCESS_KINDS = ['load', 'store', 'ifetch'] as const;
+/** The sizes of an access in bytes (an ifetch is 4). */
+export const ACCESS_SIZES = [1, 2, 4, 8] as const;
+
 export interface Access {
-  readonly kind: 'load' | 'store' | 'ifetch';
+  readonly kind: (typeof ACCESS_KINDS)[number];
   /** bytes: 1, 2, 4, 8 (ifetch: 4). */
-  readonly size: 1 | 2 | 4 | 8;
+  readonly size: (typeof ACCESS_SIZES)[number];
   readonly ipa: bigint;
   /** value stored (store only) */
   readonly data: bigint;
