@@ -4,33 +4,24 @@
 
 import fc from 'fast-check';
 import { observeAccess, observeReuse, observeReuseFresh } from './observe/access.ts';
-import type { AccessCase, AccessOutcome, ReuseCase, ReuseOutcome } from '../core/cases.ts';
-import type { ConformanceProperty, GenContext } from '../core/property.ts';
+import { conformance, type GenContext } from '../core/property.ts';
 import type { Capability, GuestState } from '../core/target.ts';
 import { accessOutcome } from '../oracles/abort.ts';
-import type { Profile } from '../oracles/profiles.ts';
 import { accessCase, type AccessCaseOptions } from './arbitraries/accessCase.ts';
 import { aarch32State, aarch64State } from './arbitraries/guestState.ts';
 import { reuseCase } from './arbitraries/reuseCase.ts';
 
-function accessProperty(
-  name: string,
-  description: string,
-  opts: AccessCaseOptions,
-  needs: readonly Capability[] = [],
-): ConformanceProperty<AccessCase, AccessOutcome, Profile> {
-  return {
-    kind: 'conformance',
+function accessProperty(name: string, description: string, opts: AccessCaseOptions, needs: readonly Capability[] = []) {
+  return conformance('access', {
     family: 'abort',
     name,
     description,
     needs,
-    caseKind: 'access',
     arbitrary: (g: GenContext) => accessCase(g, opts),
     expect: (c, o) => accessOutcome(c, o.profile, { strict: o.strict }),
     observe: observeAccess,
     hostOf: (c) => c.host,
-  };
+  });
 }
 
 /**
@@ -38,12 +29,10 @@ function accessProperty(
  * property that lets it. The probe on the reused VM must observe exactly what it observes on a fresh
  * one (and must have been on a reused VM). The oracle predicts the same for both.
  */
-const reuseEquivalence: ConformanceProperty<ReuseCase, ReuseOutcome, Profile> = {
-  kind: 'conformance',
+const reuseEquivalence = conformance('reuse', {
   family: 'abort',
   name: 'reuse-equivalence',
   description: 'a case on a VM that earlier cases used and gave back observes exactly what it observes on a fresh VM',
-  caseKind: 'reuse',
   arbitrary: (g: GenContext) => reuseCase(g),
   expect: (c, o) => {
     const probe = accessOutcome(c.probe, o.profile, { strict: o.strict });
@@ -52,7 +41,7 @@ const reuseEquivalence: ConformanceProperty<ReuseCase, ReuseOutcome, Profile> = 
   observe: observeReuse,
   expectOn: observeReuseFresh,
   hostOf: (c) => c.probe.host,
-};
+});
 
 export const abortProperties = [
   accessProperty('routing', 'every address, every AArch64 state: the outcome class and all its fields', {
