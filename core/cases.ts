@@ -3,7 +3,7 @@
 // a family share one type, so one comparison yields the verdict.
 
 import type { Errno } from '../arch/errno.ts';
-import type { BootConfig, El2Layout, GuestState, HostConfig, MemoryRegion, PhysRange, RunOutcome, Access } from './target.ts';
+import type { BackingKind, BootConfig, El2Layout, GuestState, HostConfig, MemoryRegion, PhysRange, RunOutcome, Access } from './target.ts';
 import type { KvmMode } from '../arch/host.ts';
 
 // --- vm-create -------------------------------------------------------------
@@ -151,14 +151,7 @@ export const QEMU_VIRT_BOOT: BootConfig = {
 
 // --- mte (seed 003) ------------------------------------------------------------
 
-/**
- * What backs a memslot, as the VMM maps it: anonymous memory, a memfd, a file on tmpfs,
- * a file on ramfs (no tag storage policy), a hugetlbfs file (memfd MFD_HUGETLB), or
- * /dev/mem over non-RAM (VM_PFNMAP, a Device mapping; always MAP_SHARED).
- */
-export type BackingKind = 'anon' | 'memfd' | 'tmpfs' | 'ramfs' | 'hugetlb' | 'pfnmap';
-export const BACKING_KINDS: readonly BackingKind[] = ['anon', 'memfd', 'tmpfs', 'ramfs', 'hugetlb', 'pfnmap'];
-
+/** What backs a memslot (BackingKind, core/target.ts), and how it is mapped. */
 export interface Backing {
   readonly kind: BackingKind;
   /** MAP_SHARED (VM_SHARED) or MAP_PRIVATE */
@@ -169,7 +162,11 @@ export interface Backing {
  * How the VMM asks for KVM_CAP_ARM_MTE: not at all, before the first vCPU, after one
  * exists (a run made first), twice before any vCPU, or with flags != 0.
  */
-export type MteCapPlan = 'none' | 'before-vcpu' | 'after-vcpu' | 'twice' | 'bad-flags';
+export const MTE_CAP_PLANS = ['none', 'before-vcpu', 'after-vcpu', 'twice', 'bad-flags'] as const;
+export type MteCapPlan = (typeof MTE_CAP_PLANS)[number];
+
+/** The guest's access to an mte-family slot: a load, a store, or an LDG (tag load; simulator only). */
+export const MTE_ACCESSES = ['load', 'store', 'tag-load'] as const;
 
 export interface MteCase {
   readonly host: HostConfig;
@@ -182,8 +179,8 @@ export interface MteCase {
   readonly backing: Backing;
   /** the VMM replaces the mapping (MAP_FIXED, same address) after the memslot is made, before the access */
   readonly remap: Backing | null;
-  /** the guest's access to the slot: a load, a store, or an LDG (tag load; simulator only) */
-  readonly access: 'load' | 'store' | 'tag-load';
+  /** the guest's access to the slot (MTE_ACCESSES) */
+  readonly access: (typeof MTE_ACCESSES)[number];
 }
 
 /** The proposal's KVM_EXIT_ARM_NOTAG_ACCESS (seed 003: exit_reason 40, gpa and size). */

@@ -12,5 +12,5 @@ export { CaseError } from './schema.ts';
 
 /** A case from its JSON form (toJson), validated; throws CaseError naming the field. */
 export function decodeCase<K extends CaseKind>(kind: K, v: Json, at = 'case'): CaseOf<K> {
-  return decode(CASE_SCHEMAS[kind], v, at) as CaseOf<K>;
+  return decode(CASE_SCHEMAS[kind], v, at);
 }

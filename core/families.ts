@@ -6,9 +6,9 @@
 
 import { GRANULES, KVM_MODES } from '../arch/host.ts';
 import type { AccessCase, IpaLimitCase, LayoutCase, MemslotCase, MteCase, ReuseCase, VmCreateCase } from './cases.ts';
-import { BACKING_KINDS } from './cases.ts';
+import { MTE_ACCESSES, MTE_CAP_PLANS } from './cases.ts';
 import { BOOL, NULL, U64, arr, either, int, obj, oneOf, type Schema } from './schema.ts';
-import type { GuestState } from './target.ts';
+import { ACCESS_KINDS, ACCESS_SIZES, BACKING_KINDS, GUEST_STATES } from './target.ts';
 
 /** Each case kind's type: what a conformance property generates and its counterexamples decode to. */
 export interface CaseTypes {
@@ -45,15 +45,14 @@ const REGION = obj({
 const RANGE = obj({ base: U64, size: U64 });
 const BOOT = obj({ banks: arr(RANGE, 16), kernel: RANGE, idmapOffset: U64, privateBytes: U64, tag: U64 });
 const BACKING = obj({ kind: oneOf(...BACKING_KINDS), shared: BOOL });
-const STATES: readonly GuestState[] = ['el1h', 'el1t', 'el0', 'a32-lpae', 'a32-short'];
 const ACCESS = obj({
   host: HOST,
   ipaBits: int(1, 64),
   slots: arr(REGION, 16),
-  state: oneOf(...STATES),
+  state: oneOf(...GUEST_STATES),
   access: obj({
-    kind: oneOf('load', 'store', 'ifetch'),
-    size: oneOf(1, 2, 4, 8),
+    kind: oneOf(...ACCESS_KINDS),
+    size: oneOf(...ACCESS_SIZES),
     ipa: U64,
     data: U64,
     syndromeValid: BOOL,
@@ -62,7 +61,7 @@ const ACCESS = obj({
 });
 
 /** Each case kind's JSON schema (core/codec.ts decodes with it). */
-export const CASE_SCHEMAS: { readonly [K in CaseKind]: Schema } = {
+export const CASE_SCHEMAS: { readonly [K in CaseKind]: Schema<CaseOf<K>> } = {
   'ipa-limit': obj({ host: HOST }),
   'vm-create': obj({ host: HOST, type: U64 }),
   memslot: obj({ host: HOST, vmType: U64, ops: arr(REGION, 64) }),
@@ -73,10 +72,10 @@ export const CASE_SCHEMAS: { readonly [K in CaseKind]: Schema } = {
     host: HOST,
     hostMte: BOOL,
     mtePerm: BOOL,
-    cap: oneOf('none', 'before-vcpu', 'after-vcpu', 'twice', 'bad-flags'),
+    cap: oneOf(...MTE_CAP_PLANS),
     backing: BACKING,
     remap: either(BACKING, NULL, 'a backing object or null'),
-    access: oneOf('load', 'store', 'tag-load'),
+    access: oneOf(...MTE_ACCESSES),
   }),
 };
 

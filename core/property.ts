@@ -4,7 +4,7 @@
 import type fc from 'fast-check';
 import type { Capability, Target, TargetInfo, HostConfig } from './target.ts';
 import type { Profile } from './profile.ts';
-import type { CaseKind, Family } from './families.ts';
+import type { CaseKind, CaseOf, Family } from './families.ts';
 
 // the families are registered in core/families.ts
 export { FAMILIES, type Family } from './families.ts';
@@ -57,6 +57,17 @@ export interface DesignProperty<C> {
   arbitrary(): fc.Arbitrary<C>;
   /** null when the requirement holds for the case, else why not */
   check(c: C): string | null;
+}
+
+/**
+ * A conformance property of a case kind: its cases are that kind's type (core/families.ts), so the
+ * kind its counterexamples are decoded as and the cases its arbitrary makes cannot disagree.
+ */
+export function conformance<K extends CaseKind, O>(
+  caseKind: K,
+  p: Omit<ConformanceProperty<CaseOf<K>, O, Profile>, 'kind' | 'caseKind'>,
+): ConformanceProperty<CaseOf<K>, O, Profile> {
+  return { kind: 'conformance', caseKind, ...p };
 }
 
 // properties of different case types live in one list (methods are bivariant)

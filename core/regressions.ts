@@ -17,6 +17,7 @@ import { propertyId, type AnyConformance, type AnyProperty } from './property.ts
 import type { PropertyResult, RegressionResult } from './result.ts';
 import type { HostConfig, Target, TargetInfo } from './target.ts';
 import type { Profile } from './profile.ts';
+import { defined } from './object.ts';
 
 /** One file of the corpus, as written. */
 export interface RegressionEntry {
@@ -125,7 +126,7 @@ export function parseRegression(text: string, file: string, properties: readonly
     strict: o['strict'] as boolean,
     target,
     expected: expected as Json,
-    ...(o['actual'] !== undefined ? { actual: o['actual'] } : {}),
+    ...defined({ actual: o['actual'] }),
     date,
     ...(typeof o['note'] === 'string' ? { note: o['note'] } : {}),
   };
@@ -245,7 +246,7 @@ export function entryFromResult(
     strict: from.strict,
     target: from.target,
     expected: r.expected,
-    ...(r.actual !== undefined ? { actual: r.actual } : {}),
+    ...defined({ actual: r.actual }),
     date: from.date,
     ...(from.note ? { note: from.note } : {}),
   };

@@ -1,5 +1,7 @@
 // The schema language of cases read back from JSON (core/codec.ts), and the strict decoder: a value
-// is checked field by field, and an error names the path of the field at fault.
+// is checked field by field, and an error names the path of the field at fault. A schema is typed
+// with what it decodes to (Schema<T>, built by the functions below), so decode() returns that type
+// and the case schemas are checked against the case types (core/families.ts).
 
 import type { Json } from './json.ts';
 
@@ -14,7 +16,7 @@ export class CaseError extends Error {
   }
 }
 
-export type Schema =
+type Node =
   | { readonly t: 'u64' }
   | { readonly t: 'bool' }
   | { readonly t: 'null' }
@@ -24,16 +26,33 @@ export type Schema =
   | { readonly t: 'arr'; readonly of: Schema; readonly max: number }
   | { readonly t: 'either'; readonly a: Schema; readonly b: Schema; readonly what: string };
 
-export const U64: Schema = { t: 'u64' };
-export const BOOL: Schema = { t: 'bool' };
-export const NULL: Schema = { t: 'null' };
-export const int = (min: number, max: number): Schema => ({ t: 'int', min, max });
-export const oneOf = (...of: (string | number)[]): Schema => ({ t: 'enum', of });
-export const obj = (fields: Record<string, Schema>): Schema => ({ t: 'obj', fields });
-export const arr = (of: Schema, max: number): Schema => ({ t: 'arr', of, max });
-export const either = (a: Schema, b: Schema, what: string): Schema => ({ t: 'either', a, b, what });
+declare const decodesTo: unique symbol;
+/** A schema whose values decode to T (a type only: no schema has the property). */
+export type Schema<T = unknown> = Node & { readonly [decodesTo]?: T };
+/** What a schema decodes to. */
+export type Decoded<S> = S extends Schema<infer T> ? T : never;
 
-export function decode(s: Schema, v: Json | undefined, at: string): unknown {
+export const U64: Schema<bigint> = { t: 'u64' };
+export const BOOL: Schema<boolean> = { t: 'bool' };
+export const NULL: Schema<null> = { t: 'null' };
+export const int = (min: number, max: number): Schema<number> => ({ t: 'int', min, max });
+export const oneOf = <const V extends readonly (string | number)[]>(...of: V): Schema<V[number]> => ({ t: 'enum', of });
+export const obj = <F extends Readonly<Record<string, Schema>>>(fields: F): Schema<{ readonly [K in keyof F]: Decoded<F[K]> }> => ({
+  t: 'obj',
+  fields,
+});
+export const arr = <T>(of: Schema<T>, max: number): Schema<readonly T[]> => ({ t: 'arr', of, max });
+export const either = <A, B>(a: Schema<A>, b: Schema<B>, what: string): Schema<A | B> => ({ t: 'either', a, b, what });
+
+/**
+ * A value of s's type from JSON, validated. The one cast of the decoder: decodeNode() builds the
+ * value node by node as the schema says, and the builders above give each node the type it builds.
+ */
+export function decode<T>(s: Schema<T>, v: Json | undefined, at: string): T {
+  return decodeNode(s, v, at) as T;
+}
+
+function decodeNode(s: Schema, v: Json | undefined, at: string): unknown {
   if (v === undefined) throw new CaseError(at, 'is missing');
   switch (s.t) {
     case 'u64':
@@ -57,10 +76,10 @@ export function decode(s: Schema, v: Json | undefined, at: string): unknown {
       return v;
     case 'either':
       try {
-        return decode(s.a, v, at);
+        return decodeNode(s.a, v, at);
       } catch {
         try {
-          return decode(s.b, v, at);
+          return decodeNode(s.b, v, at);
         } catch {
           throw new CaseError(at, `must be ${s.what}`);
         }
@@ -68,12 +87,12 @@ export function decode(s: Schema, v: Json | undefined, at: string): unknown {
     case 'arr':
       if (!Array.isArray(v)) throw new CaseError(at, 'must be an array');
       if (v.length > s.max) throw new CaseError(at, `has more than ${s.max} entries`);
-      return v.map((x, i) => decode(s.of, x, `${at}[${i}]`));
+      return v.map((x, i) => decodeNode(s.of, x, `${at}[${i}]`));
     case 'obj': {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CaseError(at, 'must be an object');
       for (const k of Object.keys(v)) if (!(k in s.fields)) throw new CaseError(`${at}.${k}`, 'is not a field of this case');
       const out: Record<string, unknown> = {};
-      for (const [k, sub] of Object.entries(s.fields)) out[k] = decode(sub, v[k], `${at}.${k}`);
+      for (const [k, sub] of Object.entries(s.fields)) out[k] = decodeNode(sub, v[k], `${at}.${k}`);
       return out;
     }
   }

@@ -29,7 +29,7 @@ import {
 } from '../arch/vectors.ts';
 import { KVM_MEM_READONLY } from '../arch/kvm.ts';
 import { HARNESS_CODE_SIZE, HARNESS_SLOT, type AccessCase, type AccessOutcome } from '../core/cases.ts';
-import type { GuestState, MemoryRegion, RunOutcome } from '../core/target.ts';
+import { isAarch32, type GuestState, type MemoryRegion, type RunOutcome } from '../core/target.ts';
 import { ipaLimit } from './ipaLimit.ts';
 import { setMemoryRegion } from './memslot.ts';
 import type { Profile } from './profiles.ts';
@@ -41,10 +41,6 @@ export interface AbortOptions {
 }
 
 type Exception = Extract<RunOutcome, { kind: 'exception' }>;
-
-function isA32(s: GuestState): boolean {
-  return s === 'a32-lpae' || s === 'a32-short';
-}
 
 function aa64Vector(s: GuestState): number {
   return s === 'el0' ? LOWER_EL_AArch64_VECTOR : s === 'el1t' ? CURRENT_EL_SP_EL0_VECTOR : CURRENT_EL_SP_ELx_VECTOR;
@@ -66,7 +62,7 @@ function injected(c: AccessCase, fsc: 'extabt' | 'addrsize', far: bigint, o: Abo
   const { state, access } = c;
   const ifetch = access.kind === 'ifetch';
   const store = access.kind === 'store';
-  if (isA32(state)) {
+  if (isAarch32(state)) {
     const lpae = state === 'a32-lpae';
     let fsr = lpae ? DFSR_LPAE | DFSR_FSC_EXTABT_LPAE : DFSR_FSC_EXTABT_nLPAE;
     // seed 004 "[PATCH v2] KVM: arm64: Inject exception on out-of-IPA-range translation fault" (linux-arm-kernel); 85ea6b1ec915:
@@ -162,7 +158,7 @@ export function accessOutcome(c: AccessCase, p: Profile, o: AbortOptions): Acces
   const outcome = (r: RunOutcome): AccessOutcome => ({ vm: 'ok', outcome: r });
 
   // architecture: beyond PARange with the MMU off the CPU faults at stage 1, KVM never sees it
-  if (!isA32(c.state) && ipa >> BigInt(paBits) !== 0n) return outcome(stage1AddressSize(c));
+  if (!isAarch32(c.state) && ipa >> BigInt(paBits) !== 0n) return outcome(stage1AddressSize(c));
 
   const slot = ipa < HARNESS_CODE_SIZE ? { slot: HARNESS_SLOT, flags: 0 } : slotOf(acceptedSlots(c, n, p), ipa);
   const readonly = slot !== undefined && (slot.flags & KVM_MEM_READONLY) !== 0;

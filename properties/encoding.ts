@@ -5,10 +5,9 @@
 
 import fc from 'fast-check';
 import { observeVmCreate } from './observe/vmCreate.ts';
-import type { VmCreateCase, VmCreateOutcome } from '../core/cases.ts';
-import type { ConformanceProperty, DesignProperty } from '../core/property.ts';
+import type { VmCreateCase } from '../core/cases.ts';
+import { conformance, type DesignProperty } from '../core/property.ts';
 import { DESIGNS, landed, type Design } from '../oracles/encoding.ts';
-import type { Profile } from '../oracles/profiles.ts';
 import { vmCreate } from '../oracles/vmCreate.ts';
 import { hostArb } from './arbitraries/host.ts';
 import { ipaBitsFor } from './arbitraries/ipaBits.ts';
@@ -69,17 +68,15 @@ export const designProperties: DesignProperty<number>[] = DESIGNS.flatMap((d) =>
   ),
 );
 
-export const landedRoundTripProperty: ConformanceProperty<VmCreateCase, VmCreateOutcome, Profile> = {
-  kind: 'conformance',
+export const landedRoundTripProperty = conformance('vm-create', {
   family: 'encoding',
   name: 'landed/kernel-round-trip',
-  caseKind: 'vm-create',
   description: 'KVM_VM_TYPE_ARM_IPA_SIZE(N) for every N the host allows gives a VM of N bits on the target',
   arbitrary: (g) =>
     hostArb(g).chain((host) => ipaBitsFor(host).map((bits): VmCreateCase => ({ host, type: landed.encode({ bits }) ?? 0n }))),
   expect: (c, o) => vmCreate(c, o.profile),
   observe: observeVmCreate,
   hostOf: (c) => c.host,
-};
+});
 
 export const encodingProperties = [landedRoundTripProperty, ...designProperties];

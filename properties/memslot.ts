@@ -2,19 +2,15 @@
 
 import fc from 'fast-check';
 import { observeMemslots } from './observe/memslot.ts';
-import type { MemslotCase, MemslotOutcome } from '../core/cases.ts';
-import type { ConformanceProperty } from '../core/property.ts';
+import { conformance } from '../core/property.ts';
 import { memslots } from '../oracles/memslot.ts';
-import type { Profile } from '../oracles/profiles.ts';
 import { hostArb } from './arbitraries/host.ts';
 import { ipaBitsFor } from './arbitraries/ipaBits.ts';
 import { memslotOps } from './arbitraries/memslotOps.ts';
 
-export const memslotSequenceProperty: ConformanceProperty<MemslotCase, MemslotOutcome, Profile> = {
-  kind: 'conformance',
+export const memslotSequenceProperty = conformance('memslot', {
   family: 'memslot',
   name: 'sequence',
-  caseKind: 'memslot',
   description:
     'create/delete/move/flags sequences: each call returns the errno of the first failing check in the kernel order, the IPA bound last',
   arbitrary: (g) =>
@@ -30,6 +26,6 @@ export const memslotSequenceProperty: ConformanceProperty<MemslotCase, MemslotOu
   expect: (c, o) => memslots(c, o.profile),
   observe: observeMemslots,
   hostOf: (c) => c.host,
-};
+});
 
 export const memslotProperties = [memslotSequenceProperty];

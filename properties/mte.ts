@@ -3,10 +3,10 @@
 
 import fc from 'fast-check';
 import { observeMte } from './observe/mte.ts';
-import type { BackingKind, MteCase, MteOutcome } from '../core/cases.ts';
-import { BACKING_KINDS } from '../core/cases.ts';
+import type { MteCase, MteOutcome } from '../core/cases.ts';
+import { BACKING_KINDS, type BackingKind } from '../core/target.ts';
 import { sameOutcome, diffOutcomes } from '../core/compare.ts';
-import type { ConformanceProperty, DesignProperty } from '../core/property.ts';
+import { conformance, type ConformanceProperty, type DesignProperty } from '../core/property.ts';
 import type { Capability } from '../core/target.ts';
 import { MEM_TYPES, mte, stage2DenyTags, vmmNextStep, type MemType } from '../oracles/mte.ts';
 import { getProfile, type Profile } from '../oracles/profiles.ts';
@@ -24,18 +24,16 @@ const DESCRIPTIONS: Record<BackingKind, string> = {
 function backingProperty(kind: BackingKind): ConformanceProperty<MteCase, MteOutcome, Profile> {
   const cap = backingCapability(kind);
   const needs: Capability[] = cap ? ['mte', cap] : ['mte'];
-  return {
-    kind: 'conformance',
+  return conformance('mte', {
     family: 'mte',
     name: kind,
-    caseKind: 'mte',
     description: `memslot over ${DESCRIPTIONS[kind]} in VMs with and without KVM_CAP_ARM_MTE (enabled before or after the vCPU): the cap's result, the memslot's errno, and KVM_RUN on an access after the VMM may have replaced the mapping`,
     needs,
     arbitrary: (g) => mteCaseArb(g, [kind]),
     expect: (c, o) => mte(c, o.profile),
     observe: observeMte,
     hostOf: (c) => c.host,
-  };
+  });
 }
 
 export const mteBackingProperties = BACKING_KINDS.map(backingProperty);

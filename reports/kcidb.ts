@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Json } from '../core/json.ts';
 import type { PropertyResult, Summary } from '../core/result.ts';
+import { defined } from '../core/object.ts';
 
 export const KCIDB_ORIGIN = 's2conform';
 
@@ -101,9 +102,7 @@ export function toKcidb(s: Summary): KcidbSubmission {
   const env = {
     comment: spec,
     misc: {
-      ...(t['cpu'] !== undefined ? { cpu: t['cpu'] } : {}),
-      ...(t['mode'] !== undefined ? { mode: t['mode'] } : {}),
-      ...(emu['version'] !== undefined ? { emulator: emu['version'] } : {}),
+      ...defined({ cpu: t['cpu'], mode: t['mode'], emulator: emu['version'] }),
       profile: s.profile,
     },
   };
@@ -126,7 +125,7 @@ export function toKcidb(s: Summary): KcidbSubmission {
     comment: label,
     status: 'PASS', // it booted and ran: a kernel that does not boot never reaches a report
     ...(start ? { start_time: start } : {}),
-    misc: { ...(k['pageSize'] !== undefined ? { pageSize: k['pageSize'] } : {}) },
+    misc: defined({ pageSize: k['pageSize'] }),
   };
   /** One KCIDB test: what every test of this run shares, and what is its own. */
   const test = (path: string, verdict: PropertyResult['verdict'], own: Pick<KcidbTest, 'misc'> & Partial<KcidbTest>): KcidbTest => ({
@@ -150,9 +149,7 @@ export function toKcidb(s: Summary): KcidbSubmission {
       misc: {
         seed: p.seed,
         runs: p.runs,
-        ...(p.path !== undefined ? { path: p.path } : {}),
-        ...(p.replay !== undefined ? { replay: p.replay } : {}),
-        ...(p.counterexample !== undefined ? { counterexample: p.counterexample } : {}),
+        ...defined({ path: p.path, replay: p.replay, counterexample: p.counterexample }),
         ...(p.diff ? { diff: p.diff.map((d) => ({ path: d.path, expected: d.expected, actual: d.actual })) } : {}),
         ...(p.finding ? { finding: p.finding } : {}),
         ...(known ? { known } : {}),

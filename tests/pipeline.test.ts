@@ -11,6 +11,7 @@ import type { AnyConformance } from '../core/property.ts';
 import { isErrno, type HostConfig, type HostHandle, type Target, type TargetInfo, type VmHandle } from '../core/target.ts';
 import { getProfile, type Profile } from '../oracles/profiles.ts';
 import { propertiesOf } from '../properties/index.ts';
+import { defined } from '../core/object.ts';
 
 /** A simulator seen through a pipelining target: counts the observations (one host() call each) and how many overlap. */
 async function counted(
@@ -22,7 +23,7 @@ async function counted(
   const stats = { observed: 0, maxInFlight: 0 };
   let inFlight = 0;
   const target: Target = {
-    ...(depth !== undefined ? { pipelineDepth: depth } : {}),
+    ...defined({ pipelineDepth: depth }),
     open: () => inner.open(),
     close: () => inner.close(),
     async host(c: HostConfig): Promise<HostHandle> {

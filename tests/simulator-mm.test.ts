@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { MAINLINE_KNOBS, type SimKnobs } from '../adapters/simulator/knobs.ts';
 import { Memblock } from '../adapters/simulator/layout.ts';
 import { AddressSpace, SimMte } from '../adapters/simulator/mte.ts';
-import { BACKING_KINDS, type Backing, type BackingKind } from '../core/cases.ts';
+import type { Backing } from '../core/cases.ts';
+import { BACKING_KINDS } from '../core/target.ts';
 
 const U = 0x20_0000n; // HPAGE: hugetlb's unit, so every kind can be placed on it
 const WINDOW = 0x1000_0000n; // MAP_FIXED placements go in [WINDOW, WINDOW + 16 U)
@@ -23,7 +24,7 @@ type Op =
   | { readonly op: 'anywhere'; readonly b: Backing; readonly n: number }
   | { readonly op: 'unmap'; readonly unit: number; readonly n: number };
 
-const backing = fc.record({ kind: fc.constantFrom<BackingKind>(...BACKING_KINDS), shared: fc.boolean() });
+const backing = fc.record({ kind: fc.constantFrom(...BACKING_KINDS), shared: fc.boolean() });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   // skew: a hugetlb mapping off its 2 MiB alignment is refused; the others take it as is (page-aligned)
   fc.record({

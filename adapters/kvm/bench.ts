@@ -2,7 +2,7 @@
 // batch) and what out-of-range accesses do. Usage:
 //   npx tsx adapters/kvm/bench.ts qemu:cortex-a57@6.1 [qemu:max@6.12 ...]
 
-import { isErrno, type Access, type VmHandle } from '../../core/target.ts';
+import { ACCESS_KINDS, isErrno, type Access, type VmHandle } from '../../core/target.ts';
 import { KvmTarget, testHooks } from './index.ts';
 
 const specs = process.argv.slice(2);
@@ -85,7 +85,7 @@ for (const spec of specs) {
       console.log(`   ${what}: createVm ${v.errno}`);
       continue;
     }
-    for (const kind of ['load', 'store', 'ifetch'] as const) {
+    for (const kind of ACCESS_KINDS) {
       const o = await v.run({
         state: 'el1h',
         nisvToUser: false,

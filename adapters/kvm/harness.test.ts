@@ -7,7 +7,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HARNESS_DEFINES } from '../../core/harness.ts';
-import { HARNESS_H, harnessHeader } from '../../scripts/gen-harness-h.ts';
+import { GUEST_STATES } from '../../core/target.ts';
+import { HARNESS_H, guestStateId, harnessHeader } from '../../scripts/gen-harness-h.ts';
 import { KVM_DIR } from './paths.ts';
 
 const HELPER = join(KVM_DIR, 'helper');
@@ -24,6 +25,13 @@ describe('harness.h', () => {
       expect(lines, d.name).toHaveLength(1);
       expect(lines[0]).toContain(`HARNESS_U64(0x${d.value.toString(16)})`);
     }
+  });
+
+  it('lists every guest state in order, and run.c gives each its PSTATE', () => {
+    const listed = [...harnessHeader().matchAll(/^\tX\((\w+),\s*"([^"]+)"\)/gm)].map((m) => m[2]);
+    expect(listed).toEqual([...GUEST_STATES]);
+    const run = readFileSync(join(HELPER, 'run.c'), 'utf8');
+    for (const s of GUEST_STATES) expect(run, s).toMatch(new RegExp(`^#define GS_${guestStateId(s)}\\s`, 'm'));
   });
 
   it('is included by guest.S and every helper file that uses the map, none of which writes an address itself', () => {

@@ -32,6 +32,7 @@ import { kernelGeometry, kernelRecord, parseProbe, stableRelease, type KernelGeo
 import type { RemoteConfig } from './ssh.ts';
 import { startTransport, type KvmSpec, type TransportOptions } from './transport.ts';
 import { KvmVm, SLACK_MS, errnoOf, handled, helperError } from './vm.ts';
+import { defined } from '../../core/object.ts';
 
 export { notProvisioned } from './paths.ts';
 export { testHooks, type Fault, type KvmTestHooks } from './hooks.ts';
@@ -211,14 +212,14 @@ export class KvmTarget implements Target {
       kind: s.kind,
       spec: this.specString,
       kernelRelease: probe.release,
-      ...(stableRelease(probe) !== undefined ? { kernelVersion: stableRelease(probe) } : {}),
+      ...defined({ kernelVersion: stableRelease(probe) }),
       ...(kernel ? { kernel: kernelRecord(kernel, probe) } : {}),
       ...(emulator ? { emulator } : {}),
       ...(s.kind === 'qemu' ? { cpu: s.cpu } : {}),
       mode,
       ipaLimit: probe.ipaLimit,
       parange: probe.parange,
-      ...(bootMs !== undefined ? { bootMs } : {}),
+      ...defined({ bootMs }),
       caps: probe.caps,
       host: config,
       cannot,
@@ -270,7 +271,7 @@ export class KvmTarget implements Target {
         handled(
           (async (): Promise<Result<VmHandle>> => {
             const name = `v${++this.vmCounter}`;
-            const w = await send({ op: 'create_vm', vm: name, type: hex(type), ...(reuse !== undefined ? { reuse } : {}) }, SLACK_MS);
+            const w = await send({ op: 'create_vm', vm: name, type: hex(type), ...defined({ reuse }) }, SLACK_MS);
             helperError(w, 'create_vm');
             if (typeof w['errno'] === 'number') return { errno: errnoOf(w['errno']) ?? 'EINVAL' };
             const reused = w['reused'] === true;

@@ -5,6 +5,7 @@ import { KVM_MODES, granuleOfPageSize, type Granule, type KvmMode } from '../../
 import { TargetUnusable, type KernelRecord } from '../../core/target.ts';
 import { wHex, wNum, wOptNum, wStr, type Wire } from './channel.ts';
 import { configPageSize, type KernelInfo } from './paths.ts';
+import { defined } from '../../core/object.ts';
 
 /** What the helper's probe returned. */
 export interface Probe {
@@ -94,8 +95,7 @@ export function kernelRecord(k: KernelInfo, probe: Probe): KernelRecord {
       ? { suite: k.source.suite, packages: k.source.packages }
       : { path: k.source.path, sha256: k.source.sha256 }),
     ...(k.configFile ? { config: k.configFile } : {}),
-    ...(probe.pageSize !== undefined ? { pageSize: probe.pageSize } : {}),
-    ...(probe.procVersion !== undefined ? { procVersion: probe.procVersion } : {}),
+    ...defined({ pageSize: probe.pageSize, procVersion: probe.procVersion }),
     ...(k.newerThanPin ? { newerThanPin: true } : {}),
   };
 }

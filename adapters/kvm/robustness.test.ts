@@ -27,6 +27,7 @@ import { KvmTarget, NATIVE_HELPER_ARGS, notProvisioned, type Fault, testHooks } 
 import { findKernel } from './paths.ts';
 import { KVM_DIR } from './paths.ts';
 import { qemuCommand } from './qemu.ts';
+import { defined } from '../../core/object.ts';
 
 const why = notProvisioned();
 const SPEC = 'qemu:max@6.12';
@@ -437,7 +438,7 @@ describe.skipIf(why !== undefined)(`dying targets on ${SPEC}${why ? ` (skipped: 
     const t = new KvmTarget(SPEC, {
       faults: (n) => at.get(n),
       hangTimeoutMs: 1500,
-      ...(pipelineDepth !== undefined ? { pipelineDepth } : {}),
+      ...defined({ pipelineDepth }),
     });
     try {
       return { t, results: await runAll(t, seed) };

@@ -10,6 +10,7 @@ import { BUILT_HELPER, HELPER_PATH, cacheDir, findKernel, helperProblem, type Ke
 import { HelperProcess } from './process.ts';
 import { bootQemu, emulatorFor } from './qemu.ts';
 import { NATIVE_HELPER_ARGS, localConfig, remoteHelperScript, sshArgs, sshCheck, type RemoteConfig } from './ssh.ts';
+import { defined } from '../../core/object.ts';
 
 export type KvmSpec = Exclude<TargetSpec, { readonly kind: 'sim' }>;
 
@@ -76,9 +77,9 @@ export async function startTransport(
       initrd,
       consoleLog,
       appendLog: booted(),
-      ...(opts.idleS !== undefined ? { idleS: opts.idleS } : {}),
+      ...defined({ idleS: opts.idleS }),
       ...(opts.noKeepalive ? { noKeepalive: true } : {}),
-      ...(opts.bootTimeoutMs !== undefined ? { bootTimeoutMs: opts.bootTimeoutMs } : {}),
+      ...defined({ bootTimeoutMs: opts.bootTimeoutMs }),
       ...(opts.kernelArgs ? { kernelArgs: opts.kernelArgs } : {}),
     });
     const emulator = {

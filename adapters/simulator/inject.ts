@@ -1,7 +1,7 @@
 // Exception injection (arch/arm64/kvm/inject_fault.c, hyp/exception.c):
 // what the hypervisor writes into ESR_EL1/FAR_EL1 and where the guest vectors.
 
-import type { GuestState } from '../../core/target.ts';
+import { isAarch32, type GuestState } from '../../core/target.ts';
 import {
   ESR_ELx_EC_DABT_LOW,
   ESR_ELx_EC_IABT_CUR,
@@ -48,7 +48,7 @@ export interface InjectOptions {
 
 /** inject_abt64() / inject_abt32(): an external abort at `addr`. */
 export function injectAbort(t: TrapInfo, addr: bigint, o: InjectOptions): Injected {
-  if (t.state === 'a32-lpae' || t.state === 'a32-short') return injectAbt32(t, addr, o.strict);
+  if (isAarch32(t.state)) return injectAbt32(t, addr, o.strict);
   let esr = 0n;
   if (t.il32) esr |= ESR_ELx_IL;
   // an EL0 fault is reported as coming from a lower EL: (*vcpu_cpsr(vcpu) & PSR_MODE_MASK) == PSR_MODE_EL0t

@@ -5,10 +5,8 @@
 import fc from 'fast-check';
 import { expressibleIpaBits, pageSize, parangeToPhysShift } from '../../arch/host.ts';
 import { HARNESS_END } from '../../core/cases.ts';
-import type { Access, GuestState, HostConfig } from '../../core/target.ts';
+import { ACCESS_SIZES, type Access, type GuestState, type HostConfig } from '../../core/target.ts';
 import { LOW_SLOT_GPA } from './backedSlots.ts';
-
-const SIZES = [1, 2, 4, 8] as const;
 
 /**
  * in-range: below 2^N; between: [2^N, 2^L); beyond-limit: [2^L, 2^P); beyond-parange: from 2^P, where L is
@@ -68,7 +66,7 @@ export function accessArb(host: HostConfig, ipaBits: number, state: GuestState, 
         { weight: 2, arbitrary: fc.bigInt({ min: HARNESS_END, max: (1n << 52n) - 1n }).map((a): Where => [a, 0, 0]) },
       );
   const kindSize: fc.Arbitrary<{ kind: Access['kind']; wide: Access['size'] }> = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom<Access['kind']>('load', 'store'), wide: fc.constantFrom(...SIZES) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom<Access['kind']>('load', 'store'), wide: fc.constantFrom(...ACCESS_SIZES) }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'ifetch' as const, wide: 4 as const }) },
   );
   return fc

@@ -6,11 +6,9 @@
 import fc from 'fast-check';
 import type { AccessCase, ReuseCase } from '../../core/cases.ts';
 import type { GenContext } from '../../core/property.ts';
-import type { GuestState } from '../../core/target.ts';
 import { KVM_MEM_READONLY } from '../../arch/kvm.ts';
 import { accessCase } from './accessCase.ts';
-
-const aarch64 = fc.constantFrom<GuestState>('el1h', 'el1t', 'el0');
+import { aarch64State } from './guestState.ts';
 
 /** The probe's access over its slots with KVM_MEM_READONLY flipped, or over no slot at all. */
 function shadow(probe: AccessCase, how: 'flip' | 'none'): AccessCase {
@@ -19,11 +17,11 @@ function shadow(probe: AccessCase, how: 'flip' | 'none'): AccessCase {
 }
 
 export function reuseCase(g: GenContext): fc.Arbitrary<ReuseCase> {
-  return accessCase(g, { states: aarch64 }).chain((probe) => {
+  return accessCase(g, { states: aarch64State }).chain((probe) => {
     const same = (c: AccessCase): AccessCase => ({ ...c, host: probe.host, ipaBits: probe.ipaBits, nisvToUser: probe.nisvToUser });
     return fc
       .record({
-        others: fc.array(accessCase({ info: { ...g.info, host: probe.host } }, { states: aarch64 }).map(same), {
+        others: fc.array(accessCase({ info: { ...g.info, host: probe.host } }, { states: aarch64State }).map(same), {
           minLength: 0,
           maxLength: 2,
         }),

@@ -2,7 +2,7 @@
 
 import { KVM_CAP_ARM_NISV_TO_USER } from '../../arch/kvm.ts';
 import type { AccessCase, AccessOutcome, ReuseCase, ReuseOutcome } from '../../core/cases.ts';
-import { isErrno, type Target } from '../../core/target.ts';
+import { isAarch32, isErrno, type Target } from '../../core/target.ts';
 
 /**
  * The reuse key of an access case (core/target.ts, createVm): AArch64 cases with the same NISV
@@ -10,7 +10,7 @@ import { isErrno, type Target } from '../../core/target.ts';
  * states build their translation tables in the harness's code memory: always a fresh VM.
  */
 export function reuseKey(c: AccessCase): string | undefined {
-  return c.state === 'a32-lpae' || c.state === 'a32-short' ? undefined : `a64${c.nisvToUser ? '+nisv' : ''}`;
+  return isAarch32(c.state) ? undefined : `a64${c.nisvToUser ? '+nisv' : ''}`;
 }
 
 export async function observeAccess(c: AccessCase, t: Target): Promise<AccessOutcome> {

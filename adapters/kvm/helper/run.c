@@ -69,15 +69,19 @@ bool hang_watch(struct kvm_run *r) {
 
 // ---- the case ---------------------------------------------------------------------------------
 
+// Each state of HARNESS_GUEST_STATES (harness.h, generated from GUEST_STATES in core/target.ts):
+// PSTATE/CPSR at the stub, AArch32, LPAE. The table is that list in its order, so a state added
+// there without a GS_<id> here does not compile.
 // AArch64: DAIF masked, M[3:0] = EL1h 0b0101, EL1t 0b0100, EL0t 0b0000.
 // AArch32: M[4:0] = SVC 0b10011, A/I/F masked (0x1c0), T = 0 (A32).
-static const struct gstate gstates[] = {
-	{"el1h", 0x3c5, false, false},
-	{"el1t", 0x3c4, false, false},
-	{"el0", 0x3c0, false, false},
-	{"a32-lpae", 0x1d3, true, true},
-	{"a32-short", 0x1d3, true, false},
-};
+#define GS_el1h      0x3c5, false, false
+#define GS_el1t      0x3c4, false, false
+#define GS_el0       0x3c0, false, false
+#define GS_a32_lpae  0x1d3, true, true
+#define GS_a32_short 0x1d3, true, false
+#define GS_ENTRY(id, name) {name, GS_##id},
+static const struct gstate gstates[] = {HARNESS_GUEST_STATES(GS_ENTRY)};
+#undef GS_ENTRY
 
 const struct gstate *gstate_find(const char *name) {
 	for (size_t i = 0; i < sizeof gstates / sizeof gstates[0]; i++)
