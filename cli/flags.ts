@@ -7,10 +7,9 @@
 
 import { existsSync } from 'node:fs';
 import type { TargetOptions } from '../adapters/index.ts';
-import { TARGET_GRAMMAR, UsageError } from '../adapters/spec.ts';
+import { TARGET_GRAMMAR, } from '../adapters/spec.ts';
 import { FAMILIES, type Family } from '../core/property.ts';
 import { getProfile, PROFILE_GRAMMAR, profileNames } from '../oracles/profiles.ts';
-import { parseFlags } from './args.ts';
 
 export type Command = 'run' | 'report' | 'bench' | 'crosscheck' | 'kcidb';
 
@@ -357,121 +356,11 @@ type ValueOf<E extends Entry> = E['type'] extends 'boolean'
 export type Values<C extends Command> = { readonly [E in EntryOf<C> as E['name']]: ValueOf<E> };
 /** The flags that pass through to the target, as given on the command line. */
 export type TargetFlags = { readonly [E in Extract<Entry, { readonly target: unknown }> as E['name']]?: string };
-type ReplayFlags = { readonly [E in Extract<Entry, { readonly replay: string }> as E['name']]?: string | number | boolean };
+export type ReplayFlags = { readonly [E in Extract<Entry, { readonly replay: string }> as E['name']]?: string | number | boolean };
 
-const flagsOf = (cmd: Command): readonly Flag[] => (FLAGS as readonly Flag[]).filter((f) => f.commands.includes(cmd));
+export const flagsOf = (cmd: Command): readonly Flag[] => (FLAGS as readonly Flag[]).filter((f) => f.commands.includes(cmd));
 
 /** --family's value: the families it names. */
 export function families(v: string): string[] {
   return v.split(',').map((f) => f.trim());
-}
-
-/** A subcommand's command line, parsed and checked: every usage error of its flags is thrown here. */
-export function parseCommand<C extends Command>(cmd: C, argv: readonly string[]): { values: Values<C>; positionals: string[] } {
-  const flags = flagsOf(cmd);
-  const options = Object.fromEntries([
-    ...flags.map((f) => [
-      f.name,
-      f.type === 'boolean'
-        ? { type: 'boolean' as const, default: false }
-        : f.type === 'multiple'
-          ? { type: 'string' as const, multiple: true, default: [] }
-          : { type: 'string' as const, ...(f.default !== undefined ? { default: f.default } : {}) },
-    ]),
-    ['help', { type: 'boolean' as const, default: false }],
-  ]);
-  const spec = COMMANDS[cmd].positionals;
-  const { values, positionals } = parseFlags(argv, options, spec !== undefined);
-  const given: Given = values;
-  const problem =
-    spec?.check(positionals) ??
-    flags
-      .map((f) => {
-        const v = given[f.name];
-        const each = typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [];
-        return each.map((x) => f.check?.(x, given)).find((p) => p !== undefined);
-      })
-      .find((p) => p !== undefined);
-  if (problem !== undefined) throw new UsageError(problem);
-  return { values: values as Values<C>, positionals };
-}
-
-/** The pass-through flags among a run's values, as given. */
-export function targetFlags(given: Given): TargetFlags {
-  return Object.fromEntries(
-    flagsOf('run').flatMap((f) => {
-      const v = given[f.name];
-      return f.target && typeof v === 'string' ? [[f.name, v]] : [];
-    }),
-  );
-}
-
-/** The TargetOptions the pass-through flags give, each as its flag's `target` makes it. */
-export function passThrough(given: TargetFlags): PassThrough {
-  const values: Given = given;
-  return Object.assign(
-    {},
-    ...flagsOf('run').map((f) => {
-      const v = values[f.name];
-      return f.target && typeof v === 'string' ? f.target(v) : {};
-    }),
-  );
-}
-
-/** The command line that replays one failure: its replay flags in the table's order (absent and false ones left out). */
-export function replayLine(given: ReplayFlags): string {
-  const values: Readonly<Record<string, string | number | boolean | undefined>> = given;
-  const parts = ['npx s2conform run'];
-  for (const f of flagsOf('run')) {
-    const v = values[f.name];
-    if (f.replay === undefined || v === undefined || v === false) continue;
-    parts.push(v === true ? `--${f.name}` : f.replay === 'quoted' ? `--${f.name} '${v}'` : `--${f.name} ${v}`);
-  }
-  return parts.join(' ');
-}
-
-// ---- --help ----
-
-const COLUMN = 17;
-const indent = (text: string, by: number) => text.replaceAll('\n', `\n${' '.repeat(by)}`);
-
-/** Two columns: the left padded to COLUMN, or on a line of its own when it is too long. */
-function row(left: string, text: string): string {
-  const l = `  ${left}`;
-  return `${l.length < COLUMN - 1 ? l.padEnd(COLUMN) : `${l}\n${' '.repeat(COLUMN)}`}${indent(text, COLUMN)}\n`;
-}
-
-const flagWithArg = (f: Flag) => `--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
-
-/** `bench [--target T ...] [--runs N] [--seed S]` */
-export function synopsis(cmd: Command): string {
-  const p = COMMANDS[cmd].positionals?.arg;
-  const flags =
-    COMMANDS[cmd].brief ??
-    flagsOf(cmd)
-      .map((f) => `[${flagWithArg(f)}${f.type === 'multiple' ? ' ...' : ''}]`)
-      .join(' ');
-  return [cmd, p, flags].filter((s) => s).join(' ');
-}
-
-/** A subcommand's usage line: its synopsis and what it is for. */
-export function usageLines(cmd: Command): string {
-  const s = `  s2conform ${synopsis(cmd)}`;
-  const at = 31;
-  return `${s.length < at - 1 ? s.padEnd(at) : `${s}\n${' '.repeat(at)}`}${indent(COMMANDS[cmd].summary, at)}\n`;
-}
-
-/** "Options of <cmd>:" and a row per positional argument and flag. */
-export function optionsHelp(cmd: Command): string {
-  const p = COMMANDS[cmd].positionals;
-  const rows = flagsOf(cmd).map((f) => {
-    const dflt = f.default !== undefined && !f.help.includes('(default') ? ` (default ${f.default})` : '';
-    return row(flagWithArg(f), `${f.help}${dflt}`);
-  });
-  return `Options of ${cmd}:\n${p?.help ? row(p.arg, p.help) : ''}${rows.join('')}`;
-}
-
-/** `s2conform <cmd> --help`: its usage line and its options. */
-export function commandHelp(cmd: Command): string {
-  return `Usage:\n${usageLines(cmd)}\n${optionsHelp(cmd)}`;
 }

@@ -5,7 +5,9 @@
 
 import { FAMILIES, type Family } from '../core/property.ts';
 import { UsageError } from '../adapters/index.ts';
-import { COMMAND_NAMES, type Command, commandHelp, families, optionsHelp, parseCommand, targetFlags, usageLines } from './flags.ts';
+import { commandHelp, optionsHelp, usageLines } from './flagHelp.ts';
+import { parseCommand, targetFlags } from './flagParse.ts';
+import { COMMAND_NAMES, type Command, families } from './flags.ts';
 import { reportCommand, type ReportArgs } from './report.ts';
 import { runCommand, type RunArgs } from './run.ts';
 import { regressCommand } from './regress.ts';

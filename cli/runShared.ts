@@ -4,7 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Profile } from '../core/profile.ts';
 import { propertyId, type AnyProperty, type Family } from '../core/property.ts';
-import { replayLine, type TargetFlags } from './flags.ts';
+import { replayLine } from './flagParse.ts';
+import type { TargetFlags } from './flags.ts';
 
 export interface RunArgs {
   readonly target: string;

@@ -7,7 +7,7 @@ import { type targetFromSpec, UsageError, type TargetOptions } from '../adapters
 import type { Profile } from '../core/profile.ts';
 import { TargetDied, TargetUnusable, type Target, type TargetInfo } from '../core/target.ts';
 import { getProfile, profileForRelease } from '../oracles/profiles.ts';
-import { passThrough } from './flags.ts';
+import { passThrough } from './flagParse.ts';
 import type { RunArgs } from './runShared.ts';
 import type { StopSignal } from './signals.ts';
 
