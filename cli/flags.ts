@@ -7,7 +7,7 @@
 
 import { existsSync } from 'node:fs';
 import type { TargetOptions } from '../adapters/index.ts';
-import { TARGET_GRAMMAR, } from '../adapters/spec.ts';
+import { TARGET_GRAMMAR } from '../adapters/spec.ts';
 import { FAMILIES, type Family } from '../core/property.ts';
 import { getProfile, PROFILE_GRAMMAR, profileNames } from '../oracles/profiles.ts';
 
