@@ -52,17 +52,21 @@ export async function startTransport(
   consoleLog: string,
   booted: () => boolean,
 ): Promise<Started> {
-  // What the user gave (a --target path to a kernel, S2CONFORM_HELPER) is judged before what
-  // provisioning lacks, so a wrong input is named on a machine that has provisioned nothing yet.
+  // What the user gave is judged before what provisioning lacks, so a wrong input is named on a machine
+  // that has provisioned nothing yet: S2CONFORM_HELPER and a --target path to a kernel, then the machine
+  // the spec names (this one for native, the remote one for ssh:), then the helper and the named kernel.
   const k = s.kind === 'qemu' ? findKernel(s.kernel, opts.kernelConfig) : undefined;
   const kernelProblem = typeof k === 'string' ? k : undefined;
   const helper = helperProblem();
   const userKernel = s.kind === 'qemu' && isPathRef(s.kernel);
   const userHelper = HELPER_PATH !== BUILT_HELPER;
-  const first = [userHelper ? helper : undefined, userKernel ? kernelProblem : undefined, helper, kernelProblem].find(
-    (p) => p !== undefined,
-  );
-  if (first !== undefined) throw new TargetUnusable(first);
+  const given = [userHelper ? helper : undefined, userKernel ? kernelProblem : undefined].find((p) => p !== undefined);
+  if (given !== undefined) throw new TargetUnusable(given);
+  if (s.kind === 'native') checkNativeHost();
+  const ssh = s.kind === 'ssh' ? sshArgs(s, opts.sshConfig) : undefined;
+  const remoteConfig = ssh ? await sshCheck(ssh, specString) : s.kind === 'native' ? localConfig() : undefined;
+  const lacking = [helper, kernelProblem].find((p) => p !== undefined);
+  if (lacking !== undefined) throw new TargetUnusable(lacking);
   const readyTimeoutMs = opts.bootTimeoutMs ?? 30_000;
   if (s.kind === 'qemu') {
     if (k === undefined || typeof k === 'string') throw new TargetUnusable(`${specString}: no kernel`);
@@ -91,23 +95,10 @@ export async function startTransport(
     };
     return { proc: b.proc, kernel: k, emulator, bootMs: b.bootMs, remoteConfig: undefined };
   } else if (s.kind === 'native') {
-    if (process.arch !== 'arm64' || process.platform !== 'linux')
-      throw new TargetUnusable(`native: this is ${process.platform}/${process.arch}, not an arm64 Linux host`);
-    if (!existsSync('/dev/kvm'))
-      throw new TargetUnusable(
-        'native: /dev/kvm does not exist on this host (a kernel without KVM, or KVM did not initialise: dmesg | grep kvm)',
-      );
-    try {
-      accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    } catch {
-      throw new TargetUnusable(`native: no read/write access to /dev/kvm for ${userInfo().username} (add the user to the kvm group)`);
-    }
-    const remoteConfig = localConfig();
     const proc = await startProcess(HELPER_PATH, [...NATIVE_HELPER_ARGS], 'helper (native)', consoleLog, readyTimeoutMs);
     return { proc, kernel: undefined, emulator: undefined, bootMs: undefined, remoteConfig };
   } else {
-    const ssh = sshArgs(s, opts.sshConfig);
-    const remoteConfig = await sshCheck(ssh, specString);
+    if (!ssh) throw new TargetUnusable(`${specString}: no ssh destination`);
     const helper = readFileSync(HELPER_PATH);
     const proc = await startProcess(
       'ssh',
@@ -143,4 +134,19 @@ async function startProcess(
     throw new TargetUnusable(`${what}: ${e instanceof Error ? e.message : String(e)} (log: ${consoleLog})`);
   }
   return p;
+}
+
+/** This machine as a native target: arm64 Linux with a /dev/kvm the user may open. */
+function checkNativeHost(): void {
+  if (process.arch !== 'arm64' || process.platform !== 'linux')
+    throw new TargetUnusable(`native: this is ${process.platform}/${process.arch}, not an arm64 Linux host`);
+  if (!existsSync('/dev/kvm'))
+    throw new TargetUnusable(
+      'native: /dev/kvm does not exist on this host (a kernel without KVM, or KVM did not initialise: dmesg | grep kvm)',
+    );
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    throw new TargetUnusable(`native: no read/write access to /dev/kvm for ${userInfo().username} (add the user to the kvm group)`);
+  }
 }
