@@ -4,106 +4,91 @@
 
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../adapters/spec.ts';
+import type { Json } from '../core/json.ts';
 import type { Summary } from '../core/result.ts';
+import { ANY, arr, BOOL, CaseError, decode, NUM, oneOf, open, opt, STR } from '../core/schema.ts';
 
-/** A check of one value: undefined when it fits, else why not. */
-type Check = (v: unknown, at: string) => string | undefined;
-
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const str: Check = (v, at) => (typeof v === 'string' ? undefined : `field '${at}' must be a string`);
-const num: Check = (v, at) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `field '${at}' must be a number`);
-const bool: Check = (v, at) => (typeof v === 'boolean' ? undefined : `field '${at}' must be true or false`);
-const any: Check = () => undefined;
-const oneOf =
-  (...of: string[]): Check =>
-  (v, at) =>
-    typeof v === 'string' && of.includes(v) ? undefined : `field '${at}' must be one of ${of.map((x) => `"${x}"`).join(', ')}`;
-
-/** An object: required fields, and optional ones checked when present. */
-function obj(req: Record<string, Check>, opt: Record<string, Check> = {}): Check {
-  return (v, at) => {
-    if (!isObj(v)) return `field '${at}' must be an object`;
-    for (const [k, c] of Object.entries(req)) {
-      if (!(k in v)) return `field '${at ? `${at}.` : ''}${k}' is missing`;
-      const p = c(v[k], at ? `${at}.${k}` : k);
-      if (p) return p;
-    }
-    for (const [k, c] of Object.entries(opt)) {
-      if (v[k] === undefined) continue;
-      const p = c(v[k], at ? `${at}.${k}` : k);
-      if (p) return p;
-    }
-    return undefined;
-  };
-}
-
-const arr =
-  (of: Check): Check =>
-  (v, at) => {
-    if (!Array.isArray(v)) return `field '${at}' must be an array`;
-    for (let i = 0; i < v.length; i++) {
-      const p = of(v[i], `${at}[${i}]`);
-      if (p) return p;
-    }
-    return undefined;
-  };
-
+// Every object is open (a summary holds more than its readers check); the schema language is the
+// cases' own (core/schema.ts), with optional fields.
 const VERDICT = oneOf('pass', 'fail', 'skip', 'error');
-const DIFF = obj({ path: str, expected: any, actual: any }, { decoded: obj({}) });
-const KNOWN = obj(
-  { id: str, kind: oneOf('kernel', 'emulator'), reference: str, cases: num },
-  { example: obj({ counterexample: any, expected: any, actual: any }) },
-);
+const DIFF = open({ path: STR, expected: ANY, actual: ANY, decoded: opt(open({})) });
+const KNOWN = open({
+  id: STR,
+  kind: oneOf('kernel', 'emulator'),
+  reference: STR,
+  cases: NUM,
+  example: opt(open({ counterexample: ANY, expected: ANY, actual: ANY })),
+});
+const MANY = Number.MAX_SAFE_INTEGER;
 
-const PROPERTY = obj(
-  { family: str, name: str, verdict: VERDICT, runs: num, seed: num, durationMs: num },
-  {
-    path: str,
-    reason: str,
-    replay: str,
-    diff: arr(DIFF),
-    finding: oneOf('expected', 'known-deviation'),
-    known: arr(KNOWN),
-    vms: obj({ fresh: num, reused: num }),
-    sample: obj({ case: any, observed: any }),
-    crosscheck: obj({ classification: str, pointsAt: str }),
-  },
-);
+const PROPERTY = open({
+  family: STR,
+  name: STR,
+  verdict: VERDICT,
+  runs: NUM,
+  seed: NUM,
+  durationMs: NUM,
+  path: opt(STR),
+  reason: opt(STR),
+  replay: opt(STR),
+  diff: opt(arr(DIFF, MANY)),
+  finding: opt(oneOf('expected', 'known-deviation')),
+  known: opt(arr(KNOWN, MANY)),
+  vms: opt(open({ fresh: NUM, reused: NUM })),
+  sample: opt(open({ case: ANY, observed: ANY })),
+  crosscheck: opt(open({ classification: STR, pointsAt: STR })),
+});
 
-const REGRESSION = obj(
-  {
-    id: str,
-    property: str,
-    verdict: VERDICT,
-    runs: num,
-    counterexample: any,
-    origin: obj({ target: str, profile: str, seed: num, path: str, date: str }),
-    durationMs: num,
-  },
-  { reason: str, diff: arr(DIFF), known: arr(KNOWN), finding: oneOf('known-deviation') },
-);
+const REGRESSION = open({
+  id: STR,
+  property: STR,
+  verdict: VERDICT,
+  runs: NUM,
+  counterexample: ANY,
+  origin: open({ target: STR, profile: STR, seed: NUM, path: STR, date: STR }),
+  durationMs: NUM,
+  reason: opt(STR),
+  diff: opt(arr(DIFF, MANY)),
+  known: opt(arr(KNOWN, MANY)),
+  finding: opt(oneOf('known-deviation')),
+});
 
-const SUMMARY = obj(
-  {
-    tool: oneOf('s2conform'),
-    version: str,
-    target: obj({ kind: str, spec: str }, { kernelRelease: str, kernelVersion: str, emulator: obj({}, { name: str }) }),
-    profile: str,
-    seed: num,
-    properties: arr(PROPERTY),
-    totals: obj({ pass: num, fail: num, skip: num, error: num }),
-    durationMs: num,
-    complete: bool,
-  },
-  { strict: bool, regressions: arr(REGRESSION), started: str, interrupted: oneOf('SIGINT', 'SIGTERM'), shard: str },
-);
+const SUMMARY = open({
+  tool: oneOf('s2conform'),
+  version: STR,
+  target: open({
+    kind: STR,
+    spec: STR,
+    kernelRelease: opt(STR),
+    kernelVersion: opt(STR),
+    emulator: opt(open({ name: opt(STR) })),
+  }),
+  profile: STR,
+  seed: NUM,
+  properties: arr(PROPERTY, MANY),
+  totals: open({ pass: NUM, fail: NUM, skip: NUM, error: NUM }),
+  durationMs: NUM,
+  complete: BOOL,
+  strict: opt(BOOL),
+  regressions: opt(arr(REGRESSION, MANY)),
+  started: opt(STR),
+  interrupted: opt(oneOf('SIGINT', 'SIGTERM')),
+  shard: opt(STR),
+});
 
 /** Why v is not a summary.json as `s2conform run` writes it (the first field at fault), or undefined. */
 export function summaryProblem(v: unknown): string | undefined {
-  if (!isObj(v)) return 'not a JSON object';
-  if (v['tool'] !== 's2conform')
-    return `not a summary.json written by s2conform run (field 'tool' is ${v['tool'] === undefined ? 'missing' : JSON.stringify(v['tool'])})`;
-  return SUMMARY(v, '');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const tool = (v as Record<string, unknown>)['tool'];
+  if (tool !== 's2conform')
+    return `not a summary.json written by s2conform run (field 'tool' is ${tool === undefined ? 'missing' : JSON.stringify(tool)})`;
+  try {
+    decode(SUMMARY, v as Json, '');
+    return undefined;
+  } catch (e) {
+    if (e instanceof CaseError) return e.message;
+    throw e;
+  }
 }
 
 export function readSummary(file: string): Summary {
