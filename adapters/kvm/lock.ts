@@ -21,7 +21,7 @@ interface Held {
 }
 
 /** Take the flock on `path`, waiting up to waitMs; `say` is told once if it has to wait. */
-export function takeLock(path: string, waitMs: number, say: (owner: string) => void): Promise<Held> {
+function takeLock(path: string, waitMs: number, say: (owner: string) => void): Promise<Held> {
   const waitS = Math.max(1, Math.ceil(waitMs / 1000));
   // --close: the command does not inherit the lock's fd, so only flock itself holds it
   const child = execa('flock', ['--exclusive', '--close', '--wait', String(waitS), path, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
